@@ -1,0 +1,266 @@
+package es
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// AnyVersion as a command's expected version means "whatever the stream is
+// at": the handler re-reads and retries when another writer gets in first.
+const AnyVersion int64 = -1
+
+// Meta is what accompanies a command besides its own fields.
+type Meta struct {
+	StreamID string
+	// Expected is the version the caller saw (a form carries the version it
+	// was rendered at), or AnyVersion.
+	Expected      int64
+	CommandID     string
+	Actor         string
+	CorrelationID string
+	CausationID   string
+}
+
+// Result is a handled command: the stream's version and state after it, and
+// the events it appended (or, for a repeated command id, the events the first
+// one appended).
+type Result[S any] struct {
+	Stream  StreamRef
+	Version int64
+	State   S
+	Events  []Envelope
+	// Created says the command started the stream.
+	Created bool
+	// Repeated says the command id had been handled before and nothing was
+	// appended now.
+	Repeated bool
+}
+
+// Handler runs commands of one domain against a store.
+type Handler[S any, C any, E Event] struct {
+	Decider Decider[S, C, E]
+	Store   Store
+	// Now and NewID default to the wall clock and monotonic ULIDs.
+	Now   func() time.Time
+	NewID func(time.Time) string
+	// SnapshotEvery keeps a snapshot of the state every so many versions; 0
+	// keeps none.
+	SnapshotEvery int64
+	// MaxAttempts bounds the re-read-and-retry loop of commands with
+	// AnyVersion; 0 means 30.
+	MaxAttempts int
+	// OnAppend, when set, is called after each successful append (to wake a
+	// change feed tailer at once, say).
+	OnAppend func(AppendResult)
+}
+
+// Handle decides cmd on the stream's current state and appends the events with
+// optimistic concurrency. Errors: a domain *Error from the decider,
+// *ConflictError when meta.Expected does not match (or a race outlasts the
+// retries), or the store's error.
+func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result[S], error) {
+	stream := StreamRef{Type: h.Decider.StreamType, ID: meta.StreamID}
+	if err := stream.Validate(); err != nil {
+		return Result[S]{}, &Error{Kind: Invalid, Code: "BadStreamID", Message: err.Error()}
+	}
+	if meta.CommandID != "" {
+		if !ValidID(meta.CommandID) {
+			return Result[S]{}, &Error{Kind: Invalid, Code: "BadCommandID", Message: "command id: want 1-64 characters of A-Z a-z 0-9 - _ ."}
+		}
+		if first, ok, err := h.Store.Command(ctx, stream, meta.CommandID); err != nil {
+			return Result[S]{}, err
+		} else if ok {
+			return h.repeated(ctx, stream, first)
+		}
+	}
+	attempts := h.MaxAttempts
+	if attempts <= 0 {
+		attempts = 30
+	}
+	for attempt := 1; ; attempt++ {
+		res, err := h.try(ctx, stream, meta, cmd)
+		var dup *DuplicateCommandError
+		switch {
+		case err == nil:
+			if h.OnAppend != nil {
+				h.OnAppend(AppendResult{Version: res.Version, Events: res.Events})
+			}
+			return res, nil
+		case errors.As(err, &dup):
+			return h.repeated(ctx, stream, dup.First)
+		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && attempt < attempts:
+			if err := backoff(ctx, attempt); err != nil {
+				return Result[S]{}, err
+			}
+		default:
+			return Result[S]{}, err
+		}
+	}
+}
+
+func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta, cmd C) (Result[S], error) {
+	state, version, err := h.Load(ctx, stream)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	if meta.Expected != AnyVersion && meta.Expected != version {
+		return Result[S]{}, &ConflictError{Stream: stream, Expected: meta.Expected, Actual: version}
+	}
+	events, err := h.Decider.Decide(cmd, state)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	if len(events) == 0 {
+		return Result[S]{Stream: stream, Version: version, State: state}, nil
+	}
+	now := h.now()
+	req := AppendRequest{Stream: stream, Expected: version, CommandID: meta.CommandID}
+	for i, e := range events {
+		name, schema, data, err := h.Decider.Events.Encode(e)
+		if err != nil {
+			return Result[S]{}, err
+		}
+		v := version + int64(i) + 1
+		req.Events = append(req.Events, Envelope{
+			ID: h.newID(now), Stream: stream, Version: v,
+			Type: name, SchemaVersion: schema, Time: now, Actor: meta.Actor,
+			CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, CommandID: meta.CommandID,
+			Data: data,
+		})
+		state = h.Decider.Evolve(state, e)
+		if k := h.SnapshotEvery; k > 0 && v%k == 0 {
+			// Encoded at once: a later Evolve may share the state's maps.
+			snap, err := h.record(v, state)
+			if err != nil {
+				return Result[S]{}, err
+			}
+			req.Snapshot = &snap
+		}
+	}
+	if req.State, err = h.record(version+int64(len(events)), state); err != nil {
+		return Result[S]{}, err
+	}
+	res, err := h.Store.Append(ctx, req)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	return Result[S]{Stream: stream, Version: res.Version, State: state, Events: res.Events, Created: version == 0}, nil
+}
+
+func (h *Handler[S, C, E]) record(version int64, state S) (StateRecord, error) {
+	data, err := json.Marshal(state)
+	if err != nil {
+		return StateRecord{}, fmt.Errorf("encoding state at version %d: %w", version, err)
+	}
+	return StateRecord{Version: version, Schema: h.Decider.StateSchema, Data: data}, nil
+}
+
+func (h *Handler[S, C, E]) repeated(ctx context.Context, stream StreamRef, first AppendResult) (Result[S], error) {
+	state, _, err := h.LoadAt(ctx, stream, first.Version)
+	if err != nil {
+		return Result[S]{}, err
+	}
+	created := len(first.Events) > 0 && first.Events[0].Version == 1
+	return Result[S]{Stream: stream, Version: first.Version, State: state, Events: first.Events, Created: created, Repeated: true}, nil
+}
+
+// Load returns the stream's current state and version, from its state item when
+// that was written with the decider's current StateSchema, else by folding the
+// stream's events.
+func (h *Handler[S, C, E]) Load(ctx context.Context, stream StreamRef) (S, int64, error) {
+	head, err := h.Store.Head(ctx, stream)
+	if err != nil {
+		return h.Decider.Initial(), 0, err
+	}
+	if head.Version == 0 {
+		return h.Decider.Initial(), 0, nil
+	}
+	if head.Schema == h.Decider.StateSchema {
+		s := h.Decider.Initial()
+		if err := json.Unmarshal(head.Data, &s); err == nil {
+			return s, head.Version, nil
+		}
+	}
+	return h.LoadAt(ctx, stream, head.Version)
+}
+
+// LoadAt returns the stream's state after version (or after its last event,
+// when it has fewer), folded from the newest usable snapshot at or below it.
+func (h *Handler[S, C, E]) LoadAt(ctx context.Context, stream StreamRef, version int64) (S, int64, error) {
+	state, at := h.Decider.Initial(), int64(0)
+	if snap, ok, err := h.Store.Snapshot(ctx, stream, version); err != nil {
+		return state, 0, err
+	} else if ok && snap.Schema == h.Decider.StateSchema {
+		s := h.Decider.Initial()
+		if err := json.Unmarshal(snap.Data, &s); err == nil {
+			state, at = s, snap.Version
+		}
+	}
+	for at < version {
+		envs, err := h.Store.ReadStream(ctx, stream, ReadOptions{From: at + 1, Limit: int(min(version-at, 1000))})
+		if err != nil {
+			return state, at, err
+		}
+		if len(envs) == 0 {
+			break
+		}
+		for _, env := range envs {
+			e, err := h.Decider.Events.DecodeEnvelope(env)
+			if err != nil {
+				return state, at, fmt.Errorf("%s version %d: %w", stream, env.Version, err)
+			}
+			state = h.Decider.Evolve(state, e)
+			at = env.Version
+		}
+	}
+	return state, at, nil
+}
+
+func (h *Handler[S, C, E]) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now().UTC()
+}
+
+func (h *Handler[S, C, E]) newID(t time.Time) string {
+	if h.NewID != nil {
+		return h.NewID(t)
+	}
+	return NewULID(t)
+}
+
+var (
+	entropyMu sync.Mutex
+	entropy   = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewULID makes a ULID for time t, monotonic within this process.
+func NewULID(t time.Time) string {
+	entropyMu.Lock()
+	defer entropyMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), entropy).String()
+}
+
+// backoff waits before retry attempt n: a jittered delay growing from about a
+// millisecond to at most about 50 ms.
+func backoff(ctx context.Context, attempt int) error {
+	ceiling := time.Millisecond << min(attempt, 6)
+	d := time.Duration(mrand.Int64N(int64(ceiling))) + time.Millisecond/2
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

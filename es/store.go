@@ -1,0 +1,120 @@
+package es
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// StateRecord is a stream's state as stored: the current state item written
+// with every append, or a snapshot. Schema is the decider's StateSchema when it
+// was written.
+type StateRecord struct {
+	Version int64
+	Schema  int
+	Data    json.RawMessage
+}
+
+// AppendRequest is one atomic append: the events, the stream's state after them,
+// and the command id that caused them, all or nothing.
+type AppendRequest struct {
+	Stream StreamRef
+	// Expected is the version the stream must be at for the append to succeed:
+	// 0 for a stream that must not exist yet.
+	Expected int64
+	// Events are numbered Expected+1, Expected+2, … by the caller.
+	Events []Envelope
+	// State is the stream's state after the events; State.Version is the last
+	// event's version.
+	State StateRecord
+	// Snapshot, when set, is kept so that replay to a version at or after it
+	// need not fold from the start.
+	Snapshot *StateRecord
+	// CommandID, when set, is recorded with the append; a second append with the
+	// same command id on the same stream fails with *DuplicateCommandError.
+	CommandID string
+}
+
+// AppendResult is what an append left in the store.
+type AppendResult struct {
+	Version int64      // the stream's version after the append
+	Events  []Envelope // the events appended, with any store positions
+}
+
+// ReadOptions chooses a slice of one stream.
+type ReadOptions struct {
+	// From is the first version wanted: forwards, 0 means 1; in reverse, 0 means
+	// the current version.
+	From int64
+	// Limit caps the number of events; 0 means no cap.
+	Limit   int
+	Reverse bool
+}
+
+// LogQuery pages through the store's global log, oldest first.
+type LogQuery struct {
+	// After is the cursor of the last event already seen ("" for the start).
+	After string
+	Limit int
+}
+
+// LogPage is one page of the global log; Next is the cursor to continue after
+// it ("" with no events).
+type LogPage struct {
+	Events []Envelope
+	Next   string
+}
+
+// Store is an event store. Implementations must pass estest.Run.
+type Store interface {
+	// Append writes the request atomically, or fails with *ConflictError when
+	// the stream is not at req.Expected, or *DuplicateCommandError when the
+	// command id was recorded before; on any error nothing is written.
+	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
+	// Head returns the stream's current state record; Version 0 and no data for
+	// a stream with no events.
+	Head(ctx context.Context, stream StreamRef) (StateRecord, error)
+	// ReadStream returns a slice of one stream in version order (or reverse).
+	ReadStream(ctx context.Context, stream StreamRef, opts ReadOptions) ([]Envelope, error)
+	// Command returns the result recorded for a command id on a stream.
+	Command(ctx context.Context, stream StreamRef, commandID string) (AppendResult, bool, error)
+	// Snapshot returns the newest snapshot at or below version.
+	Snapshot(ctx context.Context, stream StreamRef, atOrBelow int64) (StateRecord, bool, error)
+	// ReadLog pages through every event of every stream; within a stream the
+	// log is in version order.
+	ReadLog(ctx context.Context, q LogQuery) (LogPage, error)
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// Batch is a run of committed events from a feed, and the checkpoint that,
+// once they are applied, resumes the feed after them.
+type Batch struct {
+	Events     []Envelope
+	Checkpoint string
+}
+
+// Feed is a store's change feed.
+type Feed interface {
+	// Follow calls apply with every event committed after the checkpoint from
+	// ("" for the beginning), each stream's events in version order, then with
+	// each new commit as it happens, until ctx ends (returning nil) or apply
+	// fails (returning its error). A checkpoint is opaque: only the feed that
+	// made it reads it.
+	Follow(ctx context.Context, from string, apply func(context.Context, Batch) error) error
+}
+
+// MaxDocsPerSave bounds the documents of one SaveReadModels call, so that every
+// store can save them in one atomic write (DynamoDB's transactions take 100
+// items: the documents and the checkpoint).
+const MaxDocsPerSave = 99
+
+// ReadModelStore keeps a projector's read models, as JSON documents by key, and
+// the feed checkpoint they reflect.
+type ReadModelStore interface {
+	// LoadReadModels returns the checkpoint and every document saved for the
+	// projector; "" and none for a projector never saved.
+	LoadReadModels(ctx context.Context, projector string) (checkpoint string, docs map[string]json.RawMessage, err error)
+	// SaveReadModels writes the documents (a nil value deletes its key) and the
+	// checkpoint in one atomic step; at most MaxDocsPerSave documents.
+	SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error
+}
