@@ -80,7 +80,8 @@ type Store interface {
 	// Snapshot returns the newest snapshot at or below version.
 	Snapshot(ctx context.Context, stream StreamRef, atOrBelow int64) (StateRecord, bool, error)
 	// ReadLog pages through every event of every stream; within a stream the
-	// log is in version order.
+	// log is in version order. Every event it returns carries in Position a
+	// cursor that, as LogQuery.After, continues right after that event.
 	ReadLog(ctx context.Context, q LogQuery) (LogPage, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error
