@@ -1,0 +1,99 @@
+// Package handlers turns HTTP requests into commands and queries: it decodes
+// forms and JSON, runs commands through their deciders, and answers with a
+// redirect, a page or JSON, as contract.md describes. Its errors are mapped
+// to statuses in one place, ProblemOf.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/foldboard/foldboard/domain/cricket"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Store     es.Store
+	Projector *projections.Projector
+	Read      *projections.ReadSide
+	// StoreName names the store on the dashboard ("sqlite", "dynamodb").
+	StoreName string
+	// Secret signs the actor cookie.
+	Secret []byte
+	Log    *slog.Logger
+	// SnapshotEvery keeps a snapshot every so many versions of every stream.
+	SnapshotEvery int64
+	// OnAppend is told of every append (a feed that must be woken).
+	OnAppend func(es.AppendResult)
+	// Now is the clock of events; the wall clock by default.
+	Now func() time.Time
+}
+
+// App holds the handlers' dependencies.
+type App struct {
+	store     es.Store
+	proj      *projections.Projector
+	read      *projections.ReadSide
+	storeName string
+	secret    []byte
+	log       *slog.Logger
+
+	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
+	// streams knows, for each stream type, how to replay a stream.
+	streams map[string]replayer
+}
+
+// New makes the handlers.
+func New(d Deps) *App {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	a := &App{
+		store: d.Store, proj: d.Projector, read: d.Read, storeName: d.StoreName,
+		secret: d.Secret, log: d.Log,
+		streams: map[string]replayer{},
+	}
+	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{
+		Decider: cricket.Decider(), Store: d.Store, Now: d.Now,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+	}
+	registerReplayer(a, a.matches)
+	return a
+}
+
+// page is the layout's view of a request.
+func (a *App) page(r *http.Request, title string) views.Page {
+	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path}
+}
+
+// waitForReadSide gives the projector a moment to apply a command's events,
+// so that the page a browser is redirected to shows what it just did. It
+// never fails: a slow read side only means the live update brings it.
+func (a *App) waitForReadSide(ctx context.Context, stream es.StreamRef, version int64) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	a.proj.WaitFor(ctx, stream, version)
+}
+
+// Health answers 200 when the store answers and the projector runs.
+func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		a.log.Warn("health: store does not answer", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return nil
+	}
+	if !a.proj.Status().Running {
+		http.Error(w, "projector not running", http.StatusServiceUnavailable)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+	return nil
+}

@@ -1,0 +1,139 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/a-h/templ"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/views"
+)
+
+// command is one command route: how to read the command from the input, and
+// the page that shows its form again when it fails.
+type command[S any, C any, E es.Event] struct {
+	handler *es.Handler[S, C, E]
+	// form names the form of the page the command came from.
+	form   string
+	decode func(in *input) (C, error)
+	// page renders the form's page with the failed attempt; nil falls back
+	// to the error page.
+	page func(r *http.Request, streamID string, f views.Form) templ.Component
+	// location is the page to go to after success.
+	location func(streamID string) string
+}
+
+// commandResponse is the JSON answer to a command.
+type commandResponse[S any] struct {
+	Stream  string        `json:"stream"`
+	Version int64         `json:"version"`
+	Events  []es.Envelope `json:"events"`
+	State   S             `json:"state"`
+}
+
+// run decodes, decides and appends one command for stream streamID, and
+// answers as the request asks: 303 to the stream's page, or JSON (201 when
+// the command started the stream).
+//
+// streamID names the stream: from the route, or (for a command that starts a
+// stream) from an optional field of the input, or a new ULID.
+func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, streamID func(*input) (string, error)) error {
+	in, err := readInput(r)
+	if err != nil {
+		return err
+	}
+	id, idErr := streamID(in)
+	fail := func(err error) error {
+		return onPage(err, func(p Problem) templ.Component {
+			if c.page == nil {
+				return nil
+			}
+			values := make(map[string]string, len(in.form))
+			for k, vs := range in.form {
+				values[k] = vs[0]
+			}
+			return c.page(r, id, views.Form{Name: c.form, Values: values, Code: p.Code, Error: p.Message, CommandID: newCommandID()})
+		})
+	}
+	if idErr != nil {
+		return fail(idErr)
+	}
+	if err := validStreamID(id); err != nil {
+		return fail(err)
+	}
+	meta, err := in.meta(id)
+	if err != nil {
+		return fail(err)
+	}
+	if meta.Actor, err = a.actor(r); err != nil {
+		return fail(err)
+	}
+	meta.CorrelationID = correlationID(r, meta.CommandID)
+	meta.CausationID = meta.CommandID
+	cmd, err := c.decode(in)
+	if err != nil {
+		return fail(err)
+	}
+	if err := in.done(); err != nil {
+		return fail(err)
+	}
+	res, err := c.handler.Handle(r.Context(), meta, cmd)
+	if err != nil {
+		return fail(err)
+	}
+	if wantsJSON(r) {
+		status := http.StatusOK
+		if res.Created {
+			status = http.StatusCreated
+		}
+		events := res.Events
+		if events == nil {
+			events = []es.Envelope{}
+		}
+		writeJSON(w, status, commandResponse[S]{Stream: res.Stream.String(), Version: res.Version, Events: events, State: res.State})
+		return nil
+	}
+	a.waitForReadSide(r.Context(), res.Stream, res.Version)
+	http.Redirect(w, r, c.location(id), http.StatusSeeOther)
+	return nil
+}
+
+func newCommandID() string { return es.NewULID(time.Now()) }
+
+// correlationID ties the events of one request together: the caller's
+// X-Correlation-ID when it is a valid id, else the command id, else a new one.
+func correlationID(r *http.Request, commandID string) string {
+	if h := r.Header.Get("X-Correlation-ID"); es.ValidID(h) {
+		return h
+	}
+	if commandID != "" {
+		return commandID
+	}
+	return newCommandID()
+}
+
+// routeID takes the stream id from the route's {id}.
+func routeID(r *http.Request) func(*input) (string, error) {
+	id := chi.URLParam(r, "id")
+	return func(*input) (string, error) { return id, nil }
+}
+
+// newID takes a new stream's id from an optional field, or makes a ULID.
+func newID(field string) func(*input) (string, error) {
+	return func(in *input) (string, error) {
+		id, ok, err := in.text(field)
+		if err != nil || (ok && id != "") {
+			return id, err
+		}
+		return newCommandID(), nil
+	}
+}
+
+// clampInt narrows a count to an int, keeping values beyond any bound beyond
+// it, so that the decider refuses them as out of range.
+func clampInt(n int64) int {
+	const limit = 1 << 30
+	return int(max(-limit, min(n, limit)))
+}

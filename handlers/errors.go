@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/views"
+)
+
+// Problem is an error as the HTTP interface answers it: a status, a stable
+// code and a message for people.
+type Problem struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// CurrentVersion is the stream's version, on a VersionConflict.
+	CurrentVersion *int64 `json:"currentVersion,omitempty"`
+}
+
+// BadRequest is a request the server cannot read: a malformed body, a missing
+// field, a number that is not one, an id outside the alphabet.
+type BadRequest struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *BadRequest) Error() string { return e.Message }
+
+func badRequest(code, field, format string, args ...any) *BadRequest {
+	return &BadRequest{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+var errUnsupportedMedia = errors.New("send application/x-www-form-urlencoded or application/json")
+
+// ProblemOf maps an error to the contract's status and code. It is the one
+// place that knows the mapping; anything it does not recognise is a 500.
+func ProblemOf(err error) Problem {
+	var (
+		domain   *es.Error
+		conflict *es.ConflictError
+		bad      *BadRequest
+		tooBig   *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &domain):
+		status := map[es.Kind]int{
+			es.Invalid: http.StatusUnprocessableEntity, es.Refused: http.StatusConflict,
+			es.Forbidden: http.StatusForbidden, es.Missing: http.StatusNotFound,
+		}[domain.Kind]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		return Problem{Status: status, Code: domain.Code, Message: domain.Message}
+	case errors.As(err, &conflict):
+		p := Problem{Status: http.StatusConflict, Code: "VersionConflict", Message: conflict.Error()}
+		if conflict.Actual >= 0 {
+			p.CurrentVersion = &conflict.Actual
+			p.Message = fmt.Sprintf("%s has changed since you saw it: it is at version %d, you saw %d; look again and retry", conflict.Stream, conflict.Actual, conflict.Expected)
+		}
+		return p
+	case errors.As(err, &bad):
+		return Problem{Status: http.StatusBadRequest, Code: bad.Code, Message: bad.Message}
+	case errors.As(err, &tooBig):
+		return Problem{Status: http.StatusRequestEntityTooLarge, Code: "BodyTooLarge", Message: fmt.Sprintf("the request body is over %d bytes", tooBig.Limit)}
+	case errors.Is(err, errUnsupportedMedia):
+		return Problem{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: err.Error()}
+	case errors.As(err, new(*methodError)):
+		return Problem{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: err.Error()}
+	case errors.Is(err, es.ErrNotFound):
+		return Problem{Status: http.StatusNotFound, Code: "NotFound", Message: err.Error()}
+	}
+	return Problem{Status: http.StatusInternalServerError, Code: "Internal", Message: "something went wrong on our side; it has been logged"}
+}
+
+// pageError carries the page to render again, with the problem by its form,
+// when a browser's form post fails.
+type pageError struct {
+	err  error
+	page func(Problem) templ.Component
+}
+
+func (e *pageError) Error() string { return e.err.Error() }
+func (e *pageError) Unwrap() error { return e.err }
+
+// onPage wraps a command's error with the page that shows it.
+func onPage(err error, page func(Problem) templ.Component) error {
+	if err == nil {
+		return nil
+	}
+	return &pageError{err: err, page: page}
+}
+
+// Func is a handler that returns its error instead of answering it.
+type Func func(w http.ResponseWriter, r *http.Request) error
+
+// Handle turns a Func into an http.Handler: an error becomes the contract's
+// status with JSON or a page, as the request's Accept asks.
+func (a *App) Handle(fn Func) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemOf(err)
+	if p.Status >= 500 {
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if wantsJSON(r) {
+		writeJSON(w, p.Status, map[string]Problem{"error": p})
+		return
+	}
+	var pe *pageError
+	if errors.As(err, &pe) {
+		if page := pe.page(p); page != nil {
+			render(w, r, p.Status, page)
+			return
+		}
+	}
+	render(w, r, p.Status, views.ErrorPage(a.page(r, "Error"), p.Status, p.Code, p.Message))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v) // the status is written; a failed write has nowhere to go
+}
+
+// render renders a page into memory first, so that a failure to render is a
+// clean 500 rather than half a page.
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		http.Error(w, "rendering the page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// CrossOrigin answers a state-changing request from another site.
+func (a *App) CrossOrigin(w http.ResponseWriter, r *http.Request) error {
+	return es.Errorf(es.Forbidden, "CrossOrigin", "requests that change things must come from foldboard's own pages")
+}
+
+// NotFound answers a path no route serves.
+func (a *App) NotFound(w http.ResponseWriter, r *http.Request) error {
+	return es.Errorf(es.Missing, "NotFound", "there is no page at %s", r.URL.Path)
+}
+
+// MethodNotAllowed answers a route asked with the wrong method.
+func (a *App) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Allow", "GET, POST")
+	return &methodError{method: r.Method}
+}
+
+type methodError struct{ method string }
+
+func (e *methodError) Error() string { return e.method + " is not allowed here" }

@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// input is a command's fields, from a form or a JSON object: one contract, two
+// shapes.
+type input struct {
+	json map[string]json.RawMessage
+	form url.Values
+	// used records the fields read, so that unknown JSON fields are refused.
+	used map[string]bool
+}
+
+// readInput reads the request body as a form or a JSON object, by its content
+// type. An empty body is an empty input whatever its type (commands with no
+// fields are often sent that way).
+func readInput(r *http.Request) (*input, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err // *http.MaxBytesError over the limit
+	}
+	in := &input{used: map[string]bool{}, form: url.Values{}}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return in, nil
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		if in.form, err = url.ParseQuery(string(body)); err != nil {
+			return nil, badRequest("BadForm", "", "the form could not be read: %v", err)
+		}
+	case "application/json":
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&in.json); err != nil || in.json == nil {
+			return nil, badRequest("BadJSON", "", "the body is not a JSON object")
+		}
+		if dec.More() {
+			return nil, badRequest("BadJSON", "", "the body holds more than one JSON value")
+		}
+	default:
+		return nil, errUnsupportedMedia
+	}
+	return in, nil
+}
+
+// has reports whether a field was given.
+func (in *input) has(name string) bool {
+	if in.json != nil {
+		_, ok := in.json[name]
+		return ok
+	}
+	_, ok := in.form[name]
+	return ok
+}
+
+// text reads a text field; ok is false when it is absent.
+func (in *input) text(name string) (s string, ok bool, err error) {
+	in.used[name] = true
+	if in.json != nil {
+		raw, ok := in.json[name]
+		if !ok || string(raw) == "null" {
+			return "", false, nil
+		}
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, badRequest("BadField", name, "%s must be a string", name)
+		}
+		return s, true, nil
+	}
+	vs, ok := in.form[name]
+	if !ok {
+		return "", false, nil
+	}
+	return vs[0], true, nil
+}
+
+// requiredText reads a text field that must be present (it may be empty: an
+// empty value is the domain's to refuse, with a 422).
+func (in *input) requiredText(name string) (string, error) {
+	s, ok, err := in.text(name)
+	if err == nil && !ok {
+		err = badRequest("MissingField", name, "%s is required", name)
+	}
+	return s, err
+}
+
+// count reads a whole number: a JSON number, or a form's decimal digits.
+func (in *input) count(name string) (n int64, ok bool, err error) {
+	in.used[name] = true
+	bad := badRequest("BadNumber", name, "%s must be a whole number", name)
+	if in.json != nil {
+		raw, present := in.json[name]
+		if !present || string(raw) == "null" {
+			return 0, false, nil
+		}
+		// json.Number would take the string "250" too: a count is a number.
+		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+			return 0, false, bad
+		}
+		var num json.Number
+		if err := json.Unmarshal(raw, &num); err != nil {
+			return 0, false, bad
+		}
+		if n, err = num.Int64(); err != nil {
+			return 0, false, bad
+		}
+		return n, true, nil
+	}
+	vs, present := in.form[name]
+	if !present || strings.TrimSpace(vs[0]) == "" {
+		return 0, false, nil
+	}
+	if n, err = strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64); err != nil {
+		return 0, false, bad
+	}
+	return n, true, nil
+}
+
+// requiredCount reads a whole number that must be present.
+func (in *input) requiredCount(name string) (int64, error) {
+	n, ok, err := in.count(name)
+	if err == nil && !ok {
+		err = badRequest("MissingField", name, "%s is required", name)
+	}
+	return n, err
+}
+
+// decimal reads an exact decimal: a JSON string ("19.99") or number (19.99,
+// taken as written, never through a float), or a form's text.
+func (in *input) decimal(name string) (string, bool, error) {
+	in.used[name] = true
+	if in.json != nil {
+		raw, present := in.json[name]
+		if !present || string(raw) == "null" {
+			return "", false, nil
+		}
+		var num json.Number
+		if err := json.Unmarshal(raw, &num); err == nil {
+			return num.String(), true, nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false, badRequest("BadNumber", name, "%s must be a decimal, as a string or a number", name)
+		}
+		return s, true, nil
+	}
+	return in.text(name)
+}
+
+// meta reads the fields every command takes: the expected version and the
+// command id.
+func (in *input) meta(streamID string) (es.Meta, error) {
+	m := es.Meta{StreamID: streamID, Expected: es.AnyVersion}
+	if v, ok, err := in.count("expectedVersion"); err != nil {
+		return m, err
+	} else if ok {
+		if v < 0 {
+			return m, badRequest("BadNumber", "expectedVersion", "expectedVersion must be 0 or more")
+		}
+		m.Expected = v
+	}
+	id, ok, err := in.text("commandId")
+	if err != nil {
+		return m, err
+	}
+	if ok && id != "" {
+		if !es.ValidID(id) {
+			return m, badRequest("BadCommandID", "commandId", "commandId must be 1-64 characters of A-Z a-z 0-9 - _ .")
+		}
+		m.CommandID = id
+	}
+	return m, nil
+}
+
+// done refuses JSON fields no reader asked for: a misspelt field is a
+// mistake the caller wants to hear about.
+func (in *input) done() error {
+	for name := range in.json {
+		if !in.used[name] {
+			return badRequest("UnknownField", name, "unknown field %q", name)
+		}
+	}
+	return nil
+}
+
+// wantsJSON reports whether the client asked for JSON rather than a page.
+func wantsJSON(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
+}
+
+// validStreamID refuses an id outside the alphabet before it reaches a key.
+func validStreamID(id string) error {
+	if !es.ValidID(id) {
+		return badRequest("BadID", "id", "ids are 1-64 characters of A-Z a-z 0-9 - _ .")
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/foldboard/foldboard/domain/cricket"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
+)
+
+// ValidTopic reports whether a page may subscribe to a topic: a list topic,
+// or one stream of a known type.
+func (a *App) ValidTopic(topic string) bool {
+	return a.fragment(topic) != nil
+}
+
+// Fragment renders a topic's current fragment for the live-update hub: the
+// same components the pages render, their top elements carrying the ids of
+// the elements they replace.
+func (a *App) Fragment(ctx context.Context, topic string) ([]byte, error) {
+	c := a.fragment(topic)
+	if c == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	err := c(ctx).Render(ctx, &buf)
+	return buf.Bytes(), err
+}
+
+// fragment finds the component of a topic, nil for an unknown one.
+func (a *App) fragment(topic string) func(context.Context) templ.Component {
+	switch topic {
+	case projections.TopicDashboard:
+		return func(context.Context) templ.Component { return views.DashboardLive(a.dashboard()) }
+	case projections.TopicMatches:
+		return func(context.Context) templ.Component { return views.MatchList(a.read.Matches.List(nil)) }
+	}
+	typ, id, ok := strings.Cut(topic, "/")
+	if !ok || !es.ValidID(id) {
+		return nil
+	}
+	switch typ {
+	case cricket.StreamType:
+		return func(context.Context) templ.Component {
+			m, ok := a.read.Matches.Get(id)
+			if !ok {
+				return templ.NopComponent
+			}
+			return views.MatchLive(m)
+		}
+	}
+	return nil
+}

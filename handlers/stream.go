@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// replayer replays one domain's streams: the state after a version.
+type replayer func(ctx context.Context, id string, version int64) (state any, at int64, err error)
+
+func registerReplayer[S any, C any, E es.Event](a *App, h *es.Handler[S, C, E]) {
+	a.streams[h.Decider.StreamType] = func(ctx context.Context, id string, version int64) (any, int64, error) {
+		return h.LoadAt(ctx, es.StreamRef{Type: h.Decider.StreamType, ID: id}, version)
+	}
+}
+
+// streamRef reads {type} and {id} from the route.
+func streamRef(r *http.Request) (es.StreamRef, error) {
+	ref := es.StreamRef{Type: chi.URLParam(r, "type"), ID: chi.URLParam(r, "id")}
+	if err := ref.Validate(); err != nil {
+		return ref, badRequest("BadID", "id", "%v", err)
+	}
+	return ref, nil
+}
+
+// queryInt reads an optional whole-number query parameter within [lo, hi].
+func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest("BadQuery", name, "%s must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// StreamEvents is GET /streams/{type}/{id}/events?from=&limit=&reverse=.
+func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
+	ref, err := streamRef(r)
+	if err != nil {
+		return err
+	}
+	from, err := queryInt(r, "from", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 1000, 1, 10_000)
+	if err != nil {
+		return err
+	}
+	reverse := r.URL.Query().Get("reverse") == "true"
+	head, err := a.store.Head(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	events, err := a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: int(limit), Reverse: reverse})
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []es.Envelope{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events, "version": head.Version})
+	return nil
+}
+
+// StreamState is GET /streams/{type}/{id}/state?version=N: the stream folded
+// up to version N (the latest by default).
+func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
+	ref, err := streamRef(r)
+	if err != nil {
+		return err
+	}
+	replay, ok := a.streams[ref.Type]
+	if !ok {
+		return es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
+	}
+	head, err := a.store.Head(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	if head.Version == 0 {
+		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+	}
+	version, err := queryInt(r, "version", head.Version, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	state, at, err := replay(r.Context(), ref.ID, min(version, head.Version))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": at, "state": state})
+	return nil
+}
+
+// Events is GET /events?type=&after=&limit=: the global log in store order,
+// optionally only events of one type.
+func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	typ := r.URL.Query().Get("type")
+	cursor := r.URL.Query().Get("after")
+	out := []es.Envelope{}
+	for len(out) < int(limit) {
+		page, err := a.store.ReadLog(r.Context(), es.LogQuery{After: cursor, Limit: int(limit)})
+		if err != nil {
+			return err
+		}
+		if len(page.Events) == 0 {
+			break
+		}
+		for _, e := range page.Events {
+			cursor = e.Position
+			if typ == "" || e.Type == typ {
+				out = append(out, e)
+				if len(out) == int(limit) {
+					break
+				}
+			}
+		}
+		if len(out) < int(limit) {
+			cursor = page.Next
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next": cursor})
+	return nil
+}

@@ -1,0 +1,117 @@
+// Command foldboard is a live event-sourcing workbench: cricket matches,
+// shopping carts and a blog, each run through a decider onto an event store
+// (embedded SQLite by default, or DynamoDB), with read models kept by a
+// projector that tails the store's change feed and pushes every change to the
+// pages over WebSockets.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "foldboard:", err)
+		os.Exit(1)
+	}
+}
+
+// config is foldboard's configuration: flags, or the environment.
+type config struct {
+	addr        string
+	store       string
+	db          string
+	tablePrefix string
+	secret      string
+	snapshot    int64
+	logJSON     bool
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("foldboard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("FOLDBOARD_ADDR", ":8080"), "listen address (FOLDBOARD_ADDR)")
+	fs.StringVar(&c.store, "store", env("FOLDBOARD_STORE", "sqlite"), "event store: sqlite or dynamodb (FOLDBOARD_STORE)")
+	fs.StringVar(&c.db, "db", env("FOLDBOARD_DB", "foldboard.db"), "the SQLite file (FOLDBOARD_DB)")
+	fs.StringVar(&c.tablePrefix, "table-prefix", env("FOLDBOARD_TABLE_PREFIX", "foldboard-"), "DynamoDB table name prefix (FOLDBOARD_TABLE_PREFIX)")
+	fs.Int64Var(&c.snapshot, "snapshot-every", 100, "keep a snapshot of each stream's state every N versions")
+	fs.BoolVar(&c.logJSON, "log-json", env("FOLDBOARD_LOG", "") == "json", "log JSON lines instead of text (FOLDBOARD_LOG=json)")
+	c.secret = getenv("FOLDBOARD_SECRET")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if c.snapshot < 0 {
+		return c, fmt.Errorf("-snapshot-every must be 0 (none) or more")
+	}
+	return c, nil
+}
+
+// run reads the configuration, opens the chosen store, and serves until ctx
+// ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	if cfg.logJSON {
+		handler = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(handler)
+
+	deps := web.Deps{Log: log, StoreName: cfg.store, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
+	switch cfg.store {
+	case "sqlite":
+		store, err := sqlite.Open(ctx, cfg.db)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
+		deps.StoreName = "sqlite (" + cfg.db + ")"
+	default:
+		return fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
+	}
+
+	srv, err := web.New(ctx, deps)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "foldboard on %s: http://%s\n", deps.StoreName, displayAddr(ln.Addr()))
+	return srv.Serve(ctx, ln)
+}
+
+// displayAddr is the address a person can open: localhost for a wildcard.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", tcp.Port)
+		}
+	}
+	return a.String()
+}

@@ -1,0 +1,55 @@
+package projections
+
+import (
+	"encoding/json"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// Model is one read model kept by the projector.
+type Model interface {
+	// Owns reports whether a saved document key belongs to this model.
+	Owns(key string) bool
+	// Load restores one saved document at start.
+	Load(key string, doc json.RawMessage) error
+	// Apply applies one event, whose stream is at exactly the version before
+	// it, recording the documents and topics it changed.
+	Apply(env es.Envelope, ch *Changes) error
+	// Doc returns the current document under key, nil when it is gone.
+	Doc(key string) (json.RawMessage, error)
+}
+
+// Changes collects what applying events changed: documents to save (by the
+// model that owns them) and topics whose subscribers need a new fragment.
+type Changes struct {
+	docs   map[string]Model
+	topics map[string]struct{}
+}
+
+func newChanges() *Changes {
+	return &Changes{docs: map[string]Model{}, topics: map[string]struct{}{}}
+}
+
+// Doc marks a document of m as changed.
+func (c *Changes) Doc(m Model, key string) { c.docs[key] = m }
+
+// Topic marks a topic as changed.
+func (c *Changes) Topic(topics ...string) {
+	for _, t := range topics {
+		c.topics[t] = struct{}{}
+	}
+}
+
+// Topics lists the changed topics.
+func (c *Changes) Topics() []string {
+	out := make([]string, 0, len(c.topics))
+	for t := range c.topics {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (c *Changes) reset() {
+	clear(c.docs)
+	clear(c.topics)
+}

@@ -1,0 +1,252 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// Projector tails a change feed from its saved checkpoint and keeps the read
+// models up to date. Each event is applied exactly once per stream version:
+// redelivered events are ignored, and an event no model can apply parks its
+// stream (shown on the dashboard) instead of being skipped silently.
+type Projector struct {
+	name     string
+	feed     es.Feed
+	store    es.ReadModelStore
+	log      *slog.Logger
+	cat      *Catalogue
+	models   []Model
+	onChange func(topics []string)
+
+	mu         sync.Mutex
+	checkpoint string
+	applied    int64     // events applied since start
+	lastApply  time.Time // when the last batch was applied
+	running    bool
+	lastErr    error
+	advanced   chan struct{} // closed and replaced after every save
+}
+
+// Config wires a projector.
+type Config struct {
+	// Name keys the saved read models; a rebuild uses a fresh name.
+	Name   string
+	Feed   es.Feed
+	Store  es.ReadModelStore
+	Log    *slog.Logger
+	Models []Model
+	// OnChange is told the topics whose read models changed, after they are
+	// saved.
+	OnChange func(topics []string)
+}
+
+// NewProjector makes a projector over the models in cfg and the stream
+// catalogue, which it always keeps.
+func NewProjector(cfg Config) *Projector {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.OnChange == nil {
+		cfg.OnChange = func([]string) {}
+	}
+	return &Projector{
+		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
+		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange,
+		advanced: make(chan struct{}),
+	}
+}
+
+// Catalogue is the stream catalogue the projector keeps.
+func (p *Projector) Catalogue() *Catalogue { return p.cat }
+
+// Load restores the saved read models and checkpoint. Call it once, before Run.
+func (p *Projector) Load(ctx context.Context) error {
+	checkpoint, docs, err := p.store.LoadReadModels(ctx, p.name)
+	if err != nil {
+		return fmt.Errorf("loading read models %s: %w", p.name, err)
+	}
+	for key, doc := range docs {
+		m := p.owner(key)
+		if m == nil {
+			p.log.Warn("read model document with no owner", "projector", p.name, "key", key)
+			continue
+		}
+		if err := m.Load(key, doc); err != nil {
+			return fmt.Errorf("loading read model document %s: %w", key, err)
+		}
+	}
+	p.mu.Lock()
+	p.checkpoint = checkpoint
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Projector) owner(key string) Model {
+	if p.cat.Owns(key) {
+		return p.cat
+	}
+	for _, m := range p.models {
+		if m.Owns(key) {
+			return m
+		}
+	}
+	return nil
+}
+
+// Run follows the feed until ctx ends, resuming from the last saved
+// checkpoint after any failure.
+func (p *Projector) Run(ctx context.Context) error {
+	p.setRunning(true, nil)
+	defer p.setRunning(false, nil)
+	delay := 100 * time.Millisecond
+	for {
+		p.mu.Lock()
+		from := p.checkpoint
+		p.mu.Unlock()
+		err := p.feed.Follow(ctx, from, p.apply)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("feed ended")
+		}
+		p.log.Error("projector feed failed; resuming from checkpoint", "projector", p.name, "err", err, "retry_in", delay)
+		p.setRunning(true, err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (p *Projector) setRunning(running bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = running
+	p.lastErr = err
+}
+
+// flushAt is how many changed documents make the projector save before the
+// end of a batch: an event changes a handful, and a save takes MaxDocsPerSave.
+const flushAt = es.MaxDocsPerSave - 16
+
+func (p *Projector) apply(ctx context.Context, b es.Batch) error {
+	ch := newChanges()
+	p.mu.Lock()
+	previous := p.checkpoint
+	p.mu.Unlock()
+	n := 0
+	for _, env := range b.Events {
+		applied, parked := p.cat.applied(env.Stream)
+		if env.Version <= applied || parked {
+			continue
+		}
+		if env.Version != applied+1 {
+			p.park(env, fmt.Errorf("version %d arrived after %d: the feed skipped events", env.Version, applied), ch)
+			continue
+		}
+		if err := p.applyOne(env, ch); err != nil {
+			p.park(env, err, ch)
+			continue
+		}
+		n++
+		if len(ch.docs) >= flushAt {
+			// Saved with the checkpoint before this batch: on a restart the
+			// batch comes again and what was saved is skipped by version.
+			if err := p.save(ctx, previous, ch, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return p.save(ctx, b.Checkpoint, ch, n)
+}
+
+func (p *Projector) applyOne(env es.Envelope, ch *Changes) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read model panicked: %v", r)
+		}
+	}()
+	for _, m := range p.models {
+		if err := m.Apply(env, ch); err != nil {
+			return err
+		}
+	}
+	return p.cat.Apply(env, ch)
+}
+
+func (p *Projector) park(env es.Envelope, cause error, ch *Changes) {
+	p.log.Error("parking stream: event cannot be applied", "projector", p.name, "stream", env.Stream.String(), "version", env.Version, "type", env.Type, "err", cause)
+	p.cat.park(env, cause, ch)
+}
+
+func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes, applied int) error {
+	docs := make(map[string]json.RawMessage, len(ch.docs))
+	for key, m := range ch.docs {
+		doc, err := m.Doc(key)
+		if err != nil {
+			return fmt.Errorf("encoding read model document %s: %w", key, err)
+		}
+		docs[key] = doc
+	}
+	if err := p.store.SaveReadModels(ctx, p.name, checkpoint, docs); err != nil {
+		return fmt.Errorf("saving read models %s: %w", p.name, err)
+	}
+	topics := ch.Topics()
+	ch.reset()
+	p.mu.Lock()
+	p.checkpoint = checkpoint
+	p.applied += int64(applied)
+	p.lastApply = time.Now()
+	close(p.advanced)
+	p.advanced = make(chan struct{})
+	p.mu.Unlock()
+	if len(topics) > 0 {
+		p.onChange(topics)
+	}
+	return nil
+}
+
+// WaitFor waits until the read models have applied the stream up to version
+// (or the stream is parked), or ctx ends. Pages call it with a short deadline
+// so that a redirect after a command shows the command's effect.
+func (p *Projector) WaitFor(ctx context.Context, stream es.StreamRef, version int64) bool {
+	for {
+		p.mu.Lock()
+		advanced := p.advanced
+		p.mu.Unlock()
+		if v, parked := p.cat.applied(stream); v >= version || parked {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-advanced:
+		}
+	}
+}
+
+// Status is the projector's state for the dashboard and health checks.
+type Status struct {
+	Running    bool
+	Checkpoint string
+	Applied    int64
+	LastApply  time.Time
+	Err        error
+}
+
+// Status reports how the projector is doing.
+func (p *Projector) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Status{Running: p.running, Checkpoint: p.checkpoint, Applied: p.applied, LastApply: p.lastApply, Err: p.lastErr}
+}

@@ -1,0 +1,75 @@
+// Package views holds foldboard's templ components: the pages, and the
+// fragments the live-update hub pushes, rendered by the same components. They
+// take plain values (read-model views, form state), never a store or a request.
+package views
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Page is what every page's layout needs.
+type Page struct {
+	Title string
+	// Section is the navigation entry to mark as current ("matches", …).
+	Section string
+	Actor   string
+	// Path is the page's own path, for the "who are you" form to return to.
+	Path string
+	// Topics are the live topics the page subscribes to.
+	Topics []string
+}
+
+// Form is a command form's state: the values to show, and the problem of the
+// last attempt when it failed.
+type Form struct {
+	// Name tells which form of the page the values and problem belong to.
+	Name      string
+	Values    map[string]string
+	Code      string
+	Error     string
+	CommandID string
+}
+
+// Value returns the submitted value of a field, or def.
+func (f Form) Value(field, def string) string {
+	if v, ok := f.Values[field]; ok {
+		return v
+	}
+	return def
+}
+
+// For returns f when it belongs to the named form, else an empty form with the
+// same command id.
+func (f Form) For(name string) Form {
+	if f.Name == name {
+		return f
+	}
+	return Form{Name: name, CommandID: f.CommandID}
+}
+
+func topicsAttr(topics []string) string { return strings.Join(topics, " ") }
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func itoa[T ~int | ~int64](n T) string { return fmt.Sprint(n) }
+
+func navClass(current, section string) string {
+	if current == section {
+		return "current"
+	}
+	return ""
+}
+
+func whoValue(actor string) string {
+	if actor == "anonymous" {
+		return ""
+	}
+	return actor
+}

@@ -1,0 +1,272 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Hub pushes re-rendered fragments to the WebSocket clients subscribed to
+// their topics. Each client holds at most the newest fragment of each of its
+// topics: a client that reads slowly skips intermediate fragments, and one
+// that stops reading is dropped when a write times out, never waited on by
+// the others.
+type Hub struct {
+	log          *slog.Logger
+	maxClients   int
+	writeTimeout time.Duration
+	// render returns a topic's current fragment; Publish calls it once per
+	// topic and fans the bytes out.
+	render func(ctx context.Context, topic string) ([]byte, error)
+	// valid reports whether a client may subscribe to a topic.
+	valid func(topic string) bool
+
+	// seq orders renders: a fragment rendered earlier never replaces one
+	// rendered later, whichever reaches a client first.
+	seq atomic.Uint64
+
+	mu      sync.Mutex
+	topics  map[string]map[*client]struct{}
+	clients int
+	closing bool
+	done    chan struct{} // closed by Close: every client goes away
+}
+
+// HubConfig configures a Hub.
+type HubConfig struct {
+	Log          *slog.Logger
+	MaxClients   int           // default 10,000
+	WriteTimeout time.Duration // default 5 s
+	Render       func(ctx context.Context, topic string) ([]byte, error)
+	ValidTopic   func(topic string) bool
+}
+
+// maxTopics bounds the topics of one connection.
+const maxTopics = 16
+
+// NewHub makes a hub.
+func NewHub(cfg HubConfig) *Hub {
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = 10_000
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	return &Hub{
+		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
+		render: cfg.Render, valid: cfg.ValidTopic,
+		topics: map[string]map[*client]struct{}{}, done: make(chan struct{}),
+	}
+}
+
+type client struct {
+	mu      sync.Mutex
+	pending map[string]fragment // the newest unsent fragment per topic
+	order   []string            // topics in pending, oldest change first
+	newest  map[string]uint64   // the seq of the newest fragment offered per topic
+	wake    chan struct{}       // capacity 1: something is pending
+}
+
+type fragment struct {
+	seq  uint64
+	html []byte
+}
+
+func newClient() *client {
+	return &client{pending: map[string]fragment{}, newest: map[string]uint64{}, wake: make(chan struct{}, 1)}
+}
+
+func (c *client) offer(topic string, f fragment) {
+	c.mu.Lock()
+	if f.seq <= c.newest[topic] {
+		c.mu.Unlock()
+		return
+	}
+	c.newest[topic] = f.seq
+	if _, ok := c.pending[topic]; !ok {
+		c.order = append(c.order, topic)
+	}
+	c.pending[topic] = f
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *client) take() ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.order) == 0 {
+		return nil, false
+	}
+	var topic string
+	topic, c.order = c.order[0], c.order[1:]
+	f := c.pending[topic]
+	delete(c.pending, topic)
+	return f.html, true
+}
+
+// renderTopic renders a topic's current fragment, numbered before it reads
+// the read model.
+func (h *Hub) renderTopic(ctx context.Context, topic string) (fragment, error) {
+	seq := h.seq.Add(1)
+	html, err := h.render(ctx, topic)
+	return fragment{seq: seq, html: html}, err
+}
+
+// Clients is the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.clients
+}
+
+// Publish renders each topic once and offers the fragment to its subscribers.
+func (h *Hub) Publish(ctx context.Context, topics []string) {
+	for _, topic := range topics {
+		h.mu.Lock()
+		subs := make([]*client, 0, len(h.topics[topic]))
+		for c := range h.topics[topic] {
+			subs = append(subs, c)
+		}
+		h.mu.Unlock()
+		if len(subs) == 0 {
+			continue
+		}
+		f, err := h.renderTopic(ctx, topic)
+		if err != nil {
+			h.log.Error("rendering live fragment", "topic", topic, "err", err)
+			continue
+		}
+		for _, c := range subs {
+			c.offer(topic, f)
+		}
+	}
+}
+
+// errTooManyClients answers a connection over the bound.
+var errTooManyClients = errors.New("too many live clients")
+
+func (h *Hub) join(c *client, topics []string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		return http.ErrServerClosed
+	}
+	if h.clients >= h.maxClients {
+		return errTooManyClients
+	}
+	h.clients++
+	for _, t := range topics {
+		if h.topics[t] == nil {
+			h.topics[t] = map[*client]struct{}{}
+		}
+		h.topics[t][c] = struct{}{}
+	}
+	return nil
+}
+
+func (h *Hub) leave(c *client, topics []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.clients--
+	for _, t := range topics {
+		delete(h.topics[t], c)
+		if len(h.topics[t]) == 0 {
+			delete(h.topics, t)
+		}
+	}
+}
+
+// Close makes every connected client go away with a "going away" close, and
+// refuses new ones.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closing {
+		h.closing = true
+		close(h.done)
+	}
+}
+
+// ServeHTTP upgrades GET /ws?topic=a&topic=b and streams the topics'
+// fragments: first each topic's current one (so a page that reconnects
+// catches up), then each change. The Origin check is coder/websocket's: a
+// browser's Origin must name this host; a client with no Origin is accepted.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	topics := r.URL.Query()["topic"]
+	if len(topics) == 0 || len(topics) > maxTopics {
+		http.Error(w, "want 1 to 16 topic parameters", http.StatusBadRequest)
+		return
+	}
+	for _, t := range topics {
+		if !h.valid(t) {
+			http.Error(w, "unknown topic "+t, http.StatusBadRequest)
+			return
+		}
+	}
+	c := newClient()
+	if err := h.join(c, topics); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer h.leave(c, topics)
+	// The server's read and write timeouts are for requests; a live
+	// connection lasts as long as its page, and each write has its own
+	// timeout below.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered (403 for a foreign Origin).
+	}
+	defer conn.CloseNow()
+	// The client sends nothing; CloseRead notices its close and ends ctx.
+	ctx := conn.CloseRead(r.Context())
+	for _, t := range topics {
+		f, err := h.renderTopic(ctx, t)
+		if err != nil {
+			h.log.Error("rendering live fragment", "topic", t, "err", err)
+			conn.Close(websocket.StatusInternalError, "rendering failed")
+			return
+		}
+		c.offer(t, f)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.done:
+			conn.Close(websocket.StatusGoingAway, "server stopping")
+			return
+		case <-c.wake:
+		}
+		for {
+			html, ok := c.take()
+			if !ok {
+				break
+			}
+			if err := h.write(ctx, conn, html); err != nil {
+				h.log.Info("dropping live client", "err", err)
+				return
+			}
+		}
+	}
+}
+
+func (h *Hub) write(ctx context.Context, conn *websocket.Conn, html []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, h.writeTimeout)
+	defer cancel()
+	return conn.Write(ctx, websocket.MessageText, html)
+}

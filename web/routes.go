@@ -1,0 +1,47 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/static"
+)
+
+// routes is the one place that lists every route.
+func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, logRequests(log), securityHeaders, crossOriginProtection(app), limitBody(1<<20))
+	h := app.Handle
+
+	r.Get("/", h(app.Dashboard).ServeHTTP)
+	r.Post("/actor", h(app.SetActor).ServeHTTP)
+
+	r.Get("/matches", h(app.MatchesPage).ServeHTTP)
+	r.Post("/matches", h(app.StartMatch).ServeHTTP)
+	r.Get("/matches/{id}", h(app.MatchPage).ServeHTTP)
+	r.Post("/matches/{id}/innings", h(app.CompleteInnings).ServeHTTP)
+	r.Post("/matches/{id}/end", h(app.EndMatch).ServeHTTP)
+
+	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
+	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
+	r.Get("/events", h(app.Events).ServeHTTP)
+
+	r.Get("/ws", hub.ServeHTTP)
+	r.Get("/healthz", h(app.Health).ServeHTTP)
+	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
+	r.NotFound(h(app.NotFound).ServeHTTP)
+	r.MethodNotAllowed(h(app.MethodNotAllowed).ServeHTTP)
+	return r
+}
+
+func staticFiles() http.Handler {
+	files := http.FileServerFS(static.FS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
