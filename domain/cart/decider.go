@@ -1,0 +1,251 @@
+// Package cart decides what happens to a shopping cart: items are added and
+// removed by sku until the cart is checked out, after which it never changes.
+// Amounts are exact (Money, in cents).
+//
+// Decide checks a command in a fixed order: that the cart exists (Missing),
+// then the command's own values (Invalid), then the cart's state (Refused, and
+// QtyTooLarge, which is Invalid but depends on the line's quantity).
+// It is pure: no I/O, no clock, no randomness.
+//
+// Adding a sku the cart already holds adds to its line's quantity, at the same
+// price only: a different price is refused (PriceMismatch) rather than taken,
+// because a line has one price and the cart's total must be what the shopper
+// was shown; a changed price usually means a stale page.
+package cart
+
+import (
+	"slices"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+const (
+	// StreamType is the type part of every cart stream: "cart/{id}".
+	StreamType = "cart"
+	// StateSchema versions State as stored; bump it when State or Evolve changes.
+	StateSchema = 1
+
+	MaxQty   = 9_999 // per AddItem, and per line
+	MaxLines = 1_000 // distinct skus in one cart
+)
+
+// Command is one of AddItem, RemoveItem, CheckOut (as values).
+type Command interface{ isCommand() }
+
+// AddItem adds Qty of SKU at Price; the first AddItem creates the cart.
+type AddItem struct {
+	SKU   string
+	Qty   int
+	Price Money
+}
+
+// RemoveItem removes SKU's whole line.
+type RemoveItem struct {
+	SKU string
+}
+
+// CheckOut closes the cart: nothing changes it afterwards.
+type CheckOut struct{}
+
+func (AddItem) isCommand()    {}
+func (RemoveItem) isCommand() {}
+func (CheckOut) isCommand()   {}
+
+// Event is one of ItemAdded, ItemRemoved, CheckedOut (as values). Their JSON is
+// the payload of contract.md (Money as a string); their type names are fixed.
+type Event interface {
+	es.Event
+	isEvent()
+}
+
+type ItemAdded struct {
+	SKU   string `json:"sku"`
+	Qty   int    `json:"qty"`
+	Price Money  `json:"price"`
+}
+
+type ItemRemoved struct {
+	SKU string `json:"sku"`
+}
+
+// CheckedOut carries the cart's total and its number of items (the sum of the
+// lines' quantities).
+type CheckedOut struct {
+	Total Money `json:"total"`
+	Items int   `json:"items"`
+}
+
+func (ItemAdded) EventType() string   { return "ItemAdded" }
+func (ItemRemoved) EventType() string { return "ItemRemoved" }
+func (CheckedOut) EventType() string  { return "CheckedOut" }
+
+func (ItemAdded) isEvent()   {}
+func (ItemRemoved) isEvent() {}
+func (CheckedOut) isEvent()  {}
+
+// Line is one sku in a cart.
+type Line struct {
+	SKU   string `json:"sku"`
+	Qty   int    `json:"qty"`
+	Price Money  `json:"price"`
+}
+
+// Amount is the line's price times its quantity.
+func (l Line) Amount() Money { return l.Price.Times(l.Qty) }
+
+// State is a cart as its events leave it. It is stored as JSON (state items,
+// snapshots) and round-trips exactly.
+type State struct {
+	// Exists says the cart has events: a cart whose lines were all removed
+	// still exists.
+	Exists bool `json:"exists"`
+	// Lines are in the order their skus were first added (a removed sku added
+	// again goes to the end).
+	Lines      []Line `json:"lines"`
+	CheckedOut bool   `json:"checkedOut"`
+	Total      Money  `json:"total"` // the sum of the lines' amounts
+	Items      int    `json:"items"` // the sum of the lines' quantities
+}
+
+// Line returns the cart's line for sku.
+func (s State) Line(sku string) (Line, bool) {
+	if i := s.index(sku); i >= 0 {
+		return s.Lines[i], true
+	}
+	return Line{}, false
+}
+
+func (s State) index(sku string) int {
+	return slices.IndexFunc(s.Lines, func(l Line) bool { return l.SKU == sku })
+}
+
+// ValidSKU reports whether sku is 1-64 characters of A-Z a-z 0-9 - _ .
+// (case matters: "ab" and "AB" are different skus).
+func ValidSKU(sku string) bool { return es.ValidID(sku) }
+
+// Initial is the state of a cart stream with no events.
+func Initial() State { return State{Lines: []Line{}} }
+
+// Decide returns the events cmd causes in state s, or a domain *es.Error.
+func Decide(cmd Command, s State) ([]Event, error) {
+	switch c := cmd.(type) {
+	case AddItem:
+		return addItem(c, s)
+	case RemoveItem:
+		return removeItem(c, s)
+	case CheckOut:
+		return checkOut(s)
+	}
+	return nil, errorf(ErrUnknownCommand, "%T is not a cart command", cmd)
+}
+
+func addItem(c AddItem, s State) ([]Event, error) {
+	if !ValidSKU(c.SKU) {
+		return nil, errorf(ErrBadSKU, "sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
+	}
+	if c.Qty < 1 || c.Qty > MaxQty {
+		return nil, errorf(ErrBadQty, "qty %d: want 1-%d", c.Qty, MaxQty)
+	}
+	if c.Price < 0 || c.Price > MaxPrice {
+		return nil, errorf(ErrBadPrice, "price %s: want 0-%s", c.Price, MaxPrice)
+	}
+	if s.CheckedOut {
+		return nil, errorf(ErrCartCheckedOut, "the cart has been checked out")
+	}
+	if line, ok := s.Line(c.SKU); ok {
+		if line.Price != c.Price {
+			return nil, errorf(ErrPriceMismatch, "%s is in the cart at %s, not %s", c.SKU, line.Price, c.Price)
+		}
+		if line.Qty+c.Qty > MaxQty {
+			return nil, errorf(ErrQtyTooLarge, "%s: %d in the cart and %d more is over %d", c.SKU, line.Qty, c.Qty, MaxQty)
+		}
+	} else if len(s.Lines) >= MaxLines {
+		return nil, errorf(ErrCartFull, "the cart holds %d different items, the most it may", len(s.Lines))
+	}
+	return []Event{ItemAdded{SKU: c.SKU, Qty: c.Qty, Price: c.Price}}, nil
+}
+
+func removeItem(c RemoveItem, s State) ([]Event, error) {
+	if !s.Exists {
+		return nil, errorf(ErrCartNotFound, "the cart does not exist")
+	}
+	if !ValidSKU(c.SKU) {
+		return nil, errorf(ErrBadSKU, "sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
+	}
+	if s.CheckedOut {
+		return nil, errorf(ErrCartCheckedOut, "the cart has been checked out")
+	}
+	if _, ok := s.Line(c.SKU); !ok {
+		return nil, errorf(ErrItemNotInCart, "%s is not in the cart", c.SKU)
+	}
+	return []Event{ItemRemoved{SKU: c.SKU}}, nil
+}
+
+func checkOut(s State) ([]Event, error) {
+	if !s.Exists {
+		return nil, errorf(ErrCartNotFound, "the cart does not exist")
+	}
+	if s.CheckedOut {
+		return nil, errorf(ErrCartCheckedOut, "the cart has already been checked out")
+	}
+	if len(s.Lines) == 0 {
+		return nil, errorf(ErrEmptyCart, "the cart is empty")
+	}
+	total, items := sum(s.Lines)
+	return []Event{CheckedOut{Total: total, Items: items}}, nil
+}
+
+// Evolve returns the state after event e. It never changes s: replay to older
+// versions keeps states that share a history.
+func Evolve(s State, e Event) State {
+	switch e := e.(type) {
+	case ItemAdded:
+		s.Exists = true
+		s.Lines = slices.Clone(s.Lines)
+		if i := s.index(e.SKU); i >= 0 {
+			s.Lines[i].Qty += e.Qty
+			s.Lines[i].Price = e.Price
+		} else {
+			s.Lines = append(s.Lines, Line{SKU: e.SKU, Qty: e.Qty, Price: e.Price})
+		}
+		s.Total, s.Items = sum(s.Lines)
+	case ItemRemoved:
+		s.Exists = true
+		s.Lines = slices.DeleteFunc(slices.Clone(s.Lines), func(l Line) bool { return l.SKU == e.SKU })
+		s.Total, s.Items = sum(s.Lines)
+	case CheckedOut:
+		s.Exists = true
+		s.CheckedOut = true
+		s.Total, s.Items = e.Total, e.Items
+	}
+	return s
+}
+
+func sum(lines []Line) (total Money, items int) {
+	for _, l := range lines {
+		total += l.Amount()
+		items += l.Qty
+	}
+	return total, items
+}
+
+// Events is a registry of the cart's event types, each at schema version 1.
+func Events() *es.Registry[Event] {
+	r := es.NewRegistry[Event]()
+	es.Register[ItemAdded](r, "ItemAdded", 1)
+	es.Register[ItemRemoved](r, "ItemRemoved", 1)
+	es.Register[CheckedOut](r, "CheckedOut", 1)
+	return r
+}
+
+// Decider is the cart decider, for es.Handler.
+func Decider() es.Decider[State, Command, Event] {
+	return es.Decider[State, Command, Event]{
+		StreamType:  StreamType,
+		StateSchema: StateSchema,
+		Initial:     Initial,
+		Decide:      Decide,
+		Evolve:      Evolve,
+		Events:      Events(),
+	}
+}
