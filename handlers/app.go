@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -44,8 +45,8 @@ type App struct {
 	log       *slog.Logger
 
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
-	// streams knows, for each stream type, how to replay a stream.
-	streams map[string]replayer
+	// streams knows, for each stream type, how to replay and draw a stream.
+	streams map[string]streamKind
 }
 
 // New makes the handlers.
@@ -56,13 +57,15 @@ func New(d Deps) *App {
 	a := &App{
 		store: d.Store, proj: d.Projector, read: d.Read, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log,
-		streams: map[string]replayer{},
+		streams: map[string]streamKind{},
 	}
 	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{
 		Decider: cricket.Decider(), Store: d.Store, Now: d.Now,
 		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 	}
-	registerReplayer(a, a.matches)
+	registerStream(a, a.matches, matchLocation, func(id string, v int64, s cricket.State) templ.Component {
+		return views.Scoreboard(views.Match{ID: id, Version: v, State: s})
+	})
 	return a
 }
 

@@ -40,6 +40,16 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 	case projections.TopicMatches:
 		return func(context.Context) templ.Component { return views.MatchList(a.read.Matches.List(nil)) }
 	}
+	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
+		ref, err := es.ParseStreamRef(rest)
+		if err != nil {
+			return nil
+		}
+		return func(context.Context) templ.Component {
+			info, _ := a.proj.Catalogue().Stream(ref)
+			return views.TimelineLatest(info.Version)
+		}
+	}
 	typ, id, ok := strings.Cut(topic, "/")
 	if !ok || !es.ValidID(id) {
 		return nil

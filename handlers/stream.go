@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -9,15 +8,6 @@ import (
 
 	"github.com/foldboard/foldboard/es"
 )
-
-// replayer replays one domain's streams: the state after a version.
-type replayer func(ctx context.Context, id string, version int64) (state any, at int64, err error)
-
-func registerReplayer[S any, C any, E es.Event](a *App, h *es.Handler[S, C, E]) {
-	a.streams[h.Decider.StreamType] = func(ctx context.Context, id string, version int64) (any, int64, error) {
-		return h.LoadAt(ctx, es.StreamRef{Type: h.Decider.StreamType, ID: id}, version)
-	}
-}
 
 // streamRef reads {type} and {id} from the route.
 func streamRef(r *http.Request) (es.StreamRef, error) {
@@ -78,7 +68,7 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	replay, ok := a.streams[ref.Type]
+	kind, ok := a.streams[ref.Type]
 	if !ok {
 		return es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
 	}
@@ -93,7 +83,7 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	state, at, err := replay(r.Context(), ref.ID, min(version, head.Version))
+	state, at, err := kind.load(r.Context(), ref.ID, min(version, head.Version))
 	if err != nil {
 		return err
 	}

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the files, served under /static/.
 //
-//go:embed app.css app.js favicon.svg
+//go:embed app.css app.js timeline.js favicon.svg
 var FS embed.FS

@@ -28,6 +28,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
+	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)
 	r.Get("/events", h(app.Events).ServeHTTP)
 
 	r.Get("/ws", hub.ServeHTTP)

@@ -1,0 +1,181 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/a-h/templ"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
+)
+
+// streamKind is what the timeline and the state route know of one domain's
+// streams.
+type streamKind struct {
+	// load folds a stream up to version.
+	load func(ctx context.Context, id string, version int64) (state any, at int64, err error)
+	// step replays a stream to version: the state before and after the event
+	// at version, and that event (nil at version 0).
+	step func(ctx context.Context, id string, version int64) (before, after any, event *es.Envelope, err error)
+	// view draws a state with the domain's own component.
+	view func(id string, version int64, state any) templ.Component
+	// page is the stream's page in its domain.
+	page func(id string) string
+}
+
+// registerStream teaches the timeline and the state route one domain.
+func registerStream[S any, C any, E es.Event](a *App, h *es.Handler[S, C, E], page func(string) string, view func(id string, version int64, s S) templ.Component) {
+	typ := h.Decider.StreamType
+	ref := func(id string) es.StreamRef { return es.StreamRef{Type: typ, ID: id} }
+	a.streams[typ] = streamKind{
+		load: func(ctx context.Context, id string, version int64) (any, int64, error) {
+			return h.LoadAt(ctx, ref(id), version)
+		},
+		step: func(ctx context.Context, id string, version int64) (any, any, *es.Envelope, error) {
+			if version <= 0 {
+				s := h.Decider.Initial()
+				return s, s, nil, nil
+			}
+			before, _, err := h.LoadAt(ctx, ref(id), version-1)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			envs, err := h.Store.ReadStream(ctx, ref(id), es.ReadOptions{From: version, Limit: 1})
+			if err != nil || len(envs) == 0 {
+				return before, before, nil, err
+			}
+			e, err := h.Decider.Events.DecodeEnvelope(envs[0])
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s version %d: %w", ref(id), version, err)
+			}
+			// Evolve leaves before alone, so both states stand.
+			return before, h.Decider.Evolve(before, e), &envs[0], nil
+		},
+		view: func(id string, version int64, state any) templ.Component {
+			return view(id, version, state.(S))
+		},
+		page: page,
+	}
+}
+
+// timelineWindow is how many events the timeline lists on each side of the
+// version it shows.
+const timelineWindow = 20
+
+// Timeline is GET /streams/{type}/{id}/timeline?v=N: the stream replayed to
+// version N (the latest by default), the event at N and what it changed, and
+// the events around it. With ?fragment=1 it answers only the part a step of
+// the timeline swaps in.
+func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
+	ref, err := streamRef(r)
+	if err != nil {
+		return err
+	}
+	kind, ok := a.streams[ref.Type]
+	if !ok {
+		return es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
+	}
+	head, err := a.store.Head(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	if head.Version == 0 {
+		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+	}
+	v, err := queryInt(r, "v", head.Version, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	v = min(v, head.Version)
+	before, after, event, err := kind.step(r.Context(), ref.ID, v)
+	if err != nil {
+		return err
+	}
+	t := views.Timeline{Stream: ref, At: v, Latest: head.Version, Event: event, Page: kind.page(ref.ID)}
+	t.State = kind.view(ref.ID, v, after)
+	stateJSON, err := json.MarshalIndent(after, "", "  ")
+	if err != nil {
+		return err
+	}
+	t.StateJSON = string(stateJSON)
+	if t.Changes, err = diffStates(before, after); err != nil {
+		return err
+	}
+	from := max(1, v-timelineWindow)
+	if t.Events, err = a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: 2*timelineWindow + 1}); err != nil {
+		return err
+	}
+	if r.URL.Query().Get("fragment") == "1" {
+		w.Header().Set("Cache-Control", "no-store")
+		render(w, r, http.StatusOK, views.TimelineBody(t))
+		return nil
+	}
+	p := a.page(r, "Timeline of "+ref.String())
+	p.Topics = []string{projections.TimelineTopic(ref)}
+	render(w, r, http.StatusOK, views.TimelinePage(p, t))
+	return nil
+}
+
+// diffStates lists what differs between two states, field by field, as their
+// JSON shows them.
+func diffStates(before, after any) ([]views.Change, error) {
+	var b, a any
+	if err := roundTrip(before, &b); err != nil {
+		return nil, err
+	}
+	if err := roundTrip(after, &a); err != nil {
+		return nil, err
+	}
+	fb, fa := map[string]string{}, map[string]string{}
+	flatten("", b, fb)
+	flatten("", a, fa)
+	var out []views.Change
+	for path, av := range fa {
+		if bv, ok := fb[path]; !ok || bv != av {
+			out = append(out, views.Change{Path: path, Before: fb[path], After: av})
+		}
+	}
+	for path, bv := range fb {
+		if _, ok := fa[path]; !ok {
+			out = append(out, views.Change{Path: path, Before: bv})
+		}
+	}
+	slices.SortFunc(out, func(x, y views.Change) int { return strings.Compare(x.Path, y.Path) })
+	return out, nil
+}
+
+func roundTrip(v any, out *any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
+
+// flatten writes every leaf of a decoded JSON value under its path
+// ("innings[1].runs").
+func flatten(path string, v any, out map[string]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, child := range v {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			flatten(p, child, out)
+		}
+	case []any:
+		for i, child := range v {
+			flatten(fmt.Sprintf("%s[%d]", path, i), child, out)
+		}
+	default:
+		b, _ := json.Marshal(v)
+		out[path] = string(b)
+	}
+}
