@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -37,8 +38,12 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 	switch topic {
 	case projections.TopicDashboard:
 		return func(context.Context) templ.Component { return views.DashboardLive(a.dashboard()) }
+	case projections.TopicEvents:
+		return func(context.Context) templ.Component { return views.EventsTotal(a.read.Events.Page(projections.IndexQuery{}).Total) }
 	case projections.TopicMatches:
 		return func(context.Context) templ.Component { return views.MatchList(a.read.Matches.List(nil)) }
+	case projections.TopicCarts:
+		return func(context.Context) templ.Component { return views.CartList(a.read.Carts.List(nil)) }
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
 		ref, err := es.ParseStreamRef(rest)
@@ -63,6 +68,10 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 			}
 			return views.MatchLive(m)
 		}
+	case cart.StreamType:
+		// A cart with no events yet is live too: its page waits for the
+		// first item.
+		return func(context.Context) templ.Component { return views.CartLive(a.cartView(id)) }
 	}
 	return nil
 }

@@ -91,9 +91,10 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Events is GET /events?type=&after=&limit=: the global log in store order,
-// optionally only events of one type.
-func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
+// EventsJSON is GET /events?type=&after=&limit= with Accept:
+// application/json: the global log in store order, optionally only events of
+// one type.
+func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 	limit, err := queryInt(r, "limit", 100, 1, 1000)
 	if err != nil {
 		return err

@@ -1,28 +1,40 @@
 package projections
 
-import "github.com/foldboard/foldboard/domain/cricket"
+import (
+	"github.com/foldboard/foldboard/domain/cart"
+	"github.com/foldboard/foldboard/domain/cricket"
+)
 
 // Topics of the list pages.
 const (
 	TopicMatches = "matches"
+	TopicCarts   = "carts"
 )
 
 // Matches is the read model of every match: each one's scoreboard.
 type Matches = Streams[cricket.State, cricket.Command, cricket.Event]
 
+// Carts is the read model of every cart: its lines and total.
+type Carts = Streams[cart.State, cart.Command, cart.Event]
+
 // ReadSide is every read model foldboard keeps.
 type ReadSide struct {
 	Matches *Matches
+	Carts   *Carts
+	// Events is the global event browser's index.
+	Events *EventIndex
 }
 
 // NewReadSide makes empty read models.
 func NewReadSide() *ReadSide {
 	return &ReadSide{
 		Matches: NewStreams(cricket.Decider(), TopicMatches),
+		Carts:   NewStreams(cart.Decider(), TopicCarts),
+		Events:  NewEventIndex(),
 	}
 }
 
 // Models lists the read models for the projector.
 func (rs *ReadSide) Models() []Model {
-	return []Model{rs.Matches}
+	return []Model{rs.Matches, rs.Carts, rs.Events}
 }

@@ -21,9 +21,42 @@
     Array.prototype.slice.call(tpl.content.children).forEach(function (el) {
       if (!el.id) return;
       var current = document.getElementById(el.id);
-      if (current) current.replaceWith(el);
+      if (!current) return;
+      current.replaceWith(el);
+      reloadFollowers(el.id);
     });
     document.dispatchEvent(new CustomEvent("foldboard:swapped"));
+  }
+
+  // A part of a page that depends on the viewer (a filtered, paged list) is
+  // not pushed: it names, in data-reload-on, the pushed element whose change
+  // means it is stale, and is fetched again from data-reload-url.
+  var reloading = {};
+  function reloadFollowers(id) {
+    document.querySelectorAll("[data-reload-on]").forEach(function (el) {
+      if (el.dataset.reloadOn.split(" ").indexOf(id) < 0 || !el.id) return;
+      reload(el.id, el.dataset.reloadUrl);
+    });
+  }
+  function reload(id, url) {
+    if (reloading[id]) { reloading[id] = "again"; return; }
+    reloading[id] = true;
+    var sep = url.indexOf("?") < 0 ? "?" : "&";
+    fetch(url + sep + "fragment=1", { headers: { Accept: "text/html" } })
+      .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;
+        var fresh = tpl.content.getElementById(id);
+        var current = document.getElementById(id);
+        if (fresh && current) current.replaceWith(fresh);
+      })
+      .catch(function () {})
+      .then(function () {
+        var again = reloading[id] === "again";
+        reloading[id] = false;
+        if (again) reload(id, url);
+      });
   }
 
   function connect() {

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 )
 
@@ -34,4 +35,26 @@ func sortedTypes(m map[string]int64) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func newestLink(b EventBrowser) string {
+	return EventsLink(b.Type, b.StreamType, 0)
+}
+
+// EventsLink is the event browser's URL for a filter and a page.
+func EventsLink(typ, streamType string, before int) string {
+	q := url.Values{}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	if streamType != "" {
+		q.Set("streamType", streamType)
+	}
+	if before > 0 {
+		q.Set("before", itoa(before))
+	}
+	if len(q) == 0 {
+		return "/events"
+	}
+	return "/events?" + q.Encode()
 }

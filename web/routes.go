@@ -26,6 +26,12 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 	r.Post("/matches/{id}/innings", h(app.CompleteInnings).ServeHTTP)
 	r.Post("/matches/{id}/end", h(app.EndMatch).ServeHTTP)
 
+	r.Get("/carts", h(app.CartsPage).ServeHTTP)
+	r.Get("/carts/{id}", h(app.CartPage).ServeHTTP)
+	r.Post("/carts/{id}/items", h(app.AddItem).ServeHTTP)
+	r.Post("/carts/{id}/items/{sku}/remove", h(app.RemoveItem).ServeHTTP)
+	r.Post("/carts/{id}/checkout", h(app.CheckOut).ServeHTTP)
+
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
 	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)

@@ -260,7 +260,7 @@ func TestCrossOriginFormPostIsRefused(t *testing.T) {
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "CrossOrigin") {
 		t.Fatalf("cross-origin post: %d %s", r.status, r.body)
 	}
-	if n := len(c.get("/events").json(t)["events"].([]any)); n != 0 {
+	if n := len(c.do("GET", "/events", "", "", map[string]string{"Accept": "application/json"}).json(t)["events"].([]any)); n != 0 {
 		t.Fatalf("%d events appended by a refused request", n)
 	}
 }

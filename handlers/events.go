@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
+)
+
+const eventsPageSize = 50
+
+// Events is GET /events: for a browser, every event across streams, newest
+// first, filtered by event type and stream type, in pages, live; for
+// Accept: application/json, the global log in store order (EventsJSON).
+func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
+	if wantsJSON(r) {
+		return a.EventsJSON(w, r)
+	}
+	before, err := queryInt(r, "before", 0, 0, 1<<40)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	b := views.EventBrowser{
+		Type: q.Get("type"), StreamType: q.Get("streamType"), Before: int(before),
+	}
+	b.Page = a.read.Events.Page(projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize})
+	for t := range a.proj.Catalogue().Stats().ByType {
+		b.Types = append(b.Types, t)
+	}
+	slices.Sort(b.Types)
+	for t := range a.streams {
+		b.StreamTypes = append(b.StreamTypes, t)
+	}
+	slices.Sort(b.StreamTypes)
+	b.Self = views.EventsLink(b.Type, b.StreamType, 0)
+	if b.Page.Next > 0 {
+		b.Older = views.EventsLink(b.Type, b.StreamType, b.Page.Next)
+	}
+	if q.Get("fragment") == "1" {
+		render(w, r, http.StatusOK, views.EventList(b))
+		return nil
+	}
+	p := a.page(r, "Events")
+	p.Section, p.Topics = "events", []string{projections.TopicEvents}
+	render(w, r, http.StatusOK, views.EventsPage(p, b))
+	return nil
+}
