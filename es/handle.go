@@ -90,7 +90,8 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 		var dup *DuplicateCommandError
 		switch {
 		case err == nil:
-			if h.OnAppend != nil {
+			// A command whose decider returned no events appended nothing.
+			if h.OnAppend != nil && len(res.Events) > 0 {
 				h.OnAppend(AppendResult{Version: res.Version, Events: res.Events})
 			}
 			return res, nil
