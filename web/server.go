@@ -5,7 +5,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,8 +25,8 @@ type Deps struct {
 	ReadModels es.ReadModelStore
 	// StoreName names the store on the dashboard.
 	StoreName string
-	// Secret signs the actor cookie; a random one (valid until the process
-	// ends) when empty.
+	// Secret signs the actor cookie; when empty, one is made at the first
+	// start and kept in the store.
 	Secret []byte
 	Log    *slog.Logger
 	// SnapshotEvery keeps a snapshot every so many versions; default 100.
@@ -61,9 +60,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		d.ProjectorName = "readmodels-v1"
 	}
 	if len(d.Secret) == 0 {
-		d.Secret = make([]byte, 32)
-		_, _ = rand.Read(d.Secret)
-		d.Log.Info("no cookie secret configured: names signed in now are forgotten at restart (set FOLDBOARD_SECRET)")
+		var err error
+		if d.Secret, err = cookieSecret(ctx, d.ReadModels); err != nil {
+			return nil, err
+		}
 	}
 	s := &Server{log: d.Log}
 	read := projections.NewReadSide()

@@ -32,6 +32,8 @@ type Options struct {
 	DB string
 	// Verbose logs the server's requests to the test log.
 	Verbose bool
+	// Secret signs actor cookies; "-" lets the server make and keep its own.
+	Secret string
 }
 
 // Start starts foldboard on SQLite and stops it when the test ends.
@@ -49,9 +51,15 @@ func Start(t testing.TB, opts Options) *App {
 	if opts.Verbose || os.Getenv("FOLDBOARD_TEST_LOG") != "" {
 		out = testWriter{t}
 	}
+	secret := []byte("test-secret")
+	if opts.Secret == "-" {
+		secret = nil
+	} else if opts.Secret != "" {
+		secret = []byte(opts.Secret)
+	}
 	srv, err := web.New(ctx, web.Deps{
 		Store: store, Feed: store.Feed(), ReadModels: store, StoreName: "sqlite (test)",
-		Secret: []byte("test-secret"), Log: slog.New(slog.NewTextHandler(out, nil)),
+		Secret: secret, Log: slog.New(slog.NewTextHandler(out, nil)),
 	})
 	if err != nil {
 		t.Fatalf("building the server: %v", err)
