@@ -1,0 +1,369 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// querier is what reading needs of a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Append writes the events, the stream's new state, its snapshot and command
+// record in one transaction. The concurrency check is the head's conditional
+// write inside it, never a read before it.
+func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResult, error) {
+	if err := checkRequest(req); err != nil {
+		return es.AppendResult{}, fmt.Errorf("sqlite: append to %s: %w", req.Stream, err)
+	}
+	res, err := s.append(ctx, req)
+	if err != nil {
+		var conflict *es.ConflictError
+		var dup *es.DuplicateCommandError
+		if errors.As(err, &conflict) || errors.As(err, &dup) {
+			return es.AppendResult{}, err // they name the stream themselves
+		}
+		return es.AppendResult{}, fmt.Errorf("sqlite: append to %s: %w", req.Stream, err)
+	}
+	s.notify()
+	return res, nil
+}
+
+// checkRequest refuses an append that would break a stream's numbering, before
+// it reaches the file.
+func checkRequest(req es.AppendRequest) error {
+	if err := req.Stream.Validate(); err != nil {
+		return err
+	}
+	if req.CommandID != "" && !es.ValidID(req.CommandID) {
+		return fmt.Errorf("command id %q: want 1-64 characters of A-Z a-z 0-9 - _ .", req.CommandID)
+	}
+	if req.Expected < 0 {
+		return fmt.Errorf("expected version %d: want 0 or more", req.Expected)
+	}
+	if len(req.Events) == 0 {
+		return errors.New("no events")
+	}
+	for i, e := range req.Events {
+		if want := req.Expected + int64(i) + 1; e.Version != want {
+			return fmt.Errorf("event %d has version %d, want %d", i, e.Version, want)
+		}
+		if e.Stream != req.Stream {
+			return fmt.Errorf("event %d belongs to stream %s", i, e.Stream)
+		}
+		if e.ID == "" || e.Type == "" {
+			return fmt.Errorf("event %d has no id or no type", i)
+		}
+		if y := e.Time.Year(); !e.Time.IsZero() && (y < 1678 || y > 2261) {
+			return fmt.Errorf("event %d: time %v is outside what Unix nanoseconds hold", i, e.Time)
+		}
+	}
+	last := req.Expected + int64(len(req.Events))
+	if req.State.Version != last {
+		return fmt.Errorf("state at version %d, want the last event's %d", req.State.Version, last)
+	}
+	if sn := req.Snapshot; sn != nil && (sn.Version <= req.Expected || sn.Version > last) {
+		return fmt.Errorf("snapshot at version %d, want one of the appended versions %d…%d", sn.Version, req.Expected+1, last)
+	}
+	return nil
+}
+
+func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.AppendResult, err error) {
+	st := req.Stream
+	last := req.Expected + int64(len(req.Events))
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+
+	// The command record comes first, so that a repeated command is reported
+	// as such even when its expected version is stale too: its sender wants
+	// the first result, not a conflict.
+	if req.CommandID != "" {
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO commands (stream_type, stream_id, command_id, first_version, last_version)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			st.Type, st.ID, req.CommandID, req.Expected+1, last)
+		if err != nil {
+			return res, fmt.Errorf("recording command %s: %w", req.CommandID, err)
+		}
+		if n, err := r.RowsAffected(); err != nil {
+			return res, err
+		} else if n == 0 {
+			first, _, err := command(ctx, tx, st, req.CommandID)
+			if err != nil {
+				return res, fmt.Errorf("reading command %s: %w", req.CommandID, err)
+			}
+			return res, &es.DuplicateCommandError{Stream: st, CommandID: req.CommandID, First: first}
+		}
+	}
+
+	// The head moves from Expected to last only if it is at Expected: the
+	// affected-row count is the concurrency check, atomic with the rest.
+	var r sql.Result
+	if req.Expected == 0 {
+		r, err = tx.ExecContext(ctx, `
+			INSERT INTO heads (stream_type, stream_id, version, state_schema, data)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			st.Type, st.ID, last, req.State.Schema, text(req.State.Data))
+	} else {
+		r, err = tx.ExecContext(ctx, `
+			UPDATE heads SET version = ?, state_schema = ?, data = ?
+			WHERE stream_type = ? AND stream_id = ? AND version = ?`,
+			last, req.State.Schema, text(req.State.Data), st.Type, st.ID, req.Expected)
+	}
+	if err != nil {
+		return res, fmt.Errorf("writing head: %w", err)
+	}
+	if n, err := r.RowsAffected(); err != nil {
+		return res, err
+	} else if n == 0 {
+		// The transaction holds the write lock, so this is the version that
+		// refused the write.
+		var actual int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM heads WHERE stream_type = ? AND stream_id = ?`, st.Type, st.ID).Scan(&actual)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			actual = -1
+		}
+		return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: actual}
+	}
+
+	res = es.AppendResult{Version: last, Events: make([]es.Envelope, len(req.Events))}
+	for i, e := range req.Events {
+		r, err := tx.ExecContext(ctx, `
+			INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
+				time_ns, actor, correlation_id, causation_id, command_id, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			st.Type, st.ID, e.Version, e.ID, e.Type, e.SchemaVersion,
+			unixNano(e.Time), e.Actor, e.CorrelationID, e.CausationID, e.CommandID, text(e.Data))
+		if isConstraint(err) && !strings.Contains(err.Error(), "event_id") {
+			// Unreachable while heads and events agree; kept as the backstop.
+			return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: -1}
+		}
+		if err != nil {
+			return res, fmt.Errorf("writing event %s (version %d): %w", e.ID, e.Version, err)
+		}
+		pos, err := r.LastInsertId()
+		if err != nil {
+			return res, err
+		}
+		e.Position = strconv.FormatInt(pos, 10)
+		res.Events[i] = e
+	}
+
+	if sn := req.Snapshot; sn != nil {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO snapshots (stream_type, stream_id, version, state_schema, data)
+			VALUES (?, ?, ?, ?, ?)`,
+			st.Type, st.ID, sn.Version, sn.Schema, text(sn.Data)); err != nil {
+			return res, fmt.Errorf("writing snapshot at version %d: %w", sn.Version, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("committing: %w", err)
+	}
+	return res, nil
+}
+
+// Head returns the stream's current state record.
+func (s *Store) Head(ctx context.Context, stream es.StreamRef) (es.StateRecord, error) {
+	var rec es.StateRecord
+	var data string
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT version, state_schema, data FROM heads WHERE stream_type = ? AND stream_id = ?`,
+		stream.Type, stream.ID).Scan(&rec.Version, &rec.Schema, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return es.StateRecord{}, nil
+	}
+	if err != nil {
+		return es.StateRecord{}, fmt.Errorf("sqlite: head of %s: %w", stream, err)
+	}
+	rec.Data = raw(data)
+	return rec, nil
+}
+
+// ReadStream returns a slice of one stream in version order, or in reverse.
+func (s *Store) ReadStream(ctx context.Context, stream es.StreamRef, opts es.ReadOptions) ([]es.Envelope, error) {
+	limit := int64(opts.Limit)
+	if limit <= 0 {
+		limit = -1 // SQLite's "no limit"
+	}
+	var q string
+	var bound int64
+	if opts.Reverse {
+		q = `SELECT ` + eventColumns + ` FROM events
+			WHERE stream_type = ? AND stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`
+		bound = opts.From
+		if bound <= 0 {
+			bound = math.MaxInt64
+		}
+	} else {
+		q = `SELECT ` + eventColumns + ` FROM events
+			WHERE stream_type = ? AND stream_id = ? AND version >= ? ORDER BY version LIMIT ?`
+		bound = max(opts.From, 1)
+	}
+	envs, err := queryEvents(ctx, s.reader, q, stream.Type, stream.ID, bound, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read %s: %w", stream, err)
+	}
+	return envs, nil
+}
+
+// Command returns the result recorded for a command id on a stream.
+func (s *Store) Command(ctx context.Context, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
+	res, ok, err := command(ctx, s.reader, stream, commandID)
+	if err != nil {
+		return es.AppendResult{}, false, fmt.Errorf("sqlite: command %s on %s: %w", commandID, stream, err)
+	}
+	return res, ok, nil
+}
+
+// command reads a command record and its events. Two reads need no
+// transaction: a record is committed with its events, and events never change.
+func command(ctx context.Context, q querier, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
+	var first, last int64
+	err := q.QueryRowContext(ctx, `
+		SELECT first_version, last_version FROM commands
+		WHERE stream_type = ? AND stream_id = ? AND command_id = ?`,
+		stream.Type, stream.ID, commandID).Scan(&first, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return es.AppendResult{}, false, nil
+	}
+	if err != nil {
+		return es.AppendResult{}, false, err
+	}
+	envs, err := queryEvents(ctx, q, `SELECT `+eventColumns+` FROM events
+		WHERE stream_type = ? AND stream_id = ? AND version BETWEEN ? AND ? ORDER BY version`,
+		stream.Type, stream.ID, first, last)
+	if err != nil {
+		return es.AppendResult{}, false, err
+	}
+	return es.AppendResult{Version: last, Events: envs}, true, nil
+}
+
+// Snapshot returns the newest snapshot at or below version.
+func (s *Store) Snapshot(ctx context.Context, stream es.StreamRef, atOrBelow int64) (es.StateRecord, bool, error) {
+	var rec es.StateRecord
+	var data string
+	err := s.reader.QueryRowContext(ctx, `
+		SELECT version, state_schema, data FROM snapshots
+		WHERE stream_type = ? AND stream_id = ? AND version <= ?
+		ORDER BY version DESC LIMIT 1`,
+		stream.Type, stream.ID, atOrBelow).Scan(&rec.Version, &rec.Schema, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return es.StateRecord{}, false, nil
+	}
+	if err != nil {
+		return es.StateRecord{}, false, fmt.Errorf("sqlite: snapshot of %s at or below %d: %w", stream, atOrBelow, err)
+	}
+	rec.Data = raw(data)
+	return rec, true, nil
+}
+
+// defaultLogLimit is a log page's size when the query names none.
+const defaultLogLimit = 1000
+
+// ReadLog pages through the log by position; the cursor is the position of
+// the last event seen, in decimal.
+func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) {
+	after, err := parsePosition(q.After)
+	if err != nil {
+		return es.LogPage{}, fmt.Errorf("sqlite: read log: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLogLimit
+	}
+	envs, err := s.readLog(ctx, after, limit)
+	if err != nil {
+		return es.LogPage{}, fmt.Errorf("sqlite: read log after %d: %w", after, err)
+	}
+	page := es.LogPage{Events: envs}
+	if len(envs) > 0 {
+		page.Next = envs[len(envs)-1].Position
+	}
+	return page, nil
+}
+
+func (s *Store) readLog(ctx context.Context, after int64, limit int) ([]es.Envelope, error) {
+	return queryEvents(ctx, s.reader, `SELECT `+eventColumns+` FROM events
+		WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
+}
+
+// parsePosition reads a cursor or checkpoint: "" is the start of the log.
+func parsePosition(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	p, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || p < 0 {
+		return 0, fmt.Errorf("position %q: want a decimal number", s)
+	}
+	return p, nil
+}
+
+const eventColumns = `position, stream_type, stream_id, version, event_id, event_type, schema_version,
+	time_ns, actor, correlation_id, causation_id, command_id, data`
+
+func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]es.Envelope, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var envs []es.Envelope
+	for rows.Next() {
+		var (
+			e    es.Envelope
+			pos  int64
+			ns   sql.NullInt64
+			data string
+		)
+		if err := rows.Scan(&pos, &e.Stream.Type, &e.Stream.ID, &e.Version, &e.ID, &e.Type, &e.SchemaVersion,
+			&ns, &e.Actor, &e.CorrelationID, &e.CausationID, &e.CommandID, &data); err != nil {
+			return nil, err
+		}
+		e.Position = strconv.FormatInt(pos, 10)
+		if ns.Valid {
+			e.Time = time.Unix(0, ns.Int64).UTC()
+		}
+		e.Data = raw(data)
+		envs = append(envs, e)
+	}
+	return envs, rows.Err()
+}
+
+// unixNano stores a time exactly; the zero time, which has no Unix
+// nanoseconds, as NULL.
+func unixNano(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// text and raw carry JSON in and out of TEXT columns; an empty document is
+// stored as "" and comes back as nil.
+func text(b []byte) string { return string(b) }
+
+func raw(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
+}

@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// LoadReadModels returns the projector's checkpoint and documents, read in one
+// transaction so that they agree.
+func (s *Store) LoadReadModels(ctx context.Context, projector string) (checkpoint string, docs map[string]json.RawMessage, err error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT checkpoint FROM checkpoints WHERE projector = ?`, projector).Scan(&checkpoint)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("sqlite: load checkpoint of %s: %w", projector, err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT key, doc FROM readmodels WHERE projector = ?`, projector)
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+	}
+	defer rows.Close()
+	docs = map[string]json.RawMessage{}
+	for rows.Next() {
+		var key, doc string
+		if err := rows.Scan(&key, &doc); err != nil {
+			return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+		}
+		docs[key] = json.RawMessage(doc)
+	}
+	if err := rows.Err(); err != nil {
+		return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+	}
+	return checkpoint, docs, nil
+}
+
+// SaveReadModels writes the documents (deleting those with a nil value) and
+// the checkpoint in one transaction on the writer connection.
+func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
+	if err := s.saveReadModels(ctx, projector, checkpoint, docs); err != nil {
+		return fmt.Errorf("sqlite: save read models of %s at %q: %w", projector, checkpoint, err)
+	}
+	return nil
+}
+
+func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
+	if projector == "" {
+		return errors.New("no projector name")
+	}
+	// SQLite could take more, but a projector that works here must work on
+	// every store.
+	if len(docs) > es.MaxDocsPerSave {
+		return fmt.Errorf("%d documents, at most %d in one save", len(docs), es.MaxDocsPerSave)
+	}
+	for key, doc := range docs {
+		if doc != nil && !json.Valid(doc) {
+			return fmt.Errorf("document %q is not JSON", key)
+		}
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for key, doc := range docs {
+		if doc == nil {
+			_, err = tx.ExecContext(ctx, `DELETE FROM readmodels WHERE projector = ? AND key = ?`, projector, key)
+		} else {
+			_, err = tx.ExecContext(ctx, `
+				INSERT INTO readmodels (projector, key, doc) VALUES (?, ?, ?)
+				ON CONFLICT (projector, key) DO UPDATE SET doc = excluded.doc`,
+				projector, key, string(doc))
+		}
+		if err != nil {
+			return fmt.Errorf("document %q: %w", key, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO checkpoints (projector, checkpoint) VALUES (?, ?)
+		ON CONFLICT (projector) DO UPDATE SET checkpoint = excluded.checkpoint`,
+		projector, checkpoint); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return tx.Commit()
+}
