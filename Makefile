@@ -1,0 +1,60 @@
+# foldboard's vocabulary. `make test` is what CI runs (.ci/run).
+
+GO    ?= go
+# Run at a pinned version, so nobody needs templ installed, nor a different one.
+TEMPL ?= $(GO) run github.com/a-h/templ/cmd/templ@v0.3.977
+
+# CI=true turns a missing browser or DynamoDB Local from a skip into a failure.
+# Make passes it on from the environment or `make CI=true` anyway; say so here.
+ifdef CI
+export CI
+endif
+
+.PHONY: run deps generate check-generated lint test e2e bench
+
+## run: start foldboard here (see main.go for its flags and environment)
+run:
+	$(GO) run .
+
+## deps: install Chromium, the Playwright driver, Java and DynamoDB Local (idempotent)
+deps:
+	scripts/deps.sh
+
+# templ writes each template's path, relative to -path, into the generated code
+# (for its error messages); the committed files name it relative to its own
+# directory (layout.templ, not views/layout.templ), so generate directory by
+# directory, from the root, whatever the caller's checkout.
+TEMPL_DIRS = $(sort $(dir $(shell git ls-files --cached --others --exclude-standard -- '*.templ')))
+
+## generate: regenerate the *_templ.go files from the .templ files
+generate:
+	@for dir in $(TEMPL_DIRS); do $(TEMPL) generate -log-level warn -path "$$dir" || exit 1; done
+
+## check-generated: fail if the committed *_templ.go files are not what templ generates
+check-generated: generate
+	@git diff --exit-code --stat -- '*_templ.go' || \
+		{ echo 'check-generated: *_templ.go differ from `templ generate` (above); run make generate and commit them' >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- '*_templ.go'); \
+	if [ -n "$$untracked" ]; then \
+		echo "check-generated: generated but not committed:" >&2; echo "$$untracked" >&2; exit 1; \
+	fi
+
+## lint: gofmt and go vet
+lint:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then \
+		echo "lint: not gofmt'ed (run gofmt -w):" >&2; echo "$$unformatted" >&2; exit 1; \
+	fi
+	$(GO) vet ./...
+
+## test: everything CI checks: deps, generated code, lint, and every test under -race
+test: deps check-generated lint
+	$(GO) test -race -count=1 ./...
+
+## e2e: the browser tests only
+e2e:
+	$(GO) test -count=1 ./e2e/...
+
+## bench: every benchmark, no tests
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
