@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -45,6 +46,7 @@ type App struct {
 	log       *slog.Logger
 
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
+	carts   *es.Handler[cart.State, cart.Command, cart.Event]
 	// streams knows, for each stream type, how to replay and draw a stream.
 	streams map[string]streamKind
 }
@@ -65,6 +67,13 @@ func New(d Deps) *App {
 	}
 	registerStream(a, a.matches, matchLocation, func(id string, v int64, s cricket.State) templ.Component {
 		return views.Scoreboard(views.Match{ID: id, Version: v, State: s})
+	})
+	a.carts = &es.Handler[cart.State, cart.Command, cart.Event]{
+		Decider: cart.Decider(), Store: d.Store, Now: d.Now,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+	}
+	registerStream(a, a.carts, cartLocation, func(id string, v int64, s cart.State) templ.Component {
+		return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
 	})
 	return a
 }

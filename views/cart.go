@@ -1,0 +1,16 @@
+package views
+
+import "github.com/foldboard/foldboard/domain/cart"
+
+// cartStatus is a cart's status in a word or two: new (no events yet), open,
+// checked out.
+func cartStatus(s cart.State) string {
+	switch {
+	case s.CheckedOut:
+		return "checked out"
+	case !s.Exists:
+		return "new"
+	default:
+		return "open"
+	}
+}
