@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/foldboard/foldboard/es/sqlite"
@@ -66,34 +67,74 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return c, nil
 }
 
-// run reads the configuration, opens the chosen store, and serves until ctx
-// ends.
+// run is foldboard's command line: with no command (or "serve") it serves;
+// other commands work on the same store with the same configuration.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := parseConfig(args, getenv, stderr)
-	if err != nil {
-		return err
+	command := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
 	}
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
-	if cfg.logJSON {
-		handler = slog.NewJSONHandler(stderr, nil)
+	switch command {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
-	log := slog.New(handler)
+	return fmt.Errorf("unknown command %q\n%s", command, usage)
+}
 
-	deps := web.Deps{Log: log, StoreName: cfg.store, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
+const usage = `usage: foldboard [command] [flags]
+
+commands:
+  serve     serve the web application (the default)
+  help      this text
+
+Run "foldboard serve -h" for the flags.
+`
+
+// backend is an opened store, with what the server needs of it.
+type backend struct {
+	deps  web.Deps
+	close func() error
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
+	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
 	switch cfg.store {
 	case "sqlite":
 		store, err := sqlite.Open(ctx, cfg.db)
 		if err != nil {
-			return err
+			return backend{}, err
 		}
-		defer store.Close()
 		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
 		deps.StoreName = "sqlite (" + cfg.db + ")"
-	default:
-		return fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
+		return backend{deps: deps, close: store.Close}, nil
 	}
+	return backend{}, fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
+}
 
-	srv, err := web.New(ctx, deps)
+func newLogger(cfg config, stderr io.Writer) *slog.Logger {
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// serve opens the store and serves until ctx ends.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	b, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	srv, err := web.New(ctx, b.deps)
 	if err != nil {
 		return err
 	}
@@ -101,7 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "foldboard on %s: http://%s\n", deps.StoreName, displayAddr(ln.Addr()))
+	fmt.Fprintf(stdout, "foldboard on %s: http://%s\n", b.deps.StoreName, displayAddr(ln.Addr()))
 	return srv.Serve(ctx, ln)
 }
 

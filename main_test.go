@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRun runs the whole program in-process on a free port and returns its
+// URL, and a function that stops it and returns run's error.
+func startRun(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, w := io.Pipe()
+	done := make(chan error, 1)
+	env := map[string]string{"FOLDBOARD_ADDR": "127.0.0.1:0", "FOLDBOARD_DB": filepath.Join(t.TempDir(), "f.db")}
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, w, io.Discard) }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("run printed no address: %v (%v)", err, <-done)
+	}
+	go io.Copy(io.Discard, out)
+	url := strings.TrimSpace(line[strings.LastIndex(line, "http://"):])
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not return within 10 s of its context ending")
+			return nil
+		}
+	}
+	return url, stop
+}
+
+func TestRunServesAndStopsCleanly(t *testing.T) {
+	url, stop := startRun(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := http.Get(url + "/healthz")
+		if err == nil && res.StatusCode == http.StatusOK {
+			res.Body.Close()
+			break
+		}
+		if err == nil {
+			res.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz never answered 200: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run ended with %v, want nil after a graceful stop", err)
+	}
+}
+
+func TestRunRefusesUnknownStoresAndCommands(t *testing.T) {
+	getenv := func(string) string { return "" }
+	if err := run(context.Background(), []string{"-store", "mongo"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "want sqlite or dynamodb") {
+		t.Errorf("unknown store: %v", err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, getenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown command") {
+		t.Errorf("unknown command: %v", err)
+	}
+}
