@@ -1,0 +1,290 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// appendAttempts bounds the tries of one append through throttling and
+// transient errors (the SDK's own retries happen inside each).
+const appendAttempts = 8
+
+// mustNotExist is the condition of every item an append creates.
+var mustNotExist = mustBuild(expression.NewBuilder().
+	WithCondition(expression.AttributeNotExists(expression.Name(attrPK))))
+
+func mustBuild(b expression.Builder) expression.Expression {
+	e, err := b.Build()
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// where an append's items sit in its transaction, to read the cancellation
+// reasons by index.
+type appendLayout struct {
+	events  int // items 0 … events-1
+	head    int
+	command int // -1 without a command id
+}
+
+// Append writes the events, the head, the snapshot and the idempotency record in
+// one TransactWriteItems. See the package comment.
+func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResult, error) {
+	if err := validateAppend(req); err != nil {
+		return es.AppendResult{}, err
+	}
+	items, layout, err := s.appendItems(req)
+	if err != nil {
+		return es.AppendResult{}, err
+	}
+	base := requestToken(req)
+	generation := 0
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(base)}
+	result := es.AppendResult{Version: req.Expected + int64(len(req.Events)), Events: append([]es.Envelope(nil), req.Events...)}
+	// uncertain: an earlier attempt may have committed, unseen. Retries then
+	// keep its ClientRequestToken, which DynamoDB answers for 10 minutes with
+	// the first outcome; and a refusal is checked against the events table,
+	// where our own first event would be.
+	uncertain := false
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, in)
+		var kind transience
+		var cancelled *types.TransactionCanceledException
+		switch {
+		case err == nil:
+			s.Wake()
+			return result, nil
+		case errors.As(err, &cancelled):
+			transient, refusal := s.refusal(ctx, req, layout, cancelled)
+			if !transient {
+				if uncertain && s.committed(ctx, req) {
+					s.Wake()
+					return result, nil
+				}
+				if refusal == nil {
+					refusal = fmt.Errorf("dynamo: append to %s at version %d: %w", req.Stream, req.Expected, err)
+				}
+				return es.AppendResult{}, refusal
+			}
+			kind = notApplied
+		default:
+			kind = classify(ctx, err)
+		}
+		if kind == mayHaveApplied {
+			uncertain = true
+		}
+		if kind == permanent || attempt >= appendAttempts {
+			if uncertain && s.committed(ctx, req) {
+				s.Wake()
+				return result, nil
+			}
+			return es.AppendResult{}, fmt.Errorf("dynamo: append to %s at version %d (%d attempts): %w", req.Stream, req.Expected, attempt, err)
+		}
+		if !uncertain {
+			// Nothing was written: a fresh token, so that DynamoDB does not
+			// answer the retry with the refused attempt's outcome.
+			generation++
+			in.ClientRequestToken = aws.String(base + "-" + strconv.Itoa(generation))
+		}
+		if err := pause(ctx, attempt, 5*time.Millisecond, 500*time.Millisecond); err != nil {
+			return es.AppendResult{}, err
+		}
+	}
+}
+
+func validateAppend(req es.AppendRequest) error {
+	if err := req.Stream.Validate(); err != nil {
+		return fmt.Errorf("dynamo: append: %w", err)
+	}
+	if req.Expected < 0 {
+		return fmt.Errorf("dynamo: append to %s: expected version %d is negative", req.Stream, req.Expected)
+	}
+	if len(req.Events) == 0 {
+		return fmt.Errorf("dynamo: append to %s: no events", req.Stream)
+	}
+	for i, e := range req.Events {
+		want := req.Expected + int64(i) + 1
+		if e.Stream != req.Stream || e.Version != want {
+			return fmt.Errorf("dynamo: append to %s at version %d: event %d is %s version %d, want %s version %d",
+				req.Stream, req.Expected, i, e.Stream, e.Version, req.Stream, want)
+		}
+	}
+	last := req.Expected + int64(len(req.Events))
+	if req.State.Version != last {
+		return fmt.Errorf("dynamo: append to %s: state version %d, want the last event's %d", req.Stream, req.State.Version, last)
+	}
+	if snap := req.Snapshot; snap != nil && (snap.Version <= req.Expected || snap.Version > last) {
+		return fmt.Errorf("dynamo: append to %s: snapshot at version %d, outside the append's %d-%d", req.Stream, snap.Version, req.Expected+1, last)
+	}
+	if req.CommandID != "" && !es.ValidID(req.CommandID) {
+		return fmt.Errorf("dynamo: append to %s: command id %q: want 1-64 characters of A-Z a-z 0-9 - _ .", req.Stream, req.CommandID)
+	}
+	return nil
+}
+
+func (s *Store) appendItems(req es.AppendRequest) ([]types.TransactWriteItem, appendLayout, error) {
+	pk := streamKey(req.Stream)
+	last := req.Expected + int64(len(req.Events))
+	items := make([]types.TransactWriteItem, 0, len(req.Events)+3)
+	sizes := make([]int, 0, cap(items))
+	put := func(table string, item map[string]types.AttributeValue, cond expression.Expression) *types.Put {
+		p := &types.Put{
+			TableName:                 aws.String(table),
+			Item:                      item,
+			ConditionExpression:       cond.Condition(),
+			ExpressionAttributeNames:  cond.Names(),
+			ExpressionAttributeValues: cond.Values(),
+		}
+		items = append(items, types.TransactWriteItem{Put: p})
+		sizes = append(sizes, itemSize(item))
+		return p
+	}
+	for _, e := range req.Events {
+		put(s.events, eventItem(e), mustNotExist)
+	}
+	layout := appendLayout{events: len(req.Events), head: len(items), command: -1}
+	headCond := mustNotExist
+	if req.Expected > 0 {
+		var err error
+		headCond, err = expression.NewBuilder().WithCondition(
+			expression.Name(attrVersion).Equal(expression.Value(req.Expected))).Build()
+		if err != nil {
+			return nil, layout, fmt.Errorf("dynamo: append to %s: %w", req.Stream, err)
+		}
+	}
+	state := req.State
+	state.Version = last
+	put(s.state, stateItem(pk, skHead, state), headCond).ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	if req.Snapshot != nil {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.state),
+			Item:      stateItem(pk, snapKey(req.Snapshot.Version), *req.Snapshot),
+		}})
+		sizes = append(sizes, itemSize(items[len(items)-1].Put.Item))
+	}
+	if req.CommandID != "" {
+		layout.command = len(items)
+		item := key(commandKey(req.Stream, req.CommandID), skCommand)
+		item[attrFrom] = num(req.Expected + 1)
+		item[attrTo] = num(last)
+		put(s.state, item, mustNotExist)
+	}
+	if err := checkSize(sizes); err != nil {
+		return nil, layout, fmt.Errorf("dynamo: append to %s: %d events: %w", req.Stream, len(req.Events), err)
+	}
+	return items, layout, nil
+}
+
+// checkSize refuses a transaction DynamoDB would refuse for its size.
+func checkSize(sizes []int) error {
+	if len(sizes) > MaxTransactItems {
+		return fmt.Errorf("%d items, DynamoDB takes at most %d in one transaction: %w", len(sizes), MaxTransactItems, ErrTooLarge)
+	}
+	total := 0
+	for i, n := range sizes {
+		if n > MaxItemBytes {
+			return fmt.Errorf("item %d is %d bytes, DynamoDB takes at most %d: %w", i, n, MaxItemBytes, ErrTooLarge)
+		}
+		total += n
+	}
+	if total > MaxTransactBytes {
+		return fmt.Errorf("%d bytes, DynamoDB takes at most %d in one transaction: %w", total, MaxTransactBytes, ErrTooLarge)
+	}
+	return nil
+}
+
+// requestToken is the append's ClientRequestToken (at most 36 characters): a
+// hash of the stream, the expected version, the command id and the event ids,
+// which are new ULIDs for every decision, so two different appends never share
+// one while a retry of the same append does.
+func requestToken(req es.AppendRequest) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d\x00%s", streamKey(req.Stream), req.Expected, req.CommandID)
+	for _, e := range req.Events {
+		fmt.Fprintf(h, "\x00%s", e.ID)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// refusal reads a cancelled transaction's reasons, by index: the idempotency
+// record's condition means a repeated command (answered with the first
+// result), head's a version conflict, an event's an event already there.
+// transient says the transaction lost a race or was throttled and may simply
+// be tried again.
+func (s *Store) refusal(ctx context.Context, req es.AppendRequest, layout appendLayout, tce *types.TransactionCanceledException) (transient bool, err error) {
+	reasons := tce.CancellationReasons
+	code := func(i int) string {
+		if i < 0 || i >= len(reasons) {
+			return ""
+		}
+		return aws.ToString(reasons[i].Code)
+	}
+	const failed = "ConditionalCheckFailed"
+	if code(layout.command) == failed {
+		first, ok, err := s.Command(ctx, req.Stream, req.CommandID)
+		switch {
+		case err != nil:
+			return false, err
+		case ok:
+			return false, &es.DuplicateCommandError{Stream: req.Stream, CommandID: req.CommandID, First: first}
+		}
+		// The record vanished between the refusal and the read: only a
+		// hand-made deletion does that. Call it a conflict; a retry decides.
+		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
+	}
+	if code(layout.head) == failed {
+		actual := int64(-1)
+		if old := reasons[layout.head].Item; old != nil {
+			r := itemReader{item: old}
+			if v := r.num(attrVersion); r.err == nil {
+				actual = v
+			}
+		}
+		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: actual}
+	}
+	for i := range layout.events {
+		if code(i) == failed {
+			// An event item exists where head said none would: a duplicate.
+			return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
+		}
+	}
+	for i := range reasons {
+		switch c := code(i); c {
+		case "", "None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+		default:
+			return false, fmt.Errorf("dynamo: append to %s at version %d: item %d: %s: %s: %w",
+				req.Stream, req.Expected, i, c, aws.ToString(reasons[i].Message), tce)
+		}
+	}
+	return true, nil
+}
+
+// committed reports whether this very append is in the store: its first event
+// is there under its own id. Used after a retry whose first try may have
+// committed unseen.
+func (s *Store) committed(ctx context.Context, req es.AppendRequest) bool {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.events),
+		Key:            key(streamKey(req.Stream), versionKey(req.Expected+1)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil || out.Item == nil {
+		return false
+	}
+	r := itemReader{item: out.Item}
+	return r.str(attrEventID) == req.Events[0].ID
+}

@@ -1,0 +1,51 @@
+package dynamo
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// checkpoint is the feed's position, handed to the projector as an opaque
+// string: for each shard of the events table's stream, the sequence number
+// of the last record whose events have all been handed on (never one past an
+// event still held back), and the shards read to their end.
+type checkpoint struct {
+	Format int    `json:"f"`
+	Stream string `json:"arn"`
+	// At is when the checkpoint was made (Unix seconds): a shard never read
+	// from in a checkpoint older than the Streams retention may have lost
+	// records.
+	At int64 `json:"at"`
+	// Shards maps each shard not yet finished to its last handed-on sequence
+	// number ("": none yet, start at TRIM_HORIZON).
+	Shards map[string]string `json:"shards,omitempty"`
+	// Done lists shards read to their end with every event handed on.
+	Done []string `json:"done,omitempty"`
+	// Rebuild, while the feed reads the events table (a first start, or after
+	// trimmed records), is the log cursor after the last page handed on.
+	Rebuild *string `json:"rebuild,omitempty"`
+}
+
+const checkpointFormat = 1
+
+func (c checkpoint) String() string {
+	c.Format = checkpointFormat
+	slices.Sort(c.Done)
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // strings and numbers only
+	}
+	return string(b)
+}
+
+func parseCheckpoint(s string) (checkpoint, error) {
+	var c checkpoint
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return c, fmt.Errorf("dynamo: checkpoint %q: %w", s, err)
+	}
+	if c.Format != checkpointFormat {
+		return c, fmt.Errorf("dynamo: checkpoint %q: format %d, want %d", s, c.Format, checkpointFormat)
+	}
+	return c, nil
+}

@@ -1,0 +1,134 @@
+package dynamo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// saveAttempts bounds the tries of one SaveReadModels through throttling and
+// transient errors. A save is a set of Puts and Deletes: repeating it is
+// harmless, so every transient error is retried.
+const saveAttempts = 8
+
+// LoadReadModels queries the projector's partition of the readmodels table.
+func (s *Store) LoadReadModels(ctx context.Context, projector string) (string, map[string]json.RawMessage, error) {
+	if projector == "" {
+		return "", nil, errors.New("dynamo: load read models: no projector name")
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrPK).Equal(expression.Value(projector))).Build()
+	if err != nil {
+		return "", nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.readModels),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+	}
+	checkpoint, docs := "", map[string]json.RawMessage{}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return "", nil, fmt.Errorf("dynamo: load read models of %s: %w", projector, err)
+		}
+		for _, item := range out.Items {
+			r := itemReader{item: item}
+			sk := r.str(attrSK)
+			switch {
+			case sk == skCheckpoint:
+				checkpoint = r.str(attrCheckpoint)
+			case strings.HasPrefix(sk, docPrefix):
+				docs[strings.TrimPrefix(sk, docPrefix)] = json.RawMessage(r.str(attrData))
+			}
+			if r.err != nil {
+				return "", nil, fmt.Errorf("dynamo: load read models of %s: %s: %w", projector, sk, r.err)
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return checkpoint, docs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// SaveReadModels writes the documents and the checkpoint in one
+// TransactWriteItems: a Put for each document, a Delete for each nil one, and
+// a Put of the checkpoint item.
+func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
+	if projector == "" {
+		return errors.New("dynamo: save read models: no projector name")
+	}
+	if len(docs) > es.MaxDocsPerSave {
+		return fmt.Errorf("dynamo: save read models of %s: %d documents, at most %d in one save: %w", projector, len(docs), es.MaxDocsPerSave, ErrTooLarge)
+	}
+	items := make([]types.TransactWriteItem, 0, len(docs)+1)
+	sizes := make([]int, 0, len(docs)+1)
+	for k, doc := range docs {
+		if k == "" {
+			return fmt.Errorf("dynamo: save read models of %s: a document with an empty key", projector)
+		}
+		if doc == nil {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.readModels),
+				Key:       key(projector, docPrefix+k),
+			}})
+			sizes = append(sizes, len(projector)+len(docPrefix)+len(k)+4)
+			continue
+		}
+		item := key(projector, docPrefix+k)
+		item[attrData] = str(string(doc))
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.readModels), Item: item}})
+		sizes = append(sizes, itemSize(item))
+	}
+	cp := key(projector, skCheckpoint)
+	cp[attrCheckpoint] = str(checkpoint)
+	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.readModels), Item: cp}})
+	sizes = append(sizes, itemSize(cp))
+	if err := checkSize(sizes); err != nil {
+		return fmt.Errorf("dynamo: save read models of %s: %w", projector, err)
+	}
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	for attempt := 1; ; attempt++ {
+		_, err := s.db.TransactWriteItems(ctx, in)
+		if err == nil {
+			return nil
+		}
+		kind := classify(ctx, err)
+		var cancelled *types.TransactionCanceledException
+		if errors.As(err, &cancelled) && onlyContention(cancelled) {
+			kind = notApplied
+		}
+		if kind == permanent || attempt >= saveAttempts {
+			return fmt.Errorf("dynamo: save read models of %s (%d attempts): %w", projector, attempt, err)
+		}
+		if err := pause(ctx, attempt, 5*time.Millisecond, 500*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// onlyContention reports whether a transaction was cancelled for nothing but
+// contention or throttling, so that trying again may succeed.
+func onlyContention(tce *types.TransactionCanceledException) bool {
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "", "None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+		default:
+			return false
+		}
+	}
+	return true
+}
