@@ -44,6 +44,8 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		return func(context.Context) templ.Component { return views.MatchList(a.read.Matches.List(nil)) }
 	case projections.TopicCarts:
 		return func(context.Context) templ.Component { return views.CartList(a.read.Carts.List(nil)) }
+	case projections.TopicSales:
+		return func(context.Context) templ.Component { return views.SalesLive(a.salesChart()) }
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
 		ref, err := es.ParseStreamRef(rest)

@@ -21,6 +21,8 @@ type Carts = Streams[cart.State, cart.Command, cart.Event]
 type ReadSide struct {
 	Matches *Matches
 	Carts   *Carts
+	// Sales is the sales-by-day projection of checkouts.
+	Sales *SalesByDay
 	// Events is the global event browser's index.
 	Events *EventIndex
 }
@@ -30,11 +32,12 @@ func NewReadSide() *ReadSide {
 	return &ReadSide{
 		Matches: NewStreams(cricket.Decider(), TopicMatches),
 		Carts:   NewStreams(cart.Decider(), TopicCarts),
+		Sales:   NewSalesByDay(),
 		Events:  NewEventIndex(),
 	}
 }
 
 // Models lists the read models for the projector.
 func (rs *ReadSide) Models() []Model {
-	return []Model{rs.Matches, rs.Carts, rs.Events}
+	return []Model{rs.Matches, rs.Carts, rs.Sales, rs.Events}
 }

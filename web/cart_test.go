@@ -322,3 +322,70 @@ func readAll(t *testing.T, ctx context.Context, conn *websocket.Conn, want ...st
 		}
 	}
 }
+
+// checkOut checks a cart out by JSON and returns the UTC day its checkout
+// counts for.
+func checkOut(t *testing.T, c *client, cartID string) string {
+	t.Helper()
+	r := c.postJSON("/carts/"+cartID+"/checkout", ``)
+	wantStatus(t, r, http.StatusOK, "")
+	at, err := time.Parse(time.RFC3339Nano, r.json(t)["events"].([]any)[0].(map[string]any)["time"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at.UTC().Format(time.DateOnly)
+}
+
+func TestSalesPageSumsCheckoutsByDay(t *testing.T) {
+	c := newClient(t, apptest.Start(t, apptest.Options{}))
+	jsonGet := func() response {
+		return c.do("GET", "/sales", "", "", map[string]string{"Accept": "application/json"})
+	}
+	if r := jsonGet(); r.status != 200 || strings.TrimSpace(r.body) != `{"days":[]}` {
+		t.Fatalf("no sales: %d %s", r.status, r.body)
+	}
+	if r := c.get("/sales"); r.status != 200 || !strings.Contains(r.body, "No sales yet") {
+		t.Fatalf("the sales page with no sales: %d", r.status)
+	}
+	addItem(t, c, "c-1", "tea", 10, "19.99")
+	addItem(t, c, "c-2", "cup", 1, "0.60")
+	addItem(t, c, "c-3", "pot", 1, "5.00") // never checked out
+	day1, day2 := checkOut(t, c, "c-1"), checkOut(t, c, "c-2")
+	want := fmt.Sprintf(`{"days":[{"day":%q,"total":"200.50","count":2}]}`, day1)
+	if day1 != day2 {
+		// The checkouts straddled midnight (UTC).
+		want = fmt.Sprintf(`{"days":[{"day":%q,"total":"199.90","count":1},{"day":%q,"total":"0.60","count":1}]}`, day1, day2)
+	}
+	waitFor(t, func() bool { return strings.TrimSpace(jsonGet().body) == want })
+
+	page := c.get("/sales")
+	if day1 == day2 {
+		for _, s := range []string{`<svg class="sales-chart"`, `<g class="bar" data-day="` + day1 + `" data-total="200.50">`, `<tr data-day="` + day1 + `">`, `<td class="money">200.50</td>`} {
+			if !strings.Contains(page.body, s) {
+				t.Errorf("the sales page lacks %s", s)
+			}
+		}
+	}
+	if strings.Contains(page.body, "style=") || strings.Contains(page.body, "<style") {
+		t.Errorf("the sales page has inline style, which its CSP forbids")
+	}
+}
+
+func TestLiveSalesFollowCheckouts(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=sales", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	readUntil(t, ctx, conn, `id="sales"`)
+	addItem(t, c, "c-1", "tea", 3, "1.10")
+	day := checkOut(t, c, "c-1")
+	msg := readUntil(t, ctx, conn, `data-total="3.30"`)
+	if !strings.Contains(msg, `<tr data-day="`+day+`">`) {
+		t.Errorf("the sales fragment lacks the table:\n%s", msg)
+	}
+}

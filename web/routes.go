@@ -31,6 +31,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 	r.Post("/carts/{id}/items", h(app.AddItem).ServeHTTP)
 	r.Post("/carts/{id}/items/{sku}/remove", h(app.RemoveItem).ServeHTTP)
 	r.Post("/carts/{id}/checkout", h(app.CheckOut).ServeHTTP)
+	r.Get("/sales", h(app.SalesPage).ServeHTTP)
 
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
