@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/foldboard/foldboard/domain/blog"
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
@@ -47,6 +48,7 @@ type App struct {
 
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
 	carts   *es.Handler[cart.State, cart.Command, cart.Event]
+	posts   *es.Handler[blog.State, blog.Command, blog.Event]
 	// streams knows, for each stream type, how to replay and draw a stream.
 	streams map[string]streamKind
 }
@@ -74,6 +76,13 @@ func New(d Deps) *App {
 	}
 	registerStream(a, a.carts, cartLocation, func(id string, v int64, s cart.State) templ.Component {
 		return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
+	})
+	a.posts = &es.Handler[blog.State, blog.Command, blog.Event]{
+		Decider: blog.Decider(), Store: d.Store, Now: d.Now,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+	}
+	registerStream(a, a.posts, postLocation, func(id string, v int64, s blog.State) templ.Component {
+		return views.PostView(views.Post{ID: id, Version: v, State: s})
 	})
 	return a
 }

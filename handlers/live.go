@@ -7,6 +7,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/foldboard/foldboard/domain/blog"
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
@@ -46,6 +47,8 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		return func(context.Context) templ.Component { return views.CartList(a.read.Carts.List(nil)) }
 	case projections.TopicSales:
 		return func(context.Context) templ.Component { return views.SalesLive(a.salesChart()) }
+	case projections.TopicPosts:
+		return func(context.Context) templ.Component { return views.PostList(a.read.Posts.Published()) }
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
 		ref, err := es.ParseStreamRef(rest)
@@ -56,6 +59,12 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 			info, _ := a.proj.Catalogue().Stream(ref)
 			return views.TimelineLatest(info.Version)
 		}
+	}
+	if author, ok := projections.DraftsAuthor(topic); ok {
+		if !validActor(author) {
+			return nil
+		}
+		return func(context.Context) templ.Component { return views.DraftList(author, a.read.Posts.Drafts(author)) }
 	}
 	typ, id, ok := strings.Cut(topic, "/")
 	if !ok || !es.ValidID(id) {
@@ -74,6 +83,14 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		// A cart with no events yet is live too: its page waits for the
 		// first item.
 		return func(context.Context) templ.Component { return views.CartLive(a.cartView(id)) }
+	case blog.StreamType:
+		return func(context.Context) templ.Component {
+			post, ok := a.read.Posts.Get(id)
+			if !ok {
+				return templ.NopComponent
+			}
+			return views.PostLive(post)
+		}
 	}
 	return nil
 }

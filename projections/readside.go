@@ -23,6 +23,8 @@ type ReadSide struct {
 	Carts   *Carts
 	// Sales is the sales-by-day projection of checkouts.
 	Sales *SalesByDay
+	// Posts is the read model of every post, published or draft.
+	Posts *Posts
 	// Events is the global event browser's index.
 	Events *EventIndex
 }
@@ -33,11 +35,12 @@ func NewReadSide() *ReadSide {
 		Matches: NewStreams(cricket.Decider(), TopicMatches),
 		Carts:   NewStreams(cart.Decider(), TopicCarts),
 		Sales:   NewSalesByDay(),
+		Posts:   NewPosts(),
 		Events:  NewEventIndex(),
 	}
 }
 
 // Models lists the read models for the projector.
 func (rs *ReadSide) Models() []Model {
-	return []Model{rs.Matches, rs.Carts, rs.Sales, rs.Events}
+	return []Model{rs.Matches, rs.Carts, rs.Sales, rs.Posts, rs.Events}
 }

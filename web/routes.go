@@ -33,6 +33,12 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 	r.Post("/carts/{id}/checkout", h(app.CheckOut).ServeHTTP)
 	r.Get("/sales", h(app.SalesPage).ServeHTTP)
 
+	r.Get("/posts", h(app.PostsPage).ServeHTTP)
+	r.Post("/posts", h(app.CreatePost).ServeHTTP)
+	r.Get("/posts/{id}", h(app.PostPage).ServeHTTP)
+	r.Post("/posts/{id}/publish", h(app.PublishPost).ServeHTTP)
+	r.Post("/posts/{id}/title", h(app.ChangeTitle).ServeHTTP)
+
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
 	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)
