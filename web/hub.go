@@ -36,6 +36,9 @@ type Hub struct {
 	clients int
 	closing bool
 	done    chan struct{} // closed by Close: every client goes away
+	// live counts the connections being served, for Wait; joined under mu
+	// while not closing, so never after Wait has begun.
+	live sync.WaitGroup
 }
 
 // HubConfig configures a Hub.
@@ -167,6 +170,7 @@ func (h *Hub) join(c *client, topics []string) error {
 		return errTooManyClients
 	}
 	h.clients++
+	h.live.Add(1)
 	for _, t := range topics {
 		if h.topics[t] == nil {
 			h.topics[t] = map[*client]struct{}{}
@@ -179,6 +183,7 @@ func (h *Hub) join(c *client, topics []string) error {
 func (h *Hub) leave(c *client, topics []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	defer h.live.Done()
 	h.clients--
 	for _, t := range topics {
 		delete(h.topics[t], c)
@@ -196,6 +201,22 @@ func (h *Hub) Close() {
 	if !h.closing {
 		h.closing = true
 		close(h.done)
+	}
+}
+
+// Wait waits until every client has gone after Close, or ctx ends; it
+// reports whether they all went.
+func (h *Hub) Wait(ctx context.Context) bool {
+	gone := make(chan struct{})
+	go func() {
+		h.live.Wait()
+		close(gone)
+	}()
+	select {
+	case <-gone:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -37,6 +37,48 @@ type Deps struct {
 	ProjectorName string
 	// MaxLiveClients bounds the WebSocket connections; default 10,000.
 	MaxLiveClients int
+	// Limits bound what a client may hold of the server; zero fields take
+	// the defaults (tests shorten them).
+	Limits Limits
+}
+
+// Limits are the server's time and size bounds; a zero field takes its
+// default.
+type Limits struct {
+	// ReadHeaderTimeout bounds reading a request's headers (slowloris): 5 s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout and WriteTimeout bound a whole request and its answer:
+	// 30 s. A WebSocket lifts them for its connection (its page lives on).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection with no request: 2 min.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers: 64 KiB (beyond: 431).
+	MaxHeaderBytes int
+	// LiveWriteTimeout is how long a WebSocket client may take to take one
+	// fragment before it is dropped: 5 s.
+	LiveWriteTimeout time.Duration
+	// StopTimeout bounds a graceful stop, from the signal to the return of
+	// Serve: 9 s (contract.md promises an exit within 10 s).
+	StopTimeout time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&l.ReadHeaderTimeout, 5*time.Second)
+	def(&l.ReadTimeout, 30*time.Second)
+	def(&l.WriteTimeout, 30*time.Second)
+	def(&l.IdleTimeout, 2*time.Minute)
+	def(&l.LiveWriteTimeout, 5*time.Second)
+	def(&l.StopTimeout, 9*time.Second)
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = 64 << 10
+	}
+	return l
 }
 
 // Server is foldboard, ready to serve.
@@ -45,6 +87,13 @@ type Server struct {
 	hub       *Hub
 	projector *projections.Projector
 	log       *slog.Logger
+	limits    Limits
+
+	// appended is the newest version this process appended to each stream
+	// not yet known to be applied: a graceful stop lets the projector reach
+	// them, so that a restart finds the read models current.
+	appendedMu sync.Mutex
+	appended   map[es.StreamRef]int64
 }
 
 // New builds the server and loads the saved read models. Serve (or Run and
@@ -65,7 +114,14 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{log: d.Log}
+	s := &Server{log: d.Log, limits: d.Limits.withDefaults(), appended: map[es.StreamRef]int64{}}
+	onAppend := d.OnAppend
+	d.OnAppend = func(res es.AppendResult) {
+		s.noteAppend(res)
+		if onAppend != nil {
+			onAppend(res)
+		}
+	}
 	read := projections.NewReadSide()
 	s.projector = projections.NewProjector(projections.Config{
 		Name: d.ProjectorName, Feed: d.Feed, Store: d.ReadModels, Log: d.Log,
@@ -81,7 +137,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Store: d.Store, Projector: s.projector, Read: read, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 	})
-	s.hub = NewHub(HubConfig{Log: d.Log, MaxClients: d.MaxLiveClients, Render: app.Fragment, ValidTopic: app.ValidTopic})
+	s.hub = NewHub(HubConfig{
+		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
+		Render: app.Fragment, ValidTopic: app.ValidTopic,
+	})
 	s.handler = routes(app, s.hub, d.Log)
 	return s, nil
 }
@@ -96,17 +155,20 @@ func (s *Server) Projector() *projections.Projector { return s.projector }
 func (s *Server) Hub() *Hub { return s.hub }
 
 // Serve runs the projector and serves HTTP on ln until ctx ends, then stops
-// gracefully: live connections are told the server is going away, requests
-// in flight finish (within 10 seconds), and the projector stops after its
-// last save.
+// gracefully within Limits.StopTimeout: it stops taking connections, tells
+// live clients the server is going away, finishes the requests in flight,
+// lets the projector apply what this process appended (so that its
+// checkpoint covers every acknowledged command), and stops the projector
+// after its last save.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	l := s.limits
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
@@ -124,14 +186,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err = <-served:
 	case <-ctx.Done():
+		begin := time.Now()
 		s.log.Info("stopping")
+		stopCtx, cancel := context.WithTimeout(context.Background(), l.StopTimeout)
 		s.hub.Close()
-		shutCtx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		// Most of the time goes to requests in flight; the rest is kept for
+		// the live clients' close and the projector's last batch.
+		shutCtx, cancelShut := context.WithTimeout(stopCtx, l.StopTimeout*7/9)
 		err = srv.Shutdown(shutCtx)
-		cancel()
+		cancelShut()
 		if err != nil {
 			err = fmt.Errorf("stopping the HTTP server: %w", err)
 		}
+		if !s.hub.Wait(stopCtx) {
+			s.log.Warn("live clients still open at the stop deadline", "clients", s.hub.Clients())
+		}
+		if !s.drain(stopCtx) {
+			s.log.Warn("the projector had not applied every append at the stop deadline")
+		}
+		cancel()
+		s.log.Info("stopped", "took", time.Since(begin).Round(time.Millisecond))
 	}
 	stopProjector()
 	wg.Wait()
@@ -139,4 +213,44 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// noteAppend records an append for the drain at stop.
+func (s *Server) noteAppend(res es.AppendResult) {
+	if len(res.Events) == 0 {
+		return
+	}
+	stream := res.Events[0].Stream
+	s.appendedMu.Lock()
+	defer s.appendedMu.Unlock()
+	if res.Version > s.appended[stream] {
+		s.appended[stream] = res.Version
+	}
+	// Keep the map to the streams still in the projector's way: once in a
+	// while, forget those it has applied.
+	if len(s.appended) >= 1024 {
+		cat := s.projector.Catalogue()
+		for ref, v := range s.appended {
+			if info, ok := cat.Stream(ref); ok && (info.Version >= v || info.Parked != "") {
+				delete(s.appended, ref)
+			}
+		}
+	}
+}
+
+// drain waits until the projector has applied every append this process
+// made (or parked its stream), or ctx ends; it reports whether it got there.
+func (s *Server) drain(ctx context.Context) bool {
+	s.appendedMu.Lock()
+	pending := make(map[es.StreamRef]int64, len(s.appended))
+	for ref, v := range s.appended {
+		pending[ref] = v
+	}
+	s.appendedMu.Unlock()
+	for ref, v := range pending {
+		if !s.projector.WaitFor(ctx, ref, v) {
+			return false
+		}
+	}
+	return true
 }
