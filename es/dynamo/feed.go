@@ -340,7 +340,9 @@ func (t *tailer) tail(ctx context.Context) error {
 		case <-wake:
 			wake = t.s.wakeChan()
 			for _, sh := range t.shards {
-				sh.nextPoll, sh.eagerUntil, sh.empties = now, now.Add(eagerWindow), 0
+				if sh.failures == 0 { // a throttled shard keeps its back-off
+					sh.nextPoll, sh.eagerUntil, sh.empties = now, now.Add(eagerWindow), 0
+				}
 			}
 		default:
 		}
