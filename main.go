@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/internal/loadgen"
 	"github.com/foldboard/foldboard/web"
 )
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch command {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "load":
+		return loadgen.Command(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -88,6 +91,7 @@ const usage = `usage: foldboard [command] [flags]
 
 commands:
   serve     serve the web application (the default)
+  load      drive a running foldboard with commands and report its speed
   help      this text
 
 Run "foldboard serve -h" for the flags.
