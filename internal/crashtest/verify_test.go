@@ -1,0 +1,376 @@
+package crashtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/foldboard/foldboard/domain/cart"
+	"github.com/foldboard/foldboard/domain/cricket"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+)
+
+// projectorName is the name the server keeps its read models under (web's
+// default).
+const projectorName = "readmodels-v1"
+
+// streamsOf lists the streams the outcomes' commands name.
+func streamsOf(outs []outcome) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range outs {
+		if !seen[o.cmd.stream] {
+			seen[o.cmd.stream] = true
+			out = append(out, o.cmd.stream)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// getJSON GETs a path and decodes its JSON answer.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, res.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("GET %s: %v in %q", url, err, b)
+	}
+}
+
+// readLogs reads each stream through GET /streams/{type}/{id}/events and
+// checks that its versions run 1, 2, 3 … to its version with no gap and no
+// duplicate, each event once.
+func readLogs(t *testing.T, base string, streams []string) map[string][]es.Envelope {
+	t.Helper()
+	logs := map[string][]es.Envelope{}
+	for _, s := range streams {
+		var ans struct {
+			Events  []es.Envelope `json:"events"`
+			Version int64         `json:"version"`
+		}
+		getJSON(t, base+"/streams/"+s+"/events?limit=10000", &ans)
+		if int64(len(ans.Events)) != ans.Version {
+			t.Errorf("%s: %d events, but the stream is at version %d", s, len(ans.Events), ans.Version)
+		}
+		ids := map[string]bool{}
+		for i, e := range ans.Events {
+			if e.Version != int64(i)+1 {
+				t.Fatalf("%s: event %d has version %d: a gap or a duplicate", s, i+1, e.Version)
+			}
+			if ids[e.ID] {
+				t.Fatalf("%s: event %s appears twice", s, e.ID)
+			}
+			ids[e.ID] = true
+		}
+		logs[s] = ans.Events
+	}
+	return logs
+}
+
+// checkOutcomes checks every outcome against the logs: each acknowledged
+// command's events are in its stream at the versions its answer gave; a
+// command id is appended at most once (one run of versions); a command every
+// send of which was refused appended nothing. It returns the number of
+// acknowledged commands and of those lost.
+func checkOutcomes(t *testing.T, logs map[string][]es.Envelope, outs []outcome) (acked, lost int) {
+	t.Helper()
+	stored := map[string][]int64{} // stream + " " + command id → versions
+	for s, envs := range logs {
+		for _, e := range envs {
+			if e.CommandID != "" {
+				k := s + " " + e.CommandID
+				stored[k] = append(stored[k], e.Version)
+			}
+		}
+	}
+	for k, vs := range stored {
+		for i := 1; i < len(vs); i++ {
+			if vs[i] != vs[i-1]+1 {
+				t.Errorf("command %s was appended more than once: versions %v", k, vs)
+				break
+			}
+		}
+	}
+	onlyRefused := map[string]bool{}
+	for _, o := range outs {
+		k := o.cmd.stream + " " + o.cmd.id
+		refused := o.status >= 400 && o.status < 500
+		if prev, ok := onlyRefused[k]; ok {
+			onlyRefused[k] = prev && refused
+		} else {
+			onlyRefused[k] = refused
+		}
+		if o.status >= 500 {
+			t.Errorf("%s %s: status %d (%s)", o.cmd.path, o.cmd.id, o.status, o.code)
+		}
+		if !o.acked() {
+			continue
+		}
+		acked++
+		if len(o.versions) == 0 {
+			continue // nothing to append (not made by these commands)
+		}
+		if got := stored[k]; !slices.Equal(got, o.versions) {
+			lost++
+			t.Errorf("acknowledged command %s on %s (versions %v) is in the store at versions %v", o.cmd.id, o.cmd.stream, o.versions, got)
+		}
+	}
+	for k, refused := range onlyRefused {
+		if refused && len(stored[k]) > 0 {
+			t.Errorf("command %s was refused, yet it appended versions %v", k, stored[k])
+		}
+	}
+	return acked, lost
+}
+
+// fold folds a stream's events with its domain's evolve, from scratch.
+func fold(t *testing.T, stream string, envs []es.Envelope) any {
+	t.Helper()
+	typ, _ := splitStream(stream)
+	switch typ {
+	case cart.StreamType:
+		return foldWith(t, cart.Decider(), envs)
+	case cricket.StreamType:
+		return foldWith(t, cricket.Decider(), envs)
+	}
+	t.Fatalf("no decider for %s", stream)
+	return nil
+}
+
+func foldWith[S any, C any, E es.Event](t *testing.T, d es.Decider[S, C, E], envs []es.Envelope) S {
+	t.Helper()
+	s := d.Initial()
+	for _, env := range envs {
+		e, err := d.Events.DecodeEnvelope(env)
+		if err != nil {
+			t.Fatalf("%s version %d: %v", env.Stream, env.Version, err)
+		}
+		s = d.Evolve(s, e)
+	}
+	return s
+}
+
+// sameJSON compares two values as JSON documents.
+func sameJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	norm := func(v any) any {
+		raw, ok := v.(json.RawMessage)
+		if !ok {
+			var err error
+			if raw, err = json.Marshal(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out any
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("not JSON: %q", raw)
+		}
+		return out
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// checkStates compares each stream's state as GET /streams/…/state serves it
+// (its state item, or a fold from a snapshot) with a fold from scratch.
+func checkStates(t *testing.T, base string, logs map[string][]es.Envelope) {
+	t.Helper()
+	for s, envs := range logs {
+		if len(envs) == 0 {
+			continue
+		}
+		var ans struct {
+			Version int64           `json:"version"`
+			State   json.RawMessage `json:"state"`
+		}
+		getJSON(t, base+"/streams/"+s+"/state", &ans)
+		if want := fold(t, s, envs); ans.Version != int64(len(envs)) || !sameJSON(t, ans.State, want) {
+			t.Errorf("%s: the served state (version %d) is\n%s\nthe fold of its %d events\n%s", s, ans.Version, ans.State, len(envs), js(want))
+		}
+	}
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// readModels returns the documents the server saved.
+func readModels(t *testing.T, o opened) map[string]json.RawMessage {
+	t.Helper()
+	_, docs, err := o.rm.LoadReadModels(context.Background(), projectorName)
+	if err != nil {
+		t.Fatalf("loading the read models: %v", err)
+	}
+	return docs
+}
+
+// appliedEvents is the number of events the saved read models have applied.
+func appliedEvents(t *testing.T, o opened) int64 {
+	t.Helper()
+	var stats struct {
+		Events int64 `json:"events"`
+	}
+	if doc, ok := readModels(t, o)["stats"]; ok {
+		if err := json.Unmarshal(doc, &stats); err != nil {
+			t.Fatalf("stats document: %v", err)
+		}
+	}
+	return stats.Events
+}
+
+// checkReadModels compares the read models the server saved with the logs:
+// each stream's view holds its fold at its version, the catalogue knows its
+// version and did not park it; and every saved document equals the one a
+// fresh projector makes by replaying the whole log.
+func checkReadModels(t *testing.T, o opened, logs map[string][]es.Envelope) {
+	t.Helper()
+	live := readModels(t, o)
+	var total int64
+	heads := map[es.StreamRef]int64{}
+	for s, envs := range logs {
+		total += int64(len(envs))
+		if len(envs) == 0 {
+			continue
+		}
+		heads[envs[0].Stream] = int64(len(envs))
+		var view struct {
+			Version int64           `json:"version"`
+			State   json.RawMessage `json:"state"`
+		}
+		if err := json.Unmarshal(live[s], &view); err != nil {
+			t.Errorf("%s: read model %q: %v", s, live[s], err)
+			continue
+		}
+		if want := fold(t, s, envs); view.Version != int64(len(envs)) || !sameJSON(t, view.State, want) {
+			t.Errorf("%s: the read model (version %d) is\n%s\nthe fold of its %d events\n%s", s, view.Version, view.State, len(envs), js(want))
+		}
+		var info projections.StreamInfo
+		if err := json.Unmarshal(live["stream/"+s], &info); err != nil || info.Version != int64(len(envs)) || info.Parked != "" {
+			t.Errorf("%s: catalogue entry %s (%v), want version %d, not parked", s, live["stream/"+s], err, len(envs))
+		}
+	}
+	if got := appliedEvents(t, o); got != total {
+		t.Errorf("the read models applied %d events; the log holds %d", got, total)
+	}
+	fresh := replay(t, o, heads)
+	for key, doc := range live {
+		want, err := fresh(key)
+		if err != nil {
+			t.Errorf("replayed document %s: %v", key, err)
+			continue
+		}
+		if !sameJSON(t, doc, want) {
+			t.Errorf("saved read model %s differs from a full replay:\nsaved  %s\nreplay %s", key, clip(doc), clip(want))
+		}
+	}
+}
+
+func clip(b []byte) string {
+	if len(b) > 600 {
+		return string(b[:600]) + "…"
+	}
+	return string(b)
+}
+
+// replay runs a fresh projector, under a name of its own, over the whole log
+// until it has applied every stream up to heads, and returns its documents.
+func replay(t *testing.T, o opened, heads map[es.StreamRef]int64) func(key string) (json.RawMessage, error) {
+	t.Helper()
+	read := projections.NewReadSide()
+	p := projections.NewProjector(projections.Config{
+		Name: fmt.Sprintf("crashtest-replay-%d", time.Now().UnixNano()), Feed: o.feed, Store: o.rm,
+		Models: read.Models(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err := p.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wait, stop := context.WithTimeout(ctx, 60*time.Second)
+	defer stop()
+	for ref, v := range heads {
+		if !p.WaitFor(wait, ref, v) {
+			t.Fatalf("a fresh projector did not reach %s version %d within 60 s", ref, v)
+		}
+	}
+	models := append([]projections.Model{p.Catalogue()}, read.Models()...)
+	return func(key string) (json.RawMessage, error) {
+		for _, m := range models {
+			if m.Owns(key) {
+				return m.Doc(key)
+			}
+		}
+		return nil, fmt.Errorf("no read model owns %q", key)
+	}
+}
+
+// waitApplied waits until the saved read models have applied total events,
+// and says when (since the process began) that was.
+func waitApplied(t *testing.T, o opened, p *proc, total int64) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := appliedEvents(t, o)
+		if got == total {
+			return time.Since(p.begin)
+		}
+		if got > total {
+			t.Fatalf("the read models applied %d events; the log holds %d", got, total)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the read models applied %d events of %d within 60 s", got, total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func totalEvents(logs map[string][]es.Envelope) int64 {
+	var n int64
+	for _, envs := range logs {
+		n += int64(len(envs))
+	}
+	return n
+}
+
+// describe sums up outcomes for the log.
+func describe(outs []outcome) string {
+	var acked, refused, failed, lostAnswer int
+	codes := map[string]int{}
+	for _, o := range outs {
+		switch {
+		case o.acked():
+			acked++
+		case o.status >= 400:
+			refused++
+			codes[o.code]++
+		case o.status > 0:
+			failed++
+		default:
+			lostAnswer++
+		}
+	}
+	return fmt.Sprintf("%d acknowledged, %d refused %v, %d other, %d without an answer", acked, refused, codes, failed, lostAnswer)
+}
