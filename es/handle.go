@@ -54,9 +54,12 @@ type Handler[S any, C any, E Event] struct {
 	// SnapshotEvery keeps a snapshot of the state every so many versions; 0
 	// keeps none.
 	SnapshotEvery int64
-	// MaxAttempts bounds the re-read-and-retry loop of commands with
-	// AnyVersion; 0 means 30.
-	MaxAttempts int
+	// RetryFor bounds the re-read-and-retry loop of commands with
+	// AnyVersion: a command that keeps losing the race to other writers tries
+	// again for this long (default 5 s) before it answers with the conflict.
+	// A time budget rather than a count: an attempt on a large stream state
+	// takes longer, and under contention every writer must still get through.
+	RetryFor time.Duration
 	// OnAppend, when set, is called after each successful append (to wake a
 	// change feed tailer at once, say).
 	OnAppend func(AppendResult)
@@ -81,10 +84,11 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 			return h.repeated(ctx, stream, first)
 		}
 	}
-	attempts := h.MaxAttempts
-	if attempts <= 0 {
-		attempts = 30
+	retryFor := h.RetryFor
+	if retryFor <= 0 {
+		retryFor = 5 * time.Second
 	}
+	giveUp := time.Now().Add(retryFor)
 	for attempt := 1; ; attempt++ {
 		res, err := h.try(ctx, stream, meta, cmd)
 		var dup *DuplicateCommandError
@@ -97,7 +101,7 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 			return res, nil
 		case errors.As(err, &dup):
 			return h.repeated(ctx, stream, dup.First)
-		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && attempt < attempts:
+		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && time.Now().Before(giveUp):
 			if err := backoff(ctx, attempt); err != nil {
 				return Result[S]{}, err
 			}
