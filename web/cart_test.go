@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,5 +388,32 @@ func TestLiveSalesFollowCheckouts(t *testing.T) {
 	msg := readUntil(t, ctx, conn, `data-total="3.30"`)
 	if !strings.Contains(msg, `<tr data-day="`+day+`">`) {
 		t.Errorf("the sales fragment lacks the table:\n%s", msg)
+	}
+}
+
+// Dozens of people adding to one cart at once all succeed (contract.md): the
+// server re-reads and retries each add that loses a race.
+func TestDozensAddingToOneCartAllSucceed(t *testing.T) {
+	c := newClient(t, apptest.Start(t, apptest.Options{}))
+	const people, adds = 24, 5
+	errs := make(chan string, people*adds)
+	var wg sync.WaitGroup
+	for p := range people {
+		wg.Go(func() {
+			for i := range adds {
+				r := c.postJSON("/carts/shared/items", fmt.Sprintf(`{"sku":"p%d-%d","qty":1,"price":"1.00"}`, p, i))
+				if r.status != http.StatusOK && r.status != http.StatusCreated {
+					errs <- fmt.Sprintf("%d %s", r.status, r.body)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("an add failed: %s", e)
+	}
+	if v := c.get("/streams/cart/shared/events?limit=1").json(t)["version"]; v != float64(people*adds) {
+		t.Fatalf("the cart is at version %v, want %d", v, people*adds)
 	}
 }
