@@ -17,7 +17,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/foldboard/foldboard/es/sqlite"
 	"github.com/foldboard/foldboard/internal/loadgen"
 	"github.com/foldboard/foldboard/web"
 )
@@ -40,6 +39,10 @@ type config struct {
 	secret      string
 	snapshot    int64
 	logJSON     bool
+	// createTables creates missing DynamoDB tables at start.
+	createTables bool
+	// getenv reads the environment, for the AWS SDK's own variables.
+	getenv func(string) string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -58,7 +61,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.tablePrefix, "table-prefix", env("FOLDBOARD_TABLE_PREFIX", "foldboard-"), "DynamoDB table name prefix (FOLDBOARD_TABLE_PREFIX)")
 	fs.Int64Var(&c.snapshot, "snapshot-every", 100, "keep a snapshot of each stream's state every N versions")
 	fs.BoolVar(&c.logJSON, "log-json", env("FOLDBOARD_LOG", "") == "json", "log JSON lines instead of text (FOLDBOARD_LOG=json)")
+	fs.BoolVar(&c.createTables, "create-tables", env("FOLDBOARD_CREATE_TABLES", "true") == "true", "create missing DynamoDB tables at start (FOLDBOARD_CREATE_TABLES)")
 	c.secret = getenv("FOLDBOARD_SECRET")
+	c.getenv = getenv
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -96,28 +101,6 @@ commands:
 
 Run "foldboard serve -h" for the flags.
 `
-
-// backend is an opened store, with what the server needs of it.
-type backend struct {
-	deps  web.Deps
-	close func() error
-}
-
-// openStore opens the configured store.
-func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
-	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
-	switch cfg.store {
-	case "sqlite":
-		store, err := sqlite.Open(ctx, cfg.db)
-		if err != nil {
-			return backend{}, err
-		}
-		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
-		deps.StoreName = "sqlite (" + cfg.db + ")"
-		return backend{deps: deps, close: store.Close}, nil
-	}
-	return backend{}, fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
-}
 
 func newLogger(cfg config, stderr io.Writer) *slog.Logger {
 	if cfg.logJSON {

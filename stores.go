@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/foldboard/foldboard/es/dynamo"
+	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/web"
+)
+
+// backend is an opened store, with what the server needs of it.
+type backend struct {
+	deps  web.Deps
+	close func() error
+}
+
+// openStore opens the configured store.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
+	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
+	switch cfg.store {
+	case "sqlite":
+		store, err := sqlite.Open(ctx, cfg.db)
+		if err != nil {
+			return backend{}, err
+		}
+		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
+		deps.StoreName = "sqlite (" + cfg.db + ")"
+		return backend{deps: deps, close: store.Close}, nil
+	case "dynamodb":
+		store, err := openDynamo(ctx, cfg, log)
+		if err != nil {
+			return backend{}, err
+		}
+		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
+		deps.StoreName = "dynamodb (tables " + cfg.tablePrefix + "*)"
+		return backend{deps: deps, close: func() error { return nil }}, nil
+	}
+	return backend{}, fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
+}
+
+// openDynamo opens the DynamoDB store, configured the SDK's way: region,
+// credential chain, and AWS_ENDPOINT_URL_DYNAMODB for a local endpoint. DynamoDB
+// Local serves Streams on the same endpoint, so when only that variable is set
+// the Streams client uses it too.
+func openDynamo(ctx context.Context, cfg config, log *slog.Logger) (*dynamo.Store, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	local := cfg.getenv("AWS_ENDPOINT_URL_DYNAMODB")
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if local != "" {
+			// DynamoDB Local's checksums do not always match its bodies.
+			o.DisableValidateResponseChecksum = true
+		}
+	})
+	streams := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) {
+		if local != "" && cfg.getenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS") == "" {
+			o.BaseEndpoint = aws.String(local)
+		}
+	})
+	store, err := dynamo.Open(ctx, dynamo.Config{
+		Client: db, Streams: streams, TablePrefix: cfg.tablePrefix,
+		CreateTables: cfg.createTables, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the DynamoDB store: %w", err)
+	}
+	return store, nil
+}
