@@ -12,8 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/internal/dynamotest"
 	"github.com/foldboard/foldboard/web"
 )
 
@@ -24,6 +30,9 @@ type App struct {
 	Store  es.Store
 	// Stop stops the server and closes its store (Cleanup does it too).
 	Stop func()
+	// Options are the options it was started with, defaults filled in: pass
+	// them to Start again to restart on the same store.
+	Options Options
 }
 
 // Options choose what Start starts.
@@ -34,19 +43,23 @@ type Options struct {
 	Verbose bool
 	// Secret signs actor cookies; "-" lets the server make and keep its own.
 	Secret string
+	// Store is "sqlite" (the default) or "dynamodb": DynamoDB Local, from
+	// internal/dynamotest (the test package's TestMain must call
+	// dynamotest.Main or dynamotest.Run).
+	Store string
+	// TablePrefix names the DynamoDB tables; a new one per test when empty.
+	// Pass the same one again to restart on the same tables.
+	TablePrefix string
 }
 
-// Start starts foldboard on SQLite and stops it when the test ends.
+// Stores are the stores a test can run on.
+var Stores = []string{"sqlite", "dynamodb"}
+
+// Start starts foldboard and stops it when the test ends.
 func Start(t testing.TB, opts Options) *App {
 	t.Helper()
-	if opts.DB == "" {
-		opts.DB = filepath.Join(t.TempDir(), "foldboard.db")
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := sqlite.Open(ctx, opts.DB)
-	if err != nil {
-		t.Fatalf("opening the store: %v", err)
-	}
+	store, closeStore := open(ctx, t, &opts)
 	var out io.Writer = io.Discard
 	if opts.Verbose || os.Getenv("FOLDBOARD_TEST_LOG") != "" {
 		out = testWriter{t}
@@ -58,7 +71,7 @@ func Start(t testing.TB, opts Options) *App {
 		secret = []byte(opts.Secret)
 	}
 	srv, err := web.New(ctx, web.Deps{
-		Store: store, Feed: store.Feed(), ReadModels: store, StoreName: "sqlite (test)",
+		Store: store, Feed: store.Feed(), ReadModels: store, StoreName: opts.Store + " (test)",
 		Secret: secret, Log: slog.New(slog.NewTextHandler(out, nil)),
 	})
 	if err != nil {
@@ -85,12 +98,12 @@ func Start(t testing.TB, opts Options) *App {
 		case <-time.After(15 * time.Second):
 			t.Errorf("server did not stop within 15 s")
 		}
-		if err := store.Close(); err != nil {
+		if err := closeStore(); err != nil {
 			t.Errorf("closing the store: %v", err)
 		}
 	}
 	t.Cleanup(stop)
-	return &App{URL: "http://" + ln.Addr().String(), Server: srv, Store: store, Stop: stop}
+	return &App{URL: "http://" + ln.Addr().String(), Server: srv, Store: store, Stop: stop, Options: opts}
 }
 
 type testWriter struct{ t testing.TB }
@@ -98,4 +111,49 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// store is what the server needs of a store.
+type store interface {
+	es.Store
+	es.ReadModelStore
+	Feed() es.Feed
+}
+
+// open opens the store opts names, filling in its defaults.
+func open(ctx context.Context, t testing.TB, opts *Options) (store, func() error) {
+	t.Helper()
+	switch opts.Store {
+	case "", "sqlite":
+		opts.Store = "sqlite"
+		if opts.DB == "" {
+			opts.DB = filepath.Join(t.TempDir(), "foldboard.db")
+		}
+		s, err := sqlite.Open(ctx, opts.DB)
+		if err != nil {
+			t.Fatalf("opening the store: %v", err)
+		}
+		return s, s.Close
+	case "dynamodb":
+		endpoint := dynamotest.Endpoint(t)
+		if opts.TablePrefix == "" {
+			opts.TablePrefix = dynamotest.TablePrefix(t)
+		}
+		s, err := dynamo.Open(ctx, dynamo.Config{
+			Client: dynamotest.NewClient(endpoint),
+			Streams: dynamodbstreams.New(dynamodbstreams.Options{
+				Region:       dynamotest.Region,
+				Credentials:  credentials.NewStaticCredentialsProvider("apptest", "apptest", ""),
+				BaseEndpoint: aws.String(endpoint),
+			}),
+			TablePrefix: opts.TablePrefix, CreateTables: true,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatalf("opening the DynamoDB store: %v", err)
+		}
+		return s, func() error { return nil }
+	}
+	t.Fatalf("apptest: unknown store %q", opts.Store)
+	return nil, nil
 }
