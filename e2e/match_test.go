@@ -40,7 +40,13 @@ func recordInnings(t *testing.T, page playwright.Page, runs, wickets string) {
 }
 
 func TestInningsRecordedInOnePageAppearsLiveInAnother(t *testing.T) {
-	app := apptest.Start(t, apptest.Options{})
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) { inningsAppearLive(t, store) })
+	}
+}
+
+func inningsAppearLive(t *testing.T, store string) {
+	app := apptest.Start(t, apptest.Options{Store: store})
 	ctx := newContext(t)
 	scorer, watcher := newPage(t, ctx), newPage(t, ctx)
 
