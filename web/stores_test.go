@@ -73,3 +73,38 @@ func TestTheWalkingSkeletonBehavesAlikeOnEveryStore(t *testing.T) {
 		})
 	}
 }
+
+// TestCartsSalesAndPostsBehaveAlikeOnEveryStore runs the cart, sales and blog
+// flows on SQLite and on DynamoDB Local.
+func TestCartsSalesAndPostsBehaveAlikeOnEveryStore(t *testing.T) {
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			c := newClient(t, apptest.Start(t, apptest.Options{Store: store}))
+
+			addItem(t, c, "c-1", "apple", 2, "1.25")
+			addItem(t, c, "c-1", "pear", 1, "19.99")
+			wantStatus(t, c.postJSON("/carts/c-1/items/pear/remove", ``), 200, "")
+			wantStatus(t, c.postJSON("/carts/c-1/items/pear/remove", ``), http.StatusConflict, "ItemNotInCart")
+			wantStatus(t, c.postJSON("/carts/c-1/items", `{"sku":"fig","qty":1,"price":"1.001"}`), http.StatusUnprocessableEntity, "BadPrice")
+			day := checkOut(t, c, "c-1")
+			wantStatus(t, c.postJSON("/carts/c-1/checkout", ``), http.StatusConflict, "CartCheckedOut")
+			waitFor(t, func() bool {
+				r := c.do("GET", "/sales", "", "", map[string]string{"Accept": "application/json"}).json(t)
+				days, _ := r["days"].([]any)
+				return len(days) == 1 && jsonEqual(days[0], map[string]any{"day": day, "total": "2.50", "count": 1})
+			})
+
+			createPost(t, c, "ana", "p-1", "Hello")
+			wantStatus(t, c.postJSONAs("bo", "/posts/p-1/publish", ``), http.StatusForbidden, "NotAuthor")
+			wantStatus(t, c.postJSONAs("ana", "/posts/p-2/publish", ``), http.StatusNotFound, "PostNotFound")
+			wantStatus(t, c.postJSONAs("ana", "/posts/p-1/title", `{"title":"Hello, world"}`), 200, "")
+			r := c.postJSONAs("ana", "/posts/p-1/publish", ``)
+			wantStatus(t, r, 200, "")
+			if actor := r.json(t)["events"].([]any)[0].(map[string]any)["actor"]; actor != "ana" {
+				t.Errorf("the publish event's actor is %v", actor)
+			}
+			wantStatus(t, c.postJSONAs("ana", "/posts/p-1/publish", ``), http.StatusConflict, "AlreadyPublished")
+			waitFor(t, func() bool { return strings.Contains(c.getAs("bo", "/posts").body, "Hello, world") })
+		})
+	}
+}
