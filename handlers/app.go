@@ -21,7 +21,10 @@ import (
 
 // Deps are what the handlers need.
 type Deps struct {
-	Store     es.Store
+	Store es.Store
+	// Live is the read side and projector to serve from; when nil, one is
+	// made of Projector and Read.
+	Live      *projections.Live
 	Projector *projections.Projector
 	Read      *projections.ReadSide
 	// StoreName names the store on the dashboard ("sqlite", "dynamodb").
@@ -35,16 +38,26 @@ type Deps struct {
 	OnAppend func(es.AppendResult)
 	// Now is the clock of events; the wall clock by default.
 	Now func() time.Time
+	// Rebuild starts a rebuild of the read models, and RebuildStatus tells
+	// how it goes; without them the dashboard offers none.
+	Rebuild       func() error
+	RebuildStatus func() views.RebuildStatus
+	// OnCommand is told of every command handled (for metrics).
+	OnCommand func(CommandOutcome)
 }
 
 // App holds the handlers' dependencies.
 type App struct {
-	store     es.Store
-	proj      *projections.Projector
-	read      *projections.ReadSide
+	store es.Store
+	// live is what the pages read from; a rebuild swaps it.
+	live      *projections.Live
 	storeName string
 	secret    []byte
 	log       *slog.Logger
+
+	rebuild       func() error
+	rebuildStatus func() views.RebuildStatus
+	onCommand     func(CommandOutcome)
 
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
 	carts   *es.Handler[cart.State, cart.Command, cart.Event]
@@ -58,9 +71,14 @@ func New(d Deps) *App {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	live := d.Live
+	if live == nil {
+		live = projections.NewLive(projections.Current{Read: d.Read, Projector: d.Projector})
+	}
 	a := &App{
-		store: d.Store, proj: d.Projector, read: d.Read, storeName: d.StoreName,
+		store: d.Store, live: live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand,
 		streams: map[string]streamKind{},
 	}
 	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{
@@ -87,6 +105,12 @@ func New(d Deps) *App {
 	return a
 }
 
+// read is the read side the pages read from now.
+func (a *App) read() *projections.ReadSide { return a.live.Load().Read }
+
+// proj is the projector that keeps it.
+func (a *App) proj() *projections.Projector { return a.live.Load().Projector }
+
 // page is the layout's view of a request.
 func (a *App) page(r *http.Request, title string) views.Page {
 	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path}
@@ -98,7 +122,7 @@ func (a *App) page(r *http.Request, title string) views.Page {
 func (a *App) waitForReadSide(ctx context.Context, stream es.StreamRef, version int64) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	a.proj.WaitFor(ctx, stream, version)
+	a.proj().WaitFor(ctx, stream, version)
 }
 
 // Health answers 200 when the store answers and the projector runs.
@@ -110,7 +134,7 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return nil
 	}
-	if !a.proj.Status().Running {
+	if !a.proj().Status().Running {
 		http.Error(w, "projector not running", http.StatusServiceUnavailable)
 		return nil
 	}

@@ -20,7 +20,7 @@ import (
 func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, "/carts"
-	render(w, r, http.StatusOK, views.CartsPage(p, a.read.Carts.List(nil), es.NewULID(time.Now())))
+	render(w, r, http.StatusOK, views.CartsPage(p, a.read().Carts.List(nil), es.NewULID(time.Now())))
 	return nil
 }
 
@@ -51,7 +51,7 @@ func (a *App) cartPage(r *http.Request, id string, f views.Form) templ.Component
 // cartView is the cart's read-model view, or an empty cart for one that has
 // no events yet.
 func (a *App) cartView(id string) views.Cart {
-	if c, ok := a.read.Carts.Get(id); ok {
+	if c, ok := a.read().Carts.Get(id); ok {
 		return c
 	}
 	return views.Cart{ID: id, State: cart.Initial()}

@@ -1,30 +1,54 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
 )
 
-// Dashboard is GET /: totals, the projector, recent streams, live.
+// recentEvents is how many of the newest events the dashboard lists.
+const recentEvents = 12
+
+// Dashboard is GET /: totals, events per second, the projector and its lag,
+// recent events, a rebuild; live.
 func (a *App) Dashboard(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Dashboard")
 	p.Section, p.Topics = "dashboard", []string{projections.TopicDashboard}
-	render(w, r, http.StatusOK, views.DashboardPage(p, a.dashboard()))
+	render(w, r, http.StatusOK, views.DashboardPage(p, a.dashboard(r.Context())))
 	return nil
 }
 
-func (a *App) dashboard() views.Dashboard {
-	cat := a.proj.Catalogue()
-	recent := cat.Streams("")
-	if len(recent) > 20 {
-		recent = recent[:20]
-	}
-	st := a.proj.Status()
-	ps := views.ProjectorStatus{Running: st.Running, Applied: st.Applied}
+// dashboard gathers the dashboard's figures. Everything here is cheap: the
+// totals are kept by the catalogue, the recent events are the index's tail,
+// the rate is at most a window of per-second counts, and the lag is one
+// indexed count on SQLite (or a counter elsewhere). The hub renders it at
+// most every 250 ms however fast events come.
+func (a *App) dashboard(ctx context.Context) views.Dashboard {
+	cur := a.live.Load()
+	cat := cur.Projector.Catalogue()
+	now := time.Now()
+	st := cur.Projector.Status()
+	ps := views.ProjectorStatus{Name: st.Name, Running: st.Running, Applied: st.Applied}
 	if st.Err != nil {
 		ps.Error = st.Err.Error()
 	}
-	return views.Dashboard{Store: a.storeName, Stats: cat.Stats(), Recent: recent, Parked: cat.Parked(), Projector: ps}
+	lagCtx, cancel := context.WithTimeout(ctx, time.Second)
+	lag, err := cur.Projector.Lag(lagCtx, now)
+	cancel()
+	if err != nil {
+		ps.LagError = err.Error()
+	}
+	ps.LagEvents, ps.LagMillis, ps.LagExact = lag.Events, lag.Behind.Milliseconds(), lag.Exact
+	d := views.Dashboard{
+		Store: a.storeName, Stats: cat.Stats(), Parked: cat.Parked(), Projector: ps,
+		Recent: cur.Read.Events.Page(projections.IndexQuery{Limit: recentEvents}).Events,
+		Rate:   views.NewRateChart(cat.Rate(now, views.RateBars, views.RatePeriod), views.RatePeriod),
+	}
+	if a.rebuildStatus != nil {
+		d.Rebuild = a.rebuildStatus()
+	}
+	return d
 }

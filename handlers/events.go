@@ -25,8 +25,8 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	b := views.EventBrowser{
 		Type: q.Get("type"), StreamType: q.Get("streamType"), Before: int(before),
 	}
-	b.Page = a.read.Events.Page(projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize})
-	for t := range a.proj.Catalogue().Stats().ByType {
+	b.Page = a.read().Events.Page(projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize})
+	for t := range a.proj().Catalogue().Stats().ByType {
 		b.Types = append(b.Types, t)
 	}
 	slices.Sort(b.Types)

@@ -38,17 +38,19 @@ func (a *App) Fragment(ctx context.Context, topic string) ([]byte, error) {
 func (a *App) fragment(topic string) func(context.Context) templ.Component {
 	switch topic {
 	case projections.TopicDashboard:
-		return func(context.Context) templ.Component { return views.DashboardLive(a.dashboard()) }
+		return func(ctx context.Context) templ.Component { return views.DashboardLive(a.dashboard(ctx)) }
 	case projections.TopicEvents:
-		return func(context.Context) templ.Component { return views.EventsTotal(a.read.Events.Page(projections.IndexQuery{}).Total) }
+		return func(context.Context) templ.Component {
+			return views.EventsTotal(a.read().Events.Page(projections.IndexQuery{}).Total)
+		}
 	case projections.TopicMatches:
-		return func(context.Context) templ.Component { return views.MatchList(a.read.Matches.List(nil)) }
+		return func(context.Context) templ.Component { return views.MatchList(a.read().Matches.List(nil)) }
 	case projections.TopicCarts:
-		return func(context.Context) templ.Component { return views.CartList(a.read.Carts.List(nil)) }
+		return func(context.Context) templ.Component { return views.CartList(a.read().Carts.List(nil)) }
 	case projections.TopicSales:
 		return func(context.Context) templ.Component { return views.SalesLive(a.salesChart()) }
 	case projections.TopicPosts:
-		return func(context.Context) templ.Component { return views.PostList(a.read.Posts.Published()) }
+		return func(context.Context) templ.Component { return views.PostList(a.read().Posts.Published()) }
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
 		ref, err := es.ParseStreamRef(rest)
@@ -56,7 +58,7 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 			return nil
 		}
 		return func(context.Context) templ.Component {
-			info, _ := a.proj.Catalogue().Stream(ref)
+			info, _ := a.proj().Catalogue().Stream(ref)
 			return views.TimelineLatest(info.Version)
 		}
 	}
@@ -64,7 +66,7 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		if !validActor(author) {
 			return nil
 		}
-		return func(context.Context) templ.Component { return views.DraftList(author, a.read.Posts.Drafts(author)) }
+		return func(context.Context) templ.Component { return views.DraftList(author, a.read().Posts.Drafts(author)) }
 	}
 	typ, id, ok := strings.Cut(topic, "/")
 	if !ok || !es.ValidID(id) {
@@ -73,7 +75,7 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 	switch typ {
 	case cricket.StreamType:
 		return func(context.Context) templ.Component {
-			m, ok := a.read.Matches.Get(id)
+			m, ok := a.read().Matches.Get(id)
 			if !ok {
 				return templ.NopComponent
 			}
@@ -85,7 +87,7 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		return func(context.Context) templ.Component { return views.CartLive(a.cartView(id)) }
 	case blog.StreamType:
 		return func(context.Context) templ.Component {
-			post, ok := a.read.Posts.Get(id)
+			post, ok := a.read().Posts.Get(id)
 			if !ok {
 				return templ.NopComponent
 			}

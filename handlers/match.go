@@ -21,7 +21,7 @@ func (a *App) MatchesPage(w http.ResponseWriter, r *http.Request) error {
 func (a *App) matchesPage(r *http.Request, f views.Form) templ.Component {
 	p := a.page(r, "Matches")
 	p.Section, p.Topics, p.Path = "matches", []string{projections.TopicMatches}, "/matches"
-	return views.MatchesPage(p, a.read.Matches.List(nil), f)
+	return views.MatchesPage(p, a.read().Matches.List(nil), f)
 }
 
 // MatchPage is GET /matches/{id}: the live scoreboard and the command forms.
@@ -39,7 +39,7 @@ func (a *App) MatchPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) matchPage(r *http.Request, id string, f views.Form) templ.Component {
-	m, ok := a.read.Matches.Get(id)
+	m, ok := a.read().Matches.Get(id)
 	if !ok {
 		return nil
 	}

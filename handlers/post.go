@@ -36,7 +36,7 @@ func (a *App) postsPage(r *http.Request, actor string, f views.Form) templ.Compo
 	p := a.page(r, "Posts")
 	p.Section, p.Path = "posts", "/posts"
 	p.Topics = []string{projections.TopicPosts, projections.DraftsTopic(actor)}
-	return views.PostsPage(p, views.Posts{Actor: actor, Published: a.read.Posts.Published(), Drafts: a.read.Posts.Drafts(actor)}, f)
+	return views.PostsPage(p, views.Posts{Actor: actor, Published: a.read().Posts.Published(), Drafts: a.read().Posts.Drafts(actor)}, f)
 }
 
 // PostPage is GET /posts/{id}: the live post, with its forms for its author.
@@ -60,7 +60,7 @@ func (a *App) postPage(r *http.Request, id string, f views.Form) templ.Component
 	if err != nil {
 		return nil
 	}
-	post, ok := a.read.Posts.Get(id)
+	post, ok := a.read().Posts.Get(id)
 	if !ok || !post.State.Published && post.State.Author != actor {
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 // {"days": [{"day": "2024-06-01", "total": "200.50", "count": 2}, …]},
 // oldest day first.
 func (a *App) SalesPage(w http.ResponseWriter, r *http.Request) error {
-	days := a.read.Sales.Days()
+	days := a.read().Sales.Days()
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string][]projections.DaySales{"days": days})
 		return nil
@@ -23,4 +23,4 @@ func (a *App) SalesPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *App) salesChart() views.SalesChart { return views.NewSalesChart(a.read.Sales.Days()) }
+func (a *App) salesChart() views.SalesChart { return views.NewSalesChart(a.read().Sales.Days()) }

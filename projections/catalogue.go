@@ -42,23 +42,32 @@ type Catalogue struct {
 	mu      sync.RWMutex
 	streams map[es.StreamRef]*StreamInfo
 	stats   Stats
+	// parked indexes the parked streams, so the dashboard need not scan them all.
+	parked map[es.StreamRef]struct{}
+	// rate counts events by the second of their time, over the last
+	// RateWindow before the newest event: the dashboard's events per second.
+	rate eventRate
 }
 
 const (
 	catalogueKey = "stream/"
 	statsKey     = "stats"
+	rateKey      = "rate"
 	// TopicDashboard changes with every event.
 	TopicDashboard = "dashboard"
 )
 
 // NewCatalogue makes an empty catalogue.
 func NewCatalogue() *Catalogue {
-	return &Catalogue{streams: map[es.StreamRef]*StreamInfo{}, stats: Stats{ByType: map[string]int64{}}}
+	return &Catalogue{
+		streams: map[es.StreamRef]*StreamInfo{}, stats: Stats{ByType: map[string]int64{}},
+		parked: map[es.StreamRef]struct{}{}, rate: newEventRate(),
+	}
 }
 
-// Owns claims the catalogue's and the statistics' documents.
+// Owns claims the catalogue's, the statistics' and the rate's documents.
 func (c *Catalogue) Owns(key string) bool {
-	return strings.HasPrefix(key, catalogueKey) || key == statsKey
+	return strings.HasPrefix(key, catalogueKey) || key == statsKey || key == rateKey
 }
 
 // Load restores a saved document.
@@ -76,6 +85,9 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 		c.stats = s
 		return nil
 	}
+	if key == rateKey {
+		return json.Unmarshal(doc, &c.rate)
+	}
 	ref, err := es.ParseStreamRef(strings.TrimPrefix(key, catalogueKey))
 	if err != nil {
 		return err
@@ -86,6 +98,9 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 	}
 	info.Stream = ref
 	c.streams[ref] = &info
+	if info.Parked != "" {
+		c.parked[ref] = struct{}{}
+	}
 	return nil
 }
 
@@ -95,6 +110,9 @@ func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 	defer c.mu.RUnlock()
 	if key == statsKey {
 		return json.Marshal(c.stats)
+	}
+	if key == rateKey {
+		return json.Marshal(&c.rate)
 	}
 	ref, err := es.ParseStreamRef(strings.TrimPrefix(key, catalogueKey))
 	if err != nil {
@@ -127,6 +145,9 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	if env.Time.After(c.stats.Last) {
 		c.stats.Last = env.Time
 	}
+	if c.rate.add(env.Time) {
+		ch.Doc(c, rateKey)
+	}
 	ch.Doc(c, catalogueKey+env.Stream.String())
 	ch.Doc(c, statsKey)
 	ch.Topic(TopicDashboard, TimelineTopic(env.Stream))
@@ -145,6 +166,7 @@ func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
 	}
 	info.Parked = fmt.Sprintf("%s v%d (%s): %v", env.Stream, env.Version, env.Type, cause)
 	info.ParkedVersion = env.Version
+	c.parked[env.Stream] = struct{}{}
 	ch.Doc(c, catalogueKey+env.Stream.String())
 	ch.Topic(TopicDashboard)
 }
@@ -194,15 +216,24 @@ func (c *Catalogue) Streams(typ string) []StreamInfo {
 	return out
 }
 
-// Parked lists the parked streams.
+// Parked lists the parked streams, by name.
 func (c *Catalogue) Parked() []StreamInfo {
-	var out []StreamInfo
-	for _, s := range c.Streams("") {
-		if s.Parked != "" {
-			out = append(out, s)
-		}
+	c.mu.RLock()
+	out := make([]StreamInfo, 0, len(c.parked))
+	for ref := range c.parked {
+		out = append(out, *c.streams[ref])
 	}
+	c.mu.RUnlock()
+	slices.SortFunc(out, func(a, b StreamInfo) int { return cmp.Compare(a.Stream.String(), b.Stream.String()) })
 	return out
+}
+
+// Rate counts the events of each of n periods of width each, the last one
+// ending at now, oldest first: the dashboard's events per second.
+func (c *Catalogue) Rate(now time.Time, n int, width time.Duration) []int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.rate.series(now, n, width)
 }
 
 // Stats returns the totals.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
@@ -24,14 +25,20 @@ type Projector struct {
 	cat      *Catalogue
 	models   []Model
 	onChange func(topics []string)
+	onBatch  func(BatchStats)
+	pending  pendingAppends
 
 	mu         sync.Mutex
 	checkpoint string
 	applied    int64     // events applied since start
 	lastApply  time.Time // when the last batch was applied
-	running    bool
-	lastErr    error
-	advanced   chan struct{} // closed and replaced after every save
+	lastEvent  es.Envelope
+	// inBatch counts the events of the batch being applied that are done
+	// with, for Lag: they are after the checkpoint but in the read models.
+	inBatch  atomic.Int64
+	running  bool
+	lastErr  error
+	advanced chan struct{} // closed and replaced after every save
 }
 
 // Config wires a projector.
@@ -45,6 +52,16 @@ type Config struct {
 	// OnChange is told the topics whose read models changed, after they are
 	// saved.
 	OnChange func(topics []string)
+	// OnBatch, when set, is told of every batch the feed brought, once it
+	// is applied and saved (for metrics).
+	OnBatch func(BatchStats)
+}
+
+// BatchStats describe one applied batch.
+type BatchStats struct {
+	Events  int           // events in the batch
+	Applied int           // of which applied (the rest were seen before, or parked)
+	Took    time.Duration // applying and saving
 }
 
 // NewProjector makes a projector over the models in cfg and the stream
@@ -58,13 +75,16 @@ func NewProjector(cfg Config) *Projector {
 	}
 	return &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
-		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange,
+		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
 		advanced: make(chan struct{}),
 	}
 }
 
 // Catalogue is the stream catalogue the projector keeps.
 func (p *Projector) Catalogue() *Catalogue { return p.cat }
+
+// Name is the name its read models are saved under.
+func (p *Projector) Name() string { return p.name }
 
 // Load restores the saved read models and checkpoint. Call it once, before Run.
 func (p *Projector) Load(ctx context.Context) error {
@@ -140,12 +160,16 @@ func (p *Projector) setRunning(running bool, err error) {
 const flushAt = es.MaxDocsPerSave - 16
 
 func (p *Projector) apply(ctx context.Context, b es.Batch) error {
+	start := time.Now()
+	p.pending.seen(b.Events)
 	ch := newChanges()
 	p.mu.Lock()
 	previous := p.checkpoint
 	p.mu.Unlock()
 	n := 0
+	var last es.Envelope
 	for _, env := range b.Events {
+		p.inBatch.Add(1)
 		applied, parked := p.cat.applied(env.Stream)
 		if env.Version <= applied || parked {
 			continue
@@ -159,6 +183,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 			continue
 		}
 		n++
+		last = env
 		if len(ch.docs) >= flushAt {
 			// Saved with the checkpoint before this batch: on a restart the
 			// batch comes again and what was saved is skipped by version.
@@ -167,7 +192,18 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 			}
 		}
 	}
-	return p.save(ctx, b.Checkpoint, ch, n)
+	if n > 0 {
+		p.mu.Lock()
+		p.lastEvent = last
+		p.mu.Unlock()
+	}
+	if err := p.save(ctx, b.Checkpoint, ch, n); err != nil {
+		return err
+	}
+	if p.onBatch != nil {
+		p.onBatch(BatchStats{Events: len(b.Events), Applied: n, Took: time.Since(start)})
+	}
+	return nil
 }
 
 func (p *Projector) applyOne(env es.Envelope, ch *Changes) (err error) {
@@ -204,6 +240,9 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes, ap
 	topics := ch.Topics()
 	ch.reset()
 	p.mu.Lock()
+	if checkpoint != p.checkpoint {
+		p.inBatch.Store(0)
+	}
 	p.checkpoint = checkpoint
 	p.applied += int64(applied)
 	p.lastApply = time.Now()
@@ -237,16 +276,29 @@ func (p *Projector) WaitFor(ctx context.Context, stream es.StreamRef, version in
 
 // Status is the projector's state for the dashboard and health checks.
 type Status struct {
+	Name       string
 	Running    bool
 	Checkpoint string
 	Applied    int64
 	LastApply  time.Time
-	Err        error
+	// LastEvent is the last event applied since start (zero before one).
+	LastEvent es.Envelope
+	Err       error
 }
 
 // Status reports how the projector is doing.
 func (p *Projector) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Status{Running: p.running, Checkpoint: p.checkpoint, Applied: p.applied, LastApply: p.lastApply, Err: p.lastErr}
+	return Status{
+		Name: p.name, Running: p.running, Checkpoint: p.checkpoint, Applied: p.applied,
+		LastApply: p.lastApply, LastEvent: p.lastEvent, Err: p.lastErr,
+	}
+}
+
+// Advanced returns a channel closed at the projector's next save.
+func (p *Projector) Advanced() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.advanced
 }

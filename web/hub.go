@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -31,8 +32,14 @@ type Hub struct {
 	// rendered later, whichever reaches a client first.
 	seq atomic.Uint64
 
+	// minInterval spaces the pushes of one topic; refresh re-renders some
+	// topics on a clock while they are watched.
+	minInterval time.Duration
+	refresh     map[string]time.Duration
+
 	mu      sync.Mutex
 	topics  map[string]map[*client]struct{}
+	pushes  map[string]*topicPushes // per watched topic
 	clients int
 	closing bool
 	done    chan struct{} // closed by Close: every client goes away
@@ -48,6 +55,23 @@ type HubConfig struct {
 	WriteTimeout time.Duration // default 5 s
 	Render       func(ctx context.Context, topic string) ([]byte, error)
 	ValidTopic   func(topic string) bool
+	// MinInterval is the least time between two pushes of one topic: the
+	// changes within it make one push, at its end, of the newest fragment.
+	// Default 250 ms; negative pushes every change at once.
+	MinInterval time.Duration
+	// Refresh re-renders these topics this often while anyone watches them,
+	// for figures that move with time alone (a lag, a rate).
+	Refresh map[string]time.Duration
+}
+
+// topicPushes is the pushing state of one watched topic.
+type topicPushes struct {
+	last  time.Time   // when a change was last rendered
+	timer *time.Timer // the push due at the end of the interval, if any
+	// html is the fragment last pushed: a render that gives the same bytes
+	// is not pushed again. A new subscriber clears it.
+	html []byte
+	stop chan struct{} // ends the topic's refresh loop, if it has one
 }
 
 // maxTopics bounds the topics of one connection.
@@ -64,10 +88,15 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.MinInterval == 0 {
+		cfg.MinInterval = 250 * time.Millisecond
+	}
 	return &Hub{
 		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
 		render: cfg.Render, valid: cfg.ValidTopic,
-		topics: map[string]map[*client]struct{}{}, done: make(chan struct{}),
+		minInterval: cfg.MinInterval, refresh: cfg.Refresh,
+		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
+		done: make(chan struct{}),
 	}
 }
 
@@ -134,25 +163,95 @@ func (h *Hub) Clients() int {
 	return h.clients
 }
 
-// Publish renders each topic once and offers the fragment to its subscribers.
+// Publish tells the hub that topics changed. A watched topic is rendered
+// once and its fragment offered to every subscriber, at once when its last
+// push is at least MinInterval old, else at the end of that interval, when
+// one render takes in every change since: the newest wins, and a topic that
+// changes with every event costs at most a render per interval.
 func (h *Hub) Publish(ctx context.Context, topics []string) {
 	for _, topic := range topics {
 		h.mu.Lock()
-		subs := make([]*client, 0, len(h.topics[topic]))
-		for c := range h.topics[topic] {
-			subs = append(subs, c)
+		tp := h.pushes[topic]
+		if tp == nil || tp.timer != nil {
+			// Nobody watches it, or a push is due that will render the newest.
+			h.mu.Unlock()
+			continue
 		}
+		now := time.Now()
+		if wait := tp.last.Add(h.minInterval).Sub(now); wait > 0 {
+			tp.timer = time.AfterFunc(wait, func() { h.pushDue(topic) })
+			h.mu.Unlock()
+			continue
+		}
+		tp.last = now
 		h.mu.Unlock()
-		if len(subs) == 0 {
-			continue
-		}
-		f, err := h.renderTopic(ctx, topic)
-		if err != nil {
-			h.log.Error("rendering live fragment", "topic", topic, "err", err)
-			continue
-		}
-		for _, c := range subs {
-			c.offer(topic, f)
+		h.push(ctx, topic)
+	}
+}
+
+// PublishAll publishes every watched topic, as when every read model changed
+// at once.
+func (h *Hub) PublishAll(ctx context.Context) {
+	h.mu.Lock()
+	topics := make([]string, 0, len(h.pushes))
+	for t := range h.pushes {
+		topics = append(topics, t)
+	}
+	h.mu.Unlock()
+	h.Publish(ctx, topics)
+}
+
+// pushDue makes the push a timer was set for.
+func (h *Hub) pushDue(topic string) {
+	h.mu.Lock()
+	tp := h.pushes[topic]
+	if tp == nil {
+		h.mu.Unlock()
+		return
+	}
+	tp.timer = nil
+	tp.last = time.Now()
+	h.mu.Unlock()
+	h.push(context.Background(), topic)
+}
+
+// push renders a topic and offers the fragment to its subscribers, unless it
+// is the very fragment pushed last.
+func (h *Hub) push(ctx context.Context, topic string) {
+	f, err := h.renderTopic(ctx, topic)
+	if err != nil {
+		h.log.Error("rendering live fragment", "topic", topic, "err", err)
+		return
+	}
+	h.mu.Lock()
+	tp := h.pushes[topic]
+	if tp == nil || bytes.Equal(tp.html, f.html) {
+		h.mu.Unlock()
+		return
+	}
+	tp.html = f.html
+	subs := make([]*client, 0, len(h.topics[topic]))
+	for c := range h.topics[topic] {
+		subs = append(subs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range subs {
+		c.offer(topic, f)
+	}
+}
+
+// refreshLoop publishes a topic on a clock until stop or the hub closes.
+func (h *Hub) refreshLoop(topic string, every time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-h.done:
+			return
+		case <-t.C:
+			h.Publish(context.Background(), []string{topic})
 		}
 	}
 }
@@ -176,6 +275,18 @@ func (h *Hub) join(c *client, topics []string) error {
 			h.topics[t] = map[*client]struct{}{}
 		}
 		h.topics[t][c] = struct{}{}
+		tp := h.pushes[t]
+		if tp == nil {
+			tp = &topicPushes{}
+			h.pushes[t] = tp
+			if every := h.refresh[t]; every > 0 {
+				tp.stop = make(chan struct{})
+				go h.refreshLoop(t, every, tp.stop)
+			}
+		}
+		// The newcomer renders its own first fragment, perhaps older than
+		// the one pushed last: the next push must not be skipped as a repeat.
+		tp.html = nil
 	}
 	return nil
 }
@@ -189,6 +300,15 @@ func (h *Hub) leave(c *client, topics []string) {
 		delete(h.topics[t], c)
 		if len(h.topics[t]) == 0 {
 			delete(h.topics, t)
+			if tp := h.pushes[t]; tp != nil {
+				if tp.timer != nil {
+					tp.timer.Stop()
+				}
+				if tp.stop != nil {
+					close(tp.stop)
+				}
+				delete(h.pushes, t)
+			}
 		}
 	}
 }

@@ -83,11 +83,20 @@ func (l Limits) withDefaults() Limits {
 
 // Server is foldboard, ready to serve.
 type Server struct {
-	handler   http.Handler
-	hub       *Hub
-	projector *projections.Projector
-	log       *slog.Logger
-	limits    Limits
+	handler http.Handler
+	hub     *Hub
+	// live is the read side the pages read and its projector; a rebuild
+	// swaps it.
+	live   *projections.Live
+	deps   Deps
+	log    *slog.Logger
+	limits Limits
+
+	// running are the projectors running under Serve, and how to stop each.
+	runMu   sync.Mutex
+	runCtx  context.Context // Serve's, for the projectors; nil before Serve
+	running map[*projections.Projector]*runningProjector
+	runWG   sync.WaitGroup
 
 	// appended is the newest version this process appended to each stream
 	// not yet known to be applied: a graceful stop lets the projector reach
@@ -114,7 +123,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{log: d.Log, limits: d.Limits.withDefaults(), appended: map[es.StreamRef]int64{}}
+	s := &Server{
+		log: d.Log, limits: d.Limits.withDefaults(), appended: map[es.StreamRef]int64{},
+		running: map[*projections.Projector]*runningProjector{},
+	}
 	onAppend := d.OnAppend
 	d.OnAppend = func(res es.AppendResult) {
 		s.noteAppend(res)
@@ -122,24 +134,21 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 			onAppend(res)
 		}
 	}
-	read := projections.NewReadSide()
-	s.projector = projections.NewProjector(projections.Config{
-		Name: d.ProjectorName, Feed: d.Feed, Store: d.ReadModels, Log: d.Log,
-		Models: read.Models(),
-		OnChange: func(topics []string) {
-			s.hub.Publish(context.Background(), topics)
-		},
-	})
-	if err := s.projector.Load(ctx); err != nil {
+	s.deps = d
+	read, projector := s.newReadSide(d.ProjectorName)
+	if err := projector.Load(ctx); err != nil {
 		return nil, err
 	}
+	s.live = projections.NewLive(projections.Current{Read: read, Projector: projector})
 	app := handlers.New(handlers.Deps{
-		Store: d.Store, Projector: s.projector, Read: read, StoreName: d.StoreName,
+		Store: d.Store, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
 		Render: app.Fragment, ValidTopic: app.ValidTopic,
+		// The lag and the rate move with time alone.
+		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
 	})
 	s.handler = routes(app, s.hub, d.Log)
 	return s, nil
@@ -148,8 +157,26 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Projector is the server's projector.
-func (s *Server) Projector() *projections.Projector { return s.projector }
+// Projector is the projector of the read models the pages read now.
+func (s *Server) Projector() *projections.Projector { return s.live.Load().Projector }
+
+// newReadSide makes empty read models and their projector, saved under name.
+// The projector tells the hub of changes only while its read models are the
+// ones served: a rebuild's stay quiet until they are swapped in.
+func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.Projector) {
+	read := projections.NewReadSide()
+	var p *projections.Projector
+	p = projections.NewProjector(projections.Config{
+		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log,
+		Models: read.Models(),
+		OnChange: func(topics []string) {
+			if s.live.Load().Projector == p {
+				s.hub.Publish(context.Background(), topics)
+			}
+		},
+	})
+	return read, p
+}
 
 // Hub is the server's live-update hub.
 func (s *Server) Hub() *Hub { return s.hub }
@@ -172,12 +199,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := s.projector.Run(projCtx); err != nil {
-			s.log.Error("projector stopped", "err", err)
-		}
-	})
+	s.runMu.Lock()
+	s.runCtx = projCtx
+	s.runMu.Unlock()
+	s.runProjector(s.live.Load().Projector)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("foldboard serving", "addr", "http://"+ln.Addr().String())
@@ -208,7 +233,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Info("stopped", "took", time.Since(begin).Round(time.Millisecond))
 	}
 	stopProjector()
-	wg.Wait()
+	s.runWG.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -229,7 +254,7 @@ func (s *Server) noteAppend(res es.AppendResult) {
 	// Keep the map to the streams still in the projector's way: once in a
 	// while, forget those it has applied.
 	if len(s.appended) >= 1024 {
-		cat := s.projector.Catalogue()
+		cat := s.live.Load().Projector.Catalogue()
 		for ref, v := range s.appended {
 			if info, ok := cat.Stream(ref); ok && (info.Version >= v || info.Parked != "") {
 				delete(s.appended, ref)
@@ -248,7 +273,7 @@ func (s *Server) drain(ctx context.Context) bool {
 	}
 	s.appendedMu.Unlock()
 	for ref, v := range pending {
-		if !s.projector.WaitFor(ctx, ref, v) {
+		if !s.live.Load().Projector.WaitFor(ctx, ref, v) {
 			return false
 		}
 	}

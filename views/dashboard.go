@@ -1,0 +1,181 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/foldboard/foldboard/projections"
+)
+
+// Dashboard is the home page's view model.
+type Dashboard struct {
+	Store     string
+	Stats     projections.Stats
+	Recent    []projections.IndexedEvent
+	Parked    []projections.StreamInfo
+	Projector ProjectorStatus
+	Rate      RateChart
+	Rebuild   RebuildStatus
+}
+
+// ProjectorStatus is the projector as the dashboard shows it.
+type ProjectorStatus struct {
+	Name    string
+	Running bool
+	Applied int64
+	Error   string
+	// Lag: events not applied yet, and how long the oldest has waited.
+	LagEvents int64
+	LagMillis int64
+	// LagExact says the store counted the lag; otherwise it counts this
+	// instance's appends only.
+	LagExact bool
+	LagError string
+}
+
+// RebuildStatus is a read-model rebuild as the dashboard shows it.
+type RebuildStatus struct {
+	Running bool
+	// Name is the projector being built (or last built).
+	Name    string
+	Applied int64
+	// Total is how many events the rebuild expects to replay (0 unknown).
+	Total int64
+	// Rate is the events applied per second lately.
+	Rate     float64
+	Elapsed  time.Duration
+	Finished bool
+	Error    string
+}
+
+// Percent is the rebuild's progress, 0-100.
+func (r RebuildStatus) Percent() int {
+	if r.Finished && r.Error == "" {
+		return 100
+	}
+	if r.Total <= 0 {
+		return 0
+	}
+	return int(min(100, r.Applied*100/r.Total))
+}
+
+// The events-per-second chart's drawing, in the SVG's own units.
+const (
+	rateWidth   = 720
+	rateHeight  = 150
+	rateTop     = 18
+	rateBottom  = 22
+	RateBars    = 60
+	RatePeriod  = 5 * time.Second // each bar: the mean rate over 5 s
+	rateSpanMin = 5               // minutes the chart spans: RateBars × RatePeriod
+)
+
+// RateChart is the events-per-second chart: a bar per period, oldest first,
+// as tall as the period's mean rate against the chart's scale.
+type RateChart struct {
+	Bars     []RateBar
+	Width    int
+	Height   int
+	Baseline int
+	// Scale is the rate at the top of the plot; Now is the last period's
+	// rate and Mean the mean over the whole chart, in events per second.
+	Scale, Now, Mean float64
+	SpanMinutes      int
+}
+
+// RateBar is one period's bar, placed.
+type RateBar struct {
+	X, Y, W, H int
+	Rate       float64
+	// Ago is how long before now the period ended, for its tooltip.
+	Ago string
+}
+
+// NewRateChart lays out counts of events per period (oldest first, as
+// Catalogue.Rate gives them).
+func NewRateChart(counts []int64, period time.Duration) RateChart {
+	c := RateChart{Width: rateWidth, Height: rateHeight, Baseline: rateHeight - rateBottom, SpanMinutes: rateSpanMin}
+	if len(counts) == 0 {
+		return c
+	}
+	secs := period.Seconds()
+	var total int64
+	most := 0.0
+	for _, n := range counts {
+		total += n
+		most = max(most, float64(n)/secs)
+	}
+	c.Scale = niceCeil(most)
+	c.Now = float64(counts[len(counts)-1]) / secs
+	c.Mean = float64(total) / (secs * float64(len(counts)))
+	slot := float64(rateWidth) / float64(len(counts))
+	plot := float64(c.Baseline - rateTop)
+	for i, n := range counts {
+		rate := float64(n) / secs
+		h := 0
+		if c.Scale > 0 && n > 0 {
+			h = max(1, int(math.Round(rate/c.Scale*plot)))
+		}
+		x := int(math.Round(float64(i) * slot))
+		c.Bars = append(c.Bars, RateBar{
+			X: x, W: max(1, int(math.Round(slot*0.8))), Y: c.Baseline - h, H: h, Rate: rate,
+			Ago: fmt.Sprintf("%ds ago", int(period.Seconds())*(len(counts)-1-i)),
+		})
+	}
+	return c
+}
+
+// niceCeil rounds a rate up to 1, 2 or 5 times a power of ten, so that the
+// scale reads well; at least 1.
+func niceCeil(v float64) float64 {
+	if v <= 1 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if v <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+// rateText writes a rate in events per second, briefly.
+func rateText(r float64) string {
+	switch {
+	case r == 0:
+		return "0"
+	case r < 10:
+		return fmt.Sprintf("%.1f", r)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
+
+// millisText writes a lag in milliseconds as people read it.
+func millisText(ms int64) string {
+	d := time.Duration(ms) * time.Millisecond
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", ms)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d < 48*time.Hour:
+		return d.Round(time.Second).String()
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+func durationText(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func totalText(n int64) string {
+	if n <= 0 {
+		return "?"
+	}
+	return fmt.Sprint(n)
+}
