@@ -46,6 +46,12 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	return parseCommandConfig("foldboard", args, getenv, stderr, nil)
+}
+
+// parseCommandConfig reads the configuration of a command, with flags of its
+// own that extra adds.
+func parseCommandConfig(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (config, error) {
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -53,8 +59,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return def
 	}
 	var c config
-	fs := flag.NewFlagSet("foldboard", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if extra != nil {
+		extra(fs)
+	}
 	fs.StringVar(&c.addr, "addr", env("FOLDBOARD_ADDR", ":8080"), "listen address (FOLDBOARD_ADDR)")
 	fs.StringVar(&c.store, "store", env("FOLDBOARD_STORE", "sqlite"), "event store: sqlite or dynamodb (FOLDBOARD_STORE)")
 	fs.StringVar(&c.db, "db", env("FOLDBOARD_DB", "foldboard.db"), "the SQLite file (FOLDBOARD_DB)")
@@ -83,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch command {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "rebuild":
+		return rebuildCommand(ctx, args, getenv, stdout, stderr)
 	case "load":
 		return loadgen.Command(ctx, args, stdout, stderr)
 	case "help":
@@ -96,6 +107,7 @@ const usage = `usage: foldboard [command] [flags]
 
 commands:
   serve     serve the web application (the default)
+  rebuild   replay the whole log into fresh read models and use them from the next start
   load      drive a running foldboard with commands and report its speed
   help      this text
 

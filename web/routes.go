@@ -18,6 +18,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 	h := app.Handle
 
 	r.Get("/", h(app.Dashboard).ServeHTTP)
+	r.Post("/rebuild", h(app.Rebuild).ServeHTTP)
 	r.Post("/actor", h(app.SetActor).ServeHTTP)
 
 	r.Get("/matches", h(app.MatchesPage).ServeHTTP)

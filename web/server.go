@@ -11,11 +11,13 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
 )
 
 // Deps are what the server is built from.
@@ -33,7 +35,8 @@ type Deps struct {
 	SnapshotEvery int64
 	// OnAppend is told of every append (to wake a feed tailer at once).
 	OnAppend func(es.AppendResult)
-	// ProjectorName keys the saved read models; default "readmodels-v1".
+	// ProjectorName keys the saved read models; by default, the name the
+	// last rebuild saved in the settings, else "readmodels-v1".
 	ProjectorName string
 	// MaxLiveClients bounds the WebSocket connections; default 10,000.
 	MaxLiveClients int
@@ -98,6 +101,10 @@ type Server struct {
 	running map[*projections.Projector]*runningProjector
 	runWG   sync.WaitGroup
 
+	rebuilding atomic.Bool
+	rebuildMu  sync.Mutex
+	rebuildSt  views.RebuildStatus
+
 	// appended is the newest version this process appended to each stream
 	// not yet known to be applied: a graceful stop lets the projector reach
 	// them, so that a restart finds the read models current.
@@ -115,7 +122,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		d.SnapshotEvery = 100
 	}
 	if d.ProjectorName == "" {
-		d.ProjectorName = "readmodels-v1"
+		var err error
+		if d.ProjectorName, err = projections.CurrentName(ctx, d.ReadModels); err != nil {
+			return nil, err
+		}
 	}
 	if len(d.Secret) == 0 {
 		var err error
@@ -143,6 +153,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	app := handlers.New(handlers.Deps{
 		Store: d.Store, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,

@@ -1,0 +1,104 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/projections"
+)
+
+func TestRebuildSwapsInFreshReadModelsAndARestartKeepsThem(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "foldboard.db")
+	app := apptest.Start(t, apptest.Options{DB: db})
+	c := newClient(t, app)
+	for _, id := range []string{"m-1", "m-2", "m-3"} {
+		startMatch(t, c, id)
+	}
+	wantStatus(t, c.postJSON("/matches/m-2/innings", `{"innings":1,"runs":99,"wickets":3}`), http.StatusOK, "")
+	waitApplied(t, app, "match/m-2", 2)
+	old := app.Server.Projector()
+	if old.Name() != projections.DefaultName {
+		t.Fatalf("a new store's read models are %q, want %q", old.Name(), projections.DefaultName)
+	}
+
+	// A page that watches the dashboard sees the rebuild end.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=dashboard", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	if _, _, err := conn.Read(ctx); err != nil { // the first fragment
+		t.Fatal(err)
+	}
+
+	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json"})
+	wantStatus(t, r, http.StatusAccepted, "")
+	name, _ := r.json(t)["rebuild"].(map[string]any)["projector"].(string)
+	if !strings.HasPrefix(name, "readmodels-") || name == old.Name() {
+		t.Fatalf("rebuilding into %q", name)
+	}
+	for {
+		_, msg, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("the dashboard never said the rebuild finished: %v", err)
+		}
+		if strings.Contains(string(msg), "Rebuilt <code>"+name+"</code>: 4 events") {
+			break
+		}
+	}
+	if got := app.Server.Projector().Name(); got != name {
+		t.Fatalf("serving from %q after the rebuild, want %q", got, name)
+	}
+	// The pages read the new read models, and they hold the same.
+	page := c.get("/matches/m-2")
+	wantStatus(t, page, http.StatusOK, "")
+	if !strings.Contains(page.body, `id="home-total">99<`) {
+		t.Error("the rebuilt scoreboard lost the innings")
+	}
+	// New commands reach the new read models.
+	startMatch(t, c, "m-4")
+	waitApplied(t, app, "match/m-4", 1)
+	// The replaced ones are dropped, the new name saved.
+	waitFor(t, func() bool {
+		_, docs, err := app.Store.(es.ReadModelStore).LoadReadModels(ctx, old.Name())
+		return err == nil && len(docs) == 0
+	})
+
+	app.Stop()
+	again := apptest.Start(t, apptest.Options{DB: db})
+	if got := again.Server.Projector().Name(); got != name {
+		t.Fatalf("after a restart, serving from %q, want the rebuilt %q", got, name)
+	}
+	if page := newClient(t, again).get("/matches/m-4"); page.status != http.StatusOK {
+		t.Fatalf("after a restart, /matches/m-4: %d", page.status)
+	}
+}
+
+func TestASecondRebuildWhileOneRunsIsRefused(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	for _, id := range []string{"m-1", "m-2"} {
+		startMatch(t, c, id)
+	}
+	if err := app.Server.StartRebuild(); err != nil {
+		t.Fatal(err)
+	}
+	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json"})
+	wantStatus(t, r, http.StatusConflict, "RebuildRunning")
+	// A form post without JavaScript lands back on the dashboard.
+	waitFor(t, func() bool { return !app.Server.Rebuilding() })
+	r = c.postForm("/rebuild", nil)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/") {
+		t.Fatalf("form post: %d to %q", r.status, r.header.Get("Location"))
+	}
+}
