@@ -74,28 +74,25 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 	if err := stream.Validate(); err != nil {
 		return Result[S]{}, &Error{Kind: Invalid, Code: "BadStreamID", Message: err.Error()}
 	}
-	if meta.CommandID != "" {
-		if !ValidID(meta.CommandID) {
-			return Result[S]{}, &Error{Kind: Invalid, Code: "BadCommandID", Message: "command id: want 1-64 characters of A-Z a-z 0-9 - _ ."}
-		}
-		if first, ok, err := h.Store.Command(ctx, stream, meta.CommandID); err != nil {
-			return Result[S]{}, err
-		} else if ok {
-			return h.repeated(ctx, stream, first)
-		}
+	if meta.CommandID != "" && !ValidID(meta.CommandID) {
+		return Result[S]{}, &Error{Kind: Invalid, Code: "BadCommandID", Message: "command id: want 1-64 characters of A-Z a-z 0-9 - _ ."}
 	}
 	retryFor := h.RetryFor
 	if retryFor <= 0 {
 		retryFor = 5 * time.Second
 	}
 	giveUp := time.Now().Add(retryFor)
+	// A command id is not looked up before deciding: the append records it
+	// atomically with the events and refuses a repeat, so a command that
+	// appends reads the store once, for its state. Only a command that
+	// appends nothing (refused, conflicting, no events) asks whether it was
+	// handled before.
 	for attempt := 1; ; attempt++ {
 		res, err := h.try(ctx, stream, meta, cmd)
 		var dup *DuplicateCommandError
 		switch {
-		case err == nil:
-			// A command whose decider returned no events appended nothing.
-			if h.OnAppend != nil && len(res.Events) > 0 {
+		case err == nil && len(res.Events) > 0:
+			if h.OnAppend != nil {
 				h.OnAppend(AppendResult{Version: res.Version, Events: res.Events})
 			}
 			return res, nil
@@ -105,9 +102,22 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 			if err := backoff(ctx, attempt); err != nil {
 				return Result[S]{}, err
 			}
-		default:
+			continue
+		}
+		var domain *Error
+		if meta.CommandID != "" && (err == nil || errors.As(err, &domain) || errors.Is(err, ErrConflict)) {
+			// Sent before, the command may be refused now, or conflict (its
+			// form's version is stale): it answers with its first result.
+			if first, ok, lerr := h.Store.Command(ctx, stream, meta.CommandID); lerr != nil {
+				return Result[S]{}, lerr
+			} else if ok {
+				return h.repeated(ctx, stream, first)
+			}
+		}
+		if err != nil {
 			return Result[S]{}, err
 		}
+		return res, nil // the decider returned no events: nothing appended
 	}
 }
 
