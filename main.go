@@ -92,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch command {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return seedCommand(ctx, args, getenv, stdout, stderr)
 	case "rebuild":
 		return rebuildCommand(ctx, args, getenv, stdout, stderr)
 	case "load":
@@ -107,6 +109,7 @@ const usage = `usage: foldboard [command] [flags]
 
 commands:
   serve     serve the web application (the default)
+  seed      fill an empty store with demo data (-force: a store with events too)
   rebuild   replay the whole log into fresh read models and use them from the next start
   load      drive a running foldboard with commands and report its speed
   help      this text
