@@ -149,6 +149,10 @@ func CatchUp(ctx context.Context, p *Projector, target func() *Catalogue, every 
 			}
 		}
 		if pr.Done {
+			// Done when the last batch was saved, not when it was noticed.
+			if st.LastApply.After(start) {
+				pr.Elapsed = st.LastApply.Sub(start)
+			}
 			if pr.Elapsed > 0 {
 				pr.Rate = float64(st.Applied) / pr.Elapsed.Seconds()
 			}

@@ -146,6 +146,8 @@ func rateText(r float64) string {
 	switch {
 	case r == 0:
 		return "0"
+	case r < 0.1:
+		return fmt.Sprintf("%.2f", r)
 	case r < 10:
 		return fmt.Sprintf("%.1f", r)
 	}
