@@ -30,6 +30,14 @@ type IndexedEvent struct {
 type EventIndex struct {
 	mu     sync.RWMutex
 	events []IndexedEvent
+	// open is the JSON of the newest chunk's events so far, comma-separated,
+	// kept as they arrive: the projector saves that chunk after every batch,
+	// and encoding its up to 256 events each time was the projector's
+	// largest cost. openN is its chunk number and openLen how many events
+	// it holds (fewer than the chunk after a Load: then it is rebuilt).
+	open    []byte
+	openN   int
+	openLen int
 }
 
 const (
@@ -85,7 +93,42 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 	if start >= len(x.events) {
 		return nil, nil
 	}
-	return json.Marshal(x.events[start:min(start+indexChunk, len(x.events))])
+	end := min(start+indexChunk, len(x.events))
+	if n == x.openN && x.openLen == end-start {
+		doc := make([]byte, 0, len(x.open)+2)
+		doc = append(doc, '[')
+		doc = append(doc, x.open...)
+		return append(doc, ']'), nil
+	}
+	return json.Marshal(x.events[start:end])
+}
+
+// appendOpen adds the JSON of event n, just appended, to the open chunk's,
+// starting a new one when n begins a chunk, and rebuilding it when it lacks
+// events (after a Load). Call it with x.mu held.
+func (x *EventIndex) appendOpen(n int, line []byte) {
+	chunk, start := n/indexChunk, n/indexChunk*indexChunk
+	if chunk != x.openN || x.openLen != n-start {
+		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
+		for _, e := range x.events[start:n] {
+			b, err := json.Marshal(e)
+			if err != nil {
+				x.openN = -1 // Doc encodes the chunk afresh
+				return
+			}
+			x.open = x.appendLine(x.open, b)
+			x.openLen++
+		}
+	}
+	x.open = x.appendLine(x.open, line)
+	x.openLen++
+}
+
+func (x *EventIndex) appendLine(open, line []byte) []byte {
+	if len(open) > 0 {
+		open = append(open, ',')
+	}
+	return append(open, line...)
 }
 
 // Apply adds the event.
@@ -94,12 +137,18 @@ func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
 	if len(preview) > previewLen {
 		preview = strings.ToValidUTF8(preview[:previewLen], "") + "…"
 	}
-	x.mu.Lock()
-	n := len(x.events)
-	x.events = append(x.events, IndexedEvent{
+	e := IndexedEvent{
 		Stream: env.Stream, StreamS: env.Stream.String(), Version: env.Version,
 		Type: env.Type, Time: env.Time, Actor: env.Actor, Preview: preview,
-	})
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	n := len(x.events)
+	x.events = append(x.events, e)
+	x.appendOpen(n, line)
 	x.mu.Unlock()
 	ch.Doc(x, chunkKey(n/indexChunk))
 	ch.Topic(TopicEvents)
