@@ -35,6 +35,7 @@ type Hub struct {
 	// minInterval spaces the pushes of one topic; refresh re-renders some
 	// topics on a clock while they are watched.
 	minInterval time.Duration
+	throttle    map[string]time.Duration
 	refresh     map[string]time.Duration
 
 	mu      sync.Mutex
@@ -57,8 +58,13 @@ type HubConfig struct {
 	ValidTopic   func(topic string) bool
 	// MinInterval is the least time between two pushes of one topic: the
 	// changes within it make one push, at its end, of the newest fragment.
-	// Default 250 ms; negative pushes every change at once.
+	// Default 0: every change is pushed at once.
 	MinInterval time.Duration
+	// Throttle overrides MinInterval for some topics: those that change with
+	// many streams' events (the dashboard, lists), where a render per event
+	// would cost more than a person can see. A stream's own topic is best
+	// pushed at once: that is the command-to-screen latency.
+	Throttle map[string]time.Duration
 	// Refresh re-renders these topics this often while anyone watches them,
 	// for figures that move with time alone (a lag, a rate).
 	Refresh map[string]time.Duration
@@ -88,13 +94,10 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.MinInterval == 0 {
-		cfg.MinInterval = 250 * time.Millisecond
-	}
 	return &Hub{
 		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
 		render: cfg.Render, valid: cfg.ValidTopic,
-		minInterval: cfg.MinInterval, refresh: cfg.Refresh,
+		minInterval: cfg.MinInterval, throttle: cfg.Throttle, refresh: cfg.Refresh,
 		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
 		done: make(chan struct{}),
 	}
@@ -178,7 +181,7 @@ func (h *Hub) Publish(ctx context.Context, topics []string) {
 			continue
 		}
 		now := time.Now()
-		if wait := tp.last.Add(h.minInterval).Sub(now); wait > 0 {
+		if wait := tp.last.Add(h.interval(topic)).Sub(now); wait > 0 {
 			tp.timer = time.AfterFunc(wait, func() { h.pushDue(topic) })
 			h.mu.Unlock()
 			continue
@@ -187,6 +190,14 @@ func (h *Hub) Publish(ctx context.Context, topics []string) {
 		h.mu.Unlock()
 		h.push(ctx, topic)
 	}
+}
+
+// interval is the least time between two pushes of a topic.
+func (h *Hub) interval(topic string) time.Duration {
+	if d, ok := h.throttle[topic]; ok {
+		return d
+	}
+	return h.minInterval
 }
 
 // PublishAll publishes every watched topic, as when every read model changed
