@@ -28,6 +28,14 @@ type Projector struct {
 	onBatch  func(BatchStats)
 	pending  pendingAppends
 
+	// unsaved holds what the models applied that is not saved yet, and
+	// unsavedN how many events: a save that fails keeps them for the next
+	// one. (Redelivered events are skipped by version, so dropping them
+	// would lose their documents while the checkpoint moves on.) Only the
+	// feed's goroutine touches them.
+	unsaved  *Changes
+	unsavedN int64
+
 	mu         sync.Mutex
 	checkpoint string
 	applied    int64     // events applied since start
@@ -76,7 +84,7 @@ func NewProjector(cfg Config) *Projector {
 	return &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
-		advanced: make(chan struct{}),
+		unsaved: newChanges(), advanced: make(chan struct{}),
 	}
 }
 
@@ -137,6 +145,14 @@ func (p *Projector) Run(ctx context.Context) error {
 		if err == nil {
 			err = errors.New("feed ended")
 		}
+		p.mu.Lock()
+		progressed := p.checkpoint != from
+		p.mu.Unlock()
+		if progressed {
+			// A failure after a good run is a new failure, not the next of a
+			// series: retry soon.
+			delay = 100 * time.Millisecond
+		}
 		p.log.Error("projector feed failed; resuming from checkpoint", "projector", p.name, "err", err, "retry_in", delay)
 		p.setRunning(true, err)
 		select {
@@ -162,7 +178,7 @@ const flushAt = es.MaxDocsPerSave - 16
 func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	start := time.Now()
 	p.pending.seen(b.Events)
-	ch := newChanges()
+	ch := p.unsaved
 	p.mu.Lock()
 	previous := p.checkpoint
 	p.mu.Unlock()
@@ -183,11 +199,12 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 			continue
 		}
 		n++
+		p.unsavedN++
 		last = env
 		if len(ch.docs) >= flushAt {
 			// Saved with the checkpoint before this batch: on a restart the
 			// batch comes again and what was saved is skipped by version.
-			if err := p.save(ctx, previous, ch, 0); err != nil {
+			if err := p.save(ctx, previous, ch); err != nil {
 				return err
 			}
 		}
@@ -197,7 +214,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 		p.lastEvent = last
 		p.mu.Unlock()
 	}
-	if err := p.save(ctx, b.Checkpoint, ch, n); err != nil {
+	if err := p.save(ctx, b.Checkpoint, ch); err != nil {
 		return err
 	}
 	if p.onBatch != nil {
@@ -225,7 +242,9 @@ func (p *Projector) park(env es.Envelope, cause error, ch *Changes) {
 	p.cat.park(env, cause, ch)
 }
 
-func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes, applied int) error {
+// save writes the unsaved documents and the checkpoint; on failure they stay
+// unsaved, for the next save.
+func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes) error {
 	docs := make(map[string]json.RawMessage, len(ch.docs))
 	for key, m := range ch.docs {
 		doc, err := m.Doc(key)
@@ -244,7 +263,8 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes, ap
 		p.inBatch.Store(0)
 	}
 	p.checkpoint = checkpoint
-	p.applied += int64(applied)
+	p.applied += p.unsavedN
+	p.unsavedN = 0
 	p.lastApply = time.Now()
 	close(p.advanced)
 	p.advanced = make(chan struct{})

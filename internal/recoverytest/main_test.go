@@ -1,0 +1,9 @@
+package recoverytest
+
+import (
+	"testing"
+
+	"github.com/foldboard/foldboard/internal/dynamotest"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
