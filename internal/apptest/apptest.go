@@ -50,6 +50,9 @@ type Options struct {
 	// TablePrefix names the DynamoDB tables; a new one per test when empty.
 	// Pass the same one again to restart on the same tables.
 	TablePrefix string
+	// Configure, when set, changes the server's dependencies before it is
+	// built: shorter limits and timeouts, fewer live clients.
+	Configure func(*web.Deps)
 }
 
 // Stores are the stores a test can run on.
@@ -70,10 +73,14 @@ func Start(t testing.TB, opts Options) *App {
 	} else if opts.Secret != "" {
 		secret = []byte(opts.Secret)
 	}
-	srv, err := web.New(ctx, web.Deps{
+	deps := web.Deps{
 		Store: store, Feed: store.Feed(), ReadModels: store, StoreName: opts.Store + " (test)",
 		Secret: secret, Log: slog.New(slog.NewTextHandler(out, nil)),
-	})
+	}
+	if opts.Configure != nil {
+		opts.Configure(&deps)
+	}
+	srv, err := web.New(ctx, deps)
 	if err != nil {
 		t.Fatalf("building the server: %v", err)
 	}
