@@ -41,6 +41,10 @@ type config struct {
 	logJSON     bool
 	// createTables creates missing DynamoDB tables at start.
 	createTables bool
+	// pprof, when set, is the loopback address to serve net/http/pprof on.
+	pprof string
+	// healthcheck asks the server at addr whether it is healthy, and exits.
+	healthcheck bool
 	// getenv reads the environment, for the AWS SDK's own variables.
 	getenv func(string) string
 }
@@ -71,6 +75,8 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.Int64Var(&c.snapshot, "snapshot-every", 100, "keep a snapshot of each stream's state every N versions")
 	fs.BoolVar(&c.logJSON, "log-json", env("FOLDBOARD_LOG", "") == "json", "log JSON lines instead of text (FOLDBOARD_LOG=json)")
 	fs.BoolVar(&c.createTables, "create-tables", env("FOLDBOARD_CREATE_TABLES", "true") == "true", "create missing DynamoDB tables at start (FOLDBOARD_CREATE_TABLES)")
+	fs.StringVar(&c.pprof, "pprof", env("FOLDBOARD_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (FOLDBOARD_PPROF); off by default")
+	fs.BoolVar(&c.healthcheck, "healthcheck", false, "ask the server on this machine at -addr's port for /healthz and exit 0 (healthy) or 1")
 	c.secret = getenv("FOLDBOARD_SECRET")
 	c.getenv = getenv
 	if err := fs.Parse(args); err != nil {
@@ -94,6 +100,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return seedCommand(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCommand(ctx, args, getenv, stdout, stderr)
 	case "rebuild":
 		return rebuildCommand(ctx, args, getenv, stdout, stderr)
 	case "load":
@@ -108,11 +116,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 const usage = `usage: foldboard [command] [flags]
 
 commands:
-  serve     serve the web application (the default)
-  seed      fill an empty store with demo data (-force: a store with events too)
-  rebuild   replay the whole log into fresh read models and use them from the next start
-  load      drive a running foldboard with commands and report its speed
-  help      this text
+  serve        serve the web application (the default)
+  seed         fill an empty store with demo data (-force: a store with events too)
+  rebuild      replay the whole log into fresh read models and use them from the next start
+  load         drive a running foldboard with commands and report its speed
+  healthcheck  ask the server on this machine for /healthz; exit 0 when healthy, 1 if not
+  help         this text
 
 Run "foldboard serve -h" for the flags.
 `
@@ -130,7 +139,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if cfg.healthcheck {
+		return healthcheck(ctx, cfg.addr, stdout)
+	}
 	log := newLogger(cfg, stderr)
+	if cfg.pprof != "" {
+		stop, err := servePprof(cfg.pprof, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	b, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,12 +42,23 @@ type commandResponse[S any] struct {
 //
 // streamID names the stream: from the route, or (for a command that starts a
 // stream) from an optional field of the input, or a new ULID.
-func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, streamID func(*input) (string, error)) error {
+func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, streamID func(*input) (string, error)) (err error) {
+	// Every command is logged and counted, however it ends: by its name
+	// (the route's, until it is decoded), stream, version and outcome.
+	start := time.Now()
+	done := CommandOutcome{Command: chi.RouteContext(r.Context()).RoutePattern()}
+	var actor string
+	var repeated bool
+	defer func() {
+		done.Took = time.Since(start)
+		a.commandDone(r, done, actor, repeated, err)
+	}()
 	in, err := readInput(r)
 	if err != nil {
 		return err
 	}
 	id, idErr := streamID(in)
+	done.Stream = c.handler.Decider.StreamType + "/" + id
 	fail := func(err error) error {
 		return onPage(err, func(p Problem) templ.Component {
 			if c.page == nil {
@@ -70,12 +84,14 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if meta.Actor, err = a.actor(r); err != nil {
 		return fail(err)
 	}
+	actor = meta.Actor
 	meta.CorrelationID = correlationID(r, meta.CommandID)
 	meta.CausationID = meta.CommandID
 	cmd, err := c.decode(in)
 	if err != nil {
 		return fail(err)
 	}
+	done.Command = commandName(cmd)
 	if err := in.done(); err != nil {
 		return fail(err)
 	}
@@ -83,6 +99,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return fail(err)
 	}
+	done.Version, repeated = res.Version, res.Repeated
 	if wantsJSON(r) {
 		status := http.StatusOK
 		if res.Created {
@@ -101,6 +118,36 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 }
 
 func newCommandID() string { return es.NewULID(time.Now()) }
+
+// commandName is a command's type name: "StartMatch".
+func commandName(cmd any) string {
+	name := fmt.Sprintf("%T", cmd)
+	return name[strings.LastIndexByte(name, '.')+1:]
+}
+
+// commandDone logs a handled command and tells OnCommand.
+func (a *App) commandDone(r *http.Request, o CommandOutcome, actor string, repeated bool, err error) {
+	level := slog.LevelInfo
+	switch {
+	case err == nil && repeated:
+		o.Outcome = "repeated"
+	case err == nil:
+		o.Outcome = "ok"
+	default:
+		p := ProblemOf(err)
+		o.Outcome, o.Status = p.Code, p.Status
+		if p.Status >= 500 {
+			level = slog.LevelWarn
+		}
+	}
+	a.log.LogAttrs(r.Context(), level, "command",
+		slog.String("command", o.Command), slog.String("stream", o.Stream), slog.Int64("version", o.Version),
+		slog.String("outcome", o.Outcome), slog.String("actor", actor),
+		slog.Duration("duration", o.Took))
+	if a.onCommand != nil {
+		a.onCommand(o)
+	}
+}
 
 // correlationID ties the events of one request together: the caller's
 // X-Correlation-ID when it is a valid id, else the command id, else a new one.

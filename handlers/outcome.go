@@ -11,6 +11,7 @@ type CommandOutcome struct {
 	// Outcome is "ok", "repeated" (a command id seen before), or the
 	// error's code ("AlreadyStarted", "VersionConflict", "Internal", …).
 	Outcome string
-	Status  int
-	Took    time.Duration
+	// Status is the error's HTTP status; 0 on success.
+	Status int
+	Took   time.Duration
 }

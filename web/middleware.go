@@ -46,17 +46,20 @@ func limitBody(n int64) func(http.Handler) http.Handler {
 	}
 }
 
-// logRequests logs each request: method, route, status, duration.
-func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
+// logRequests logs each request: method, route, status, duration; and
+// counts it in the metrics.
+func logRequests(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
 			route := chi.RouteContext(r.Context()).RoutePattern()
+			took := time.Since(start)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
-				slog.Int("status", ww.Status()), slog.Duration("duration", time.Since(start)))
+				slog.Int("status", ww.Status()), slog.Duration("duration", took))
+			m.request(r.Method, route, ww.Status(), took)
 		})
 	}
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // routes is the one place that lists every route.
-func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
+func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, logRequests(log), securityHeaders, crossOriginProtection(app), limitBody(1<<20))
+	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders, crossOriginProtection(app), limitBody(1<<20))
 	h := app.Handle
 
 	r.Get("/", h(app.Dashboard).ServeHTTP)
@@ -47,6 +47,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger) http.Handler {
 
 	r.Get("/ws", hub.ServeHTTP)
 	r.Get("/healthz", h(app.Health).ServeHTTP)
+	r.Get("/metrics", m.handler().ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.NotFound(h(app.NotFound).ServeHTTP)
 	r.MethodNotAllowed(h(app.MethodNotAllowed).ServeHTTP)

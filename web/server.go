@@ -90,10 +90,11 @@ type Server struct {
 	hub     *Hub
 	// live is the read side the pages read and its projector; a rebuild
 	// swaps it.
-	live   *projections.Live
-	deps   Deps
-	log    *slog.Logger
-	limits Limits
+	live    *projections.Live
+	deps    Deps
+	metrics *metrics
+	log     *slog.Logger
+	limits  Limits
 
 	// running are the projectors running under Serve, and how to stop each.
 	runMu   sync.Mutex
@@ -145,15 +146,16 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		}
 	}
 	s.deps = d
+	s.metrics = newMetrics(s)
 	read, projector := s.newReadSide(d.ProjectorName)
 	if err := projector.Load(ctx); err != nil {
 		return nil, err
 	}
 	s.live = projections.NewLive(projections.Current{Read: read, Projector: projector})
 	app := handlers.New(handlers.Deps{
-		Store: d.Store, Live: s.live, StoreName: d.StoreName,
+		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
-		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus, OnCommand: s.metrics.command,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -161,7 +163,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		// The lag and the rate move with time alone.
 		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
 	})
-	s.handler = routes(app, s.hub, d.Log)
+	s.handler = routes(app, s.hub, d.Log, s.metrics)
 	return s, nil
 }
 
@@ -179,7 +181,7 @@ func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.P
 	var p *projections.Projector
 	p = projections.NewProjector(projections.Config{
 		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log,
-		Models: read.Models(),
+		Models: read.Models(), OnBatch: s.metrics.batch,
 		OnChange: func(topics []string) {
 			if s.live.Load().Projector == p {
 				s.hub.Publish(context.Background(), topics)
