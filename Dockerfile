@@ -3,6 +3,9 @@
 #
 #   docker build -t foldboard .
 #   docker run -p 8080:8080 -v foldboard-data:/data foldboard
+#   docker run --rm -v foldboard-data:/data foldboard seed    # demo data
+#
+# compose.yaml runs it on the DynamoDB store beside DynamoDB Local instead.
 #
 # A bind mount (-v "$PWD/data:/data") must be writable by uid 65532.
 
@@ -35,6 +38,8 @@ ENV FOLDBOARD_ADDR=:8080 \
     FOLDBOARD_DB=/data/foldboard.db
 VOLUME /data
 EXPOSE 8080
-# No HEALTHCHECK: distroless has no shell or curl. One would need foldboard to
-# check itself (HEALTHCHECK CMD ["/foldboard", "-healthcheck"]).
+# distroless has no shell or curl: foldboard checks itself, with a GET of
+# http://127.0.0.1:$PORT/healthz (the port of FOLDBOARD_ADDR), exiting 0 or 1.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["/foldboard", "healthcheck"]
 ENTRYPOINT ["/foldboard"]
