@@ -162,6 +162,13 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Render: app.Fragment, ValidTopic: app.ValidTopic,
 		// The lag and the rate move with time alone.
 		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
+		// Topics that change with every event, or every event of a domain,
+		// are pushed at most every so often; a stream's own topic at once.
+		Throttle: map[string]time.Duration{
+			projections.TopicDashboard: 250 * time.Millisecond, projections.TopicEvents: 250 * time.Millisecond,
+			projections.TopicMatches: 100 * time.Millisecond, projections.TopicCarts: 100 * time.Millisecond,
+			projections.TopicPosts: 100 * time.Millisecond, projections.TopicSales: 100 * time.Millisecond,
+		},
 	})
 	s.handler = routes(app, s.hub, d.Log, s.metrics)
 	return s, nil
