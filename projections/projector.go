@@ -58,8 +58,12 @@ type Config struct {
 	Log    *slog.Logger
 	Models []Model
 	// OnChange is told the topics whose read models changed, after they are
-	// saved.
+	// saved (handed to the store, with SaveEvery).
 	OnChange func(topics []string)
+	// SaveEvery, when more than 0, writes the read models at most this often
+	// (DeferSaves), merging the saves of the batches in between, instead of
+	// once per batch; Run writes what is pending when it returns.
+	SaveEvery time.Duration
 	// OnBatch, when set, is told of every batch the feed brought, once it
 	// is applied and saved (for metrics).
 	OnBatch func(BatchStats)
@@ -80,6 +84,9 @@ func NewProjector(cfg Config) *Projector {
 	}
 	if cfg.OnChange == nil {
 		cfg.OnChange = func([]string) {}
+	}
+	if cfg.SaveEvery > 0 {
+		cfg.Store = DeferSaves(cfg.Store, cfg.SaveEvery, cfg.Log)
 	}
 	return &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
@@ -133,6 +140,15 @@ func (p *Projector) owner(key string) Model {
 func (p *Projector) Run(ctx context.Context) error {
 	p.setRunning(true, nil)
 	defer p.setRunning(false, nil)
+	if d, ok := p.store.(*DeferredSaves); ok {
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := d.Flush(ctx); err != nil {
+				p.log.Error("saving read models at stop", "projector", p.name, "err", err)
+			}
+		}()
+	}
 	delay := 100 * time.Millisecond
 	for {
 		p.mu.Lock()

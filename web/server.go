@@ -187,7 +187,7 @@ func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.P
 	read := projections.NewReadSide()
 	var p *projections.Projector
 	p = projections.NewProjector(projections.Config{
-		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log,
+		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log, SaveEvery: projections.DefaultSaveEvery,
 		Models: read.Models(), OnBatch: s.metrics.batch,
 		OnChange: func(topics []string) {
 			if s.live.Load().Projector == p {

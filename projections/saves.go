@@ -1,0 +1,174 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// DefaultSaveEvery is how often the server's projectors write their read
+// models: a crash costs at most this much re-application at the next start.
+const DefaultSaveEvery = 200 * time.Millisecond
+
+// DeferredSaves is a ReadModelStore that merges a projector's saves and
+// writes them at most once per interval: the read models live in memory and
+// are served from there, and what is saved is only where a restart resumes.
+// Saving every batch cost a write transaction (and its fsync) per command at
+// low load, on the same single writer as the commands' appends; merged, it
+// costs a few a second however fast commands come.
+//
+// What it writes stays consistent: every write holds every document changed
+// since the last one, with the checkpoint of the newest save it merged, so a
+// restart finds the read models exactly as they stood at that checkpoint,
+// never ahead of it. At most one interval of applied events is not yet
+// written; after a crash the projector applies them again from the saved
+// checkpoint. Pending documents are written sooner when merging another
+// save would make more than es.MaxDocsPerSave, and by Flush, which a
+// projector's owner calls when it stops.
+type DeferredSaves struct {
+	store es.ReadModelStore
+	every time.Duration
+	log   *slog.Logger
+
+	mu      sync.Mutex // serialises writes; guards what follows
+	pending map[string]*pendingSave
+	timer   *time.Timer
+	closed  bool
+}
+
+type pendingSave struct {
+	checkpoint string
+	docs       map[string]json.RawMessage
+	written    time.Time // when this projector's documents were last written
+}
+
+// DeferSaves wraps store so that saves are written at most every interval.
+func DeferSaves(store es.ReadModelStore, every time.Duration, log *slog.Logger) *DeferredSaves {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &DeferredSaves{store: store, every: every, log: log, pending: map[string]*pendingSave{}}
+}
+
+// LoadReadModels writes what is pending for the projector, then loads.
+func (d *DeferredSaves) LoadReadModels(ctx context.Context, projector string) (string, map[string]json.RawMessage, error) {
+	d.mu.Lock()
+	err := d.write(ctx, projector)
+	d.mu.Unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	return d.store.LoadReadModels(ctx, projector)
+}
+
+// SaveReadModels merges the save into what is pending for the projector and
+// writes it when the interval since the last write has passed; otherwise a
+// timer writes it at the end of the interval. An error is a failed write of
+// this save or of earlier ones, which stay pending and are written with the
+// next.
+func (d *DeferredSaves) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return d.store.SaveReadModels(ctx, projector, checkpoint, docs)
+	}
+	p := d.pending[projector]
+	if p == nil {
+		p = &pendingSave{}
+		d.pending[projector] = p
+	}
+	if p.docs != nil {
+		more := 0
+		for key := range docs {
+			if _, ok := p.docs[key]; !ok {
+				more++
+			}
+		}
+		if len(p.docs)+more > es.MaxDocsPerSave {
+			// Too many for one write: write what is pending first, as it
+			// stood at its own checkpoint.
+			if err := d.write(ctx, projector); err != nil {
+				return err
+			}
+		}
+	}
+	if p.docs == nil {
+		p.docs = make(map[string]json.RawMessage, len(docs))
+	}
+	for key, doc := range docs {
+		p.docs[key] = doc
+	}
+	p.checkpoint = checkpoint
+	if wait := p.written.Add(d.every).Sub(time.Now()); wait > 0 {
+		d.later(wait)
+		return nil
+	}
+	return d.write(ctx, projector)
+}
+
+// later makes sure a timer writes everything pending within wait.
+func (d *DeferredSaves) later(wait time.Duration) {
+	if d.timer != nil {
+		return
+	}
+	d.timer = time.AfterFunc(wait, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.timer = nil
+		if d.closed {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := d.writeAll(ctx); err != nil {
+			d.log.Error("saving read models; will try again", "err", err)
+			d.later(max(d.every, time.Second))
+		}
+	})
+}
+
+// write writes what is pending for one projector, if anything.
+func (d *DeferredSaves) write(ctx context.Context, projector string) error {
+	p := d.pending[projector]
+	if p == nil || p.docs == nil {
+		return nil
+	}
+	if err := d.store.SaveReadModels(ctx, projector, p.checkpoint, p.docs); err != nil {
+		return err
+	}
+	p.docs = nil
+	p.written = time.Now()
+	return nil
+}
+
+func (d *DeferredSaves) writeAll(ctx context.Context) error {
+	var errs []error
+	for projector := range d.pending {
+		errs = append(errs, d.write(ctx, projector))
+	}
+	return errors.Join(errs...)
+}
+
+// Flush writes everything pending now.
+func (d *DeferredSaves) Flush(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.writeAll(ctx)
+}
+
+// Close writes everything pending and makes later saves write at once.
+func (d *DeferredSaves) Close(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	return d.writeAll(ctx)
+}
