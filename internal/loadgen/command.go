@@ -30,6 +30,7 @@ a foldboard on this machine (a loopback address).
 	fs.IntVar(&cfg.Clients, "clients", 16, fmt.Sprintf("concurrent clients (1-%d)", MaxClients))
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run (with -count: at most this long)")
 	fs.Int64Var(&cfg.Count, "count", 0, "how many commands to send (0: as many as -duration allows)")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "commands a second in all clients together (0: as fast as the answers come)")
 	fs.StringVar(&mix, "mix", "innings=1,cart=2,post=1", "the weight of each kind of command: innings (matches), cart, post")
 	fs.StringVar(&streams, "streams", "many", "many (each client its own streams) or hot (every client on one stream per kind)")
 	fs.BoolVar(&cfg.CommandIDs, "command-ids", true, "send a fresh commandId with each command, as the pages' forms do")

@@ -112,7 +112,10 @@ type Config struct {
 	Duration time.Duration
 	// Count is how many commands to send in all (0: as many as Duration allows).
 	Count int64
-	Mix   Mix
+	// Rate paces the commands, in all clients together, at so many a second
+	// (0: each client sends its next command as soon as it has an answer).
+	Rate float64
+	Mix  Mix
 	// Hot puts every client on the same stream of each kind, with expected
 	// versions taken from the answers and retries on VersionConflict;
 	// otherwise each client has streams of its own.
@@ -185,8 +188,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// stop ends the sending of new commands; requests in flight finish.
 	stop, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
-	r := &run{cfg: cfg, base: base, client: client, stop: stop, ctx: ctx}
 	start := time.Now()
+	r := &run{cfg: cfg, base: base, client: client, stop: stop, ctx: ctx, start: start}
 	progressDone := make(chan struct{})
 	var progressWG sync.WaitGroup
 	if cfg.Progress != nil {
@@ -233,6 +236,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("count %d: want 0-%d", c.Count, MaxCount)
 	case c.Duration <= 0 || c.Duration > MaxDuration:
 		return fmt.Errorf("duration %v: want more than 0 and at most %v", c.Duration, MaxDuration)
+	case c.Rate < 0 || c.Rate > 1e6:
+		return fmt.Errorf("rate %v: want 0 (unpaced) to 1,000,000 a second", c.Rate)
 	case c.Retries < 0 || c.Retries > MaxRetries:
 		return fmt.Errorf("retries %d: want 0-%d", c.Retries, MaxRetries)
 	}
@@ -286,6 +291,7 @@ type run struct {
 	client *http.Client
 	stop   context.Context // done: send no more commands
 	ctx    context.Context // done: abandon requests in flight
+	start  time.Time
 
 	claimed  atomic.Int64 // commands claimed by the workers
 	answered atomic.Int64 // requests answered
@@ -341,11 +347,33 @@ func (w *worker) loop() {
 		if w.stop.Err() != nil {
 			return
 		}
-		if n := w.claimed.Add(1); w.cfg.Count > 0 && n > w.cfg.Count {
+		n := w.claimed.Add(1)
+		if w.cfg.Count > 0 && n > w.cfg.Count {
+			return
+		}
+		if w.cfg.Rate > 0 && !w.pace(n) {
 			return
 		}
 		w.commands++
 		w.command(w.cfg.Mix.pick(w.rng))
+	}
+}
+
+// pace waits for the n-th command's turn: n/Rate seconds after the start. It
+// reports false when the run ends first.
+func (w *worker) pace(n int64) bool {
+	due := w.start.Add(time.Duration(float64(n-1) / w.cfg.Rate * float64(time.Second)))
+	wait := time.Until(due)
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-w.stop.Done():
+		return false
 	}
 }
 
@@ -408,11 +436,15 @@ func lifeOf(k Kind) int64 {
 
 // streamID names the worker's current stream of a kind: its own, or on a hot
 // run everyone's.
-func (w *worker) streamID(s *stream) string {
-	if w.cfg.Hot {
-		return fmt.Sprintf("%s-hot-%d", w.cfg.RunID, s.n)
+func (w *worker) streamID(s *stream) string { return StreamID(w.cfg.RunID, w.id, s.n, w.cfg.Hot) }
+
+// StreamID is the id a run gives the n-th stream of each kind (counting from
+// 0) of one client, or on a hot run of every client.
+func StreamID(runID string, client, n int, hot bool) string {
+	if hot {
+		return fmt.Sprintf("%s-hot-%d", runID, n)
 	}
-	return fmt.Sprintf("%s-c%d-%d", w.cfg.RunID, w.id, s.n)
+	return fmt.Sprintf("%s-c%d-%d", runID, client, n)
 }
 
 // next builds the command that follows version s.version in the life of a
@@ -536,7 +568,11 @@ func (r *Report) Print(out io.Writer) {
 	if c.Hot {
 		streams = "one hot stream per kind"
 	}
-	fmt.Fprintf(out, "foldboard load: %d clients, %s, mix %s, %s\n", c.Clients, streams, c.Mix, r.Elapsed.Round(time.Millisecond))
+	pace := ""
+	if c.Rate > 0 {
+		pace = fmt.Sprintf(", paced at %.0f/s", c.Rate)
+	}
+	fmt.Fprintf(out, "foldboard load: %d clients, %s, mix %s%s, %s\n", c.Clients, streams, c.Mix, pace, r.Elapsed.Round(time.Millisecond))
 	secs := r.Elapsed.Seconds()
 	fmt.Fprintf(out, "commands   %d sent, %d accepted: %.1f accepted/s\n", r.Commands, r.Accepted, float64(r.Accepted)/secs)
 	fmt.Fprintf(out, "requests   %d answered: %.1f/s (%d resent after a version conflict)\n", r.Requests, float64(r.Requests)/secs, r.Retries)

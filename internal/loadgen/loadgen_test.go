@@ -225,3 +225,21 @@ func TestHistogramQuantilesAreWithinABucket(t *testing.T) {
 		t.Errorf("p50 of 0-49 µs = %v, want exact microseconds", got)
 	}
 }
+
+func TestLoadAtARateIsPaced(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{
+		Addr: strings.TrimPrefix(app.URL, "http://"), Clients: 4, Count: 20, Rate: 100, Duration: time.Minute,
+		Mix: loadgen.Mix{Weights: [3]int{1, 1, 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 20 commands at 100 a second: the last one is due 190 ms after the start.
+	if rep.Accepted != 20 || rep.Elapsed < 190*time.Millisecond {
+		t.Fatalf("%d accepted in %v, want 20 in 190 ms or more", rep.Accepted, rep.Elapsed)
+	}
+	if _, err := loadgen.Run(t.Context(), loadgen.Config{Addr: "127.0.0.1:9", Clients: 1, Count: 1, Rate: -1, Duration: time.Second, Mix: loadgen.Mix{Weights: [3]int{1, 0, 0}}}); err == nil {
+		t.Error("a negative rate was taken")
+	}
+}
