@@ -11,6 +11,10 @@ var ErrNotFound = errors.New("stream not found")
 // ErrConflict is matched by every *ConflictError.
 var ErrConflict = errors.New("version conflict")
 
+// ErrBadCursor is matched by the error of a ReadLog whose After is not a
+// cursor of that store's log (a caller's typo, or another store's cursor).
+var ErrBadCursor = errors.New("not a cursor of this log")
+
 // ErrDuplicateCommand is matched by every *DuplicateCommandError.
 var ErrDuplicateCommand = errors.New("command already applied")
 

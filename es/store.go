@@ -81,7 +81,9 @@ type Store interface {
 	Snapshot(ctx context.Context, stream StreamRef, atOrBelow int64) (StateRecord, bool, error)
 	// ReadLog pages through every event of every stream; within a stream the
 	// log is in version order. Every event it returns carries in Position a
-	// cursor that, as LogQuery.After, continues right after that event.
+	// cursor that, as LogQuery.After, continues right after that event. An
+	// After that is not such a cursor fails with an error matching
+	// ErrBadCursor.
 	ReadLog(ctx context.Context, q LogQuery) (LogPage, error)
 	// Ping reports whether the store answers.
 	Ping(ctx context.Context) error

@@ -72,6 +72,8 @@ func ProblemOf(err error) Problem {
 		return Problem{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: err.Error()}
 	case errors.As(err, new(*methodError)):
 		return Problem{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: err.Error()}
+	case errors.Is(err, es.ErrBadCursor):
+		return Problem{Status: http.StatusBadRequest, Code: "BadCursor", Message: "after must be a cursor this log gave (an event's position, or a page's next)"}
 	case errors.Is(err, es.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Code: "NotFound", Message: err.Error()}
 	}

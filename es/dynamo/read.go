@@ -209,7 +209,7 @@ func parseLogCursor(s string) (logCursor, error) {
 		_, err = parseStreamKey(c.Stream)
 	}
 	if err != nil {
-		return c, fmt.Errorf("dynamo: log cursor %q: %w", s, err)
+		return c, fmt.Errorf("dynamo: log cursor %q: %w: %w", s, es.ErrBadCursor, err)
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package estest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/foldboard/foldboard/es"
@@ -94,4 +95,11 @@ func testReadLog(t *testing.T, h Harness) {
 		after = page.Next
 	}
 	sameEnvelopes(t, "ReadLog again from the third page", rest, got[starts[2]:])
+
+	// What is not a cursor is refused as such, never taken for the start.
+	for _, bad := range []string{"not a cursor", "-1", "\x00"} {
+		if _, err := h.Store.ReadLog(ctx(t), es.LogQuery{After: bad, Limit: 1}); !errors.Is(err, es.ErrBadCursor) {
+			t.Errorf("ReadLog after %q: %v, want an error matching es.ErrBadCursor", bad, err)
+		}
+	}
 }

@@ -283,7 +283,7 @@ const defaultLogLimit = 1000
 func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) {
 	after, err := parsePosition(q.After)
 	if err != nil {
-		return es.LogPage{}, fmt.Errorf("sqlite: read log: %w", err)
+		return es.LogPage{}, fmt.Errorf("sqlite: read log: %w: %w", es.ErrBadCursor, err)
 	}
 	limit := q.Limit
 	if limit <= 0 {
