@@ -1,6 +1,7 @@
 package dynamo_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
@@ -118,4 +121,158 @@ func rawAppend(events, state string, req es.AppendRequest) *dynamodb.TransactWri
 		head.ExpressionAttributeValues = map[string]types.AttributeValue{":v": n(req.Expected)}
 	}
 	return in
+}
+
+// BenchmarkFeedCatchUp compares the feed catching up on 50,000 waiting stream
+// records (from a checkpoint taken before them: the stream, not a rebuild)
+// with a raw loop of GetRecords over the same shard, taking turns on one
+// server; each iteration reads all of them both ways:
+//
+//	go test -run '^$' -bench CatchUp -benchtime 3x ./es/dynamo/
+func BenchmarkFeedCatchUp(b *testing.B) {
+	f := &catchUp
+	f.once.Do(func() { f.setup(b, 506, 99) }) // 50,094 events in 99-event appends
+	if f.s == nil {
+		b.Fatal("the first run's set-up failed")
+	}
+	var feedTime, rawTime time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		feed := func() {
+			feedTime += timed(func() {
+				ctx, cancel := context.WithCancel(b.Context())
+				defer cancel()
+				got := 0
+				err := f.s.Feed().Follow(ctx, f.cp, func(_ context.Context, batch es.Batch) error {
+					if got += len(batch.Events); got >= f.events {
+						cancel()
+					}
+					return nil
+				})
+				if err != nil || got < f.events {
+					b.Fatalf("feed: %d events, %v", got, err)
+				}
+			})
+		}
+		raw := func() {
+			rawTime += timed(func() {
+				if n := rawCatchUp(b, f.sc, f.arn); n < f.events {
+					b.Fatalf("raw: %d records", n)
+				}
+			})
+		}
+		if i%2 == 0 { // each goes first in turn
+			feed()
+			raw()
+		} else {
+			raw()
+			feed()
+		}
+	}
+	records := float64(b.N * f.events)
+	b.ReportMetric(records/feedTime.Seconds(), "feed-events/s")
+	b.ReportMetric(records/rawTime.Seconds(), "raw-records/s")
+	b.ReportMetric(rawTime.Seconds()/feedTime.Seconds(), "feed/raw")
+}
+
+// catchUp is BenchmarkFeedCatchUp's store, filled once per test binary: the
+// benchmark function runs more than once, and DynamoDB Local slows as its
+// streams grow.
+var catchUp catchUpFixture
+
+type catchUpFixture struct {
+	once   sync.Once
+	s      *dynamo.Store
+	sc     *dynamodbstreams.Client
+	cp     string // a checkpoint before the waiting records
+	arn    string
+	events int
+}
+
+func (f *catchUpFixture) setup(b *testing.B, streams, per int) {
+	db := dynamotest.Client(b)
+	sc := streamsClient(dynamotest.Endpoint(b))
+	s, err := dynamo.Open(b.Context(), dynamo.Config{Client: db, Streams: sc, TablePrefix: dynamotest.TablePrefix(b), CreateTables: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A checkpoint before everything: follow a first event, keep its checkpoint.
+	if _, err := s.Append(b.Context(), request(es.StreamRef{Type: "bench", ID: "first"}, 0, 1, "")); err != nil {
+		b.Fatal(err)
+	}
+	c := newCollector()
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Feed().Follow(ctx, "", c.apply) }()
+	select {
+	case batch := <-c.batches:
+		f.cp = batch.Checkpoint
+	case <-time.After(10 * time.Second):
+		b.Fatal("no first batch")
+	}
+	cancel()
+	<-done
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(streams); i = next.Add(1) - 1 {
+				stream := es.StreamRef{Type: "bench", ID: "s" + strconv.FormatInt(i, 10)}
+				if _, err := s.Append(context.Background(), request(stream, 0, per, "")); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.Logf("appended %d events in %v", streams*per, time.Since(start))
+	f.s, f.sc, f.arn, f.events = s, sc, streamARN(b, db, s), streams*per
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
+
+func streamARN(b *testing.B, db *dynamodb.Client, s *dynamo.Store) string {
+	events, _, _ := s.Tables()
+	out, err := db.DescribeTable(b.Context(), &dynamodb.DescribeTableInput{TableName: aws.String(events)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return aws.ToString(out.Table.LatestStreamArn)
+}
+
+// rawCatchUp reads every shard of the stream from TRIM_HORIZON with GetRecords
+// until an empty page, and returns how many records came.
+func rawCatchUp(b *testing.B, sc *dynamodbstreams.Client, arn string) int {
+	desc, err := sc.DescribeStream(b.Context(), &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for _, sh := range desc.StreamDescription.Shards {
+		it, err := sc.GetShardIterator(b.Context(), &dynamodbstreams.GetShardIteratorInput{
+			StreamArn: aws.String(arn), ShardId: sh.ShardId, ShardIteratorType: stypes.ShardIteratorTypeTrimHorizon,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for iter := it.ShardIterator; iter != nil; {
+			out, err := sc.GetRecords(b.Context(), &dynamodbstreams.GetRecordsInput{ShardIterator: iter, Limit: aws.Int32(1000)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += len(out.Records)
+			if len(out.Records) == 0 {
+				break
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	return n
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
@@ -465,11 +464,7 @@ func (t *tailer) accept(sh *shard, r stypes.Record, trusted bool) error {
 		rec.done = true // events are never deleted; nothing to hand on
 		return nil
 	}
-	item, err := attributevalue.FromDynamoDBStreamsMap(r.Dynamodb.NewImage)
-	if err != nil {
-		return fmt.Errorf("dynamo feed: shard %s record %s: %w", sh.id, rec.seq, err)
-	}
-	env, err := decodeEvent(item)
+	env, err := decodeStreamEvent(r.Dynamodb.NewImage)
 	if err != nil {
 		return fmt.Errorf("dynamo feed: shard %s record %s: %w", sh.id, rec.seq, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/foldboard/foldboard/es"
 )
@@ -67,7 +68,20 @@ func parseStreamKey(k string) (es.StreamRef, error) {
 
 // versionKey is a version as a sort key: zero-padded, so that string order is
 // version order.
-func versionKey(v int64) string { return fmt.Sprintf("%010d", v) }
+func versionKey(v int64) string {
+	const width = 10
+	var b [20]byte
+	digits := strconv.AppendInt(b[:0], v, 10)
+	if len(digits) >= width || v < 0 {
+		return string(digits)
+	}
+	var out [width]byte
+	for i := range out {
+		out[i] = '0'
+	}
+	copy(out[width-len(digits):], digits)
+	return string(out[:])
+}
 
 func snapKey(v int64) string { return snapPrefix + versionKey(v) }
 
@@ -111,9 +125,18 @@ func eventItem(e es.Envelope) map[string]types.AttributeValue {
 	return item
 }
 
-// decodeEvent reads an events-table item (or a stream record's NEW_IMAGE).
+// decodeEvent reads an events-table item.
 func decodeEvent(item map[string]types.AttributeValue) (es.Envelope, error) {
-	r := itemReader{item: item}
+	return readEvent(itemReader{item: item})
+}
+
+// decodeStreamEvent reads a stream record's NEW_IMAGE, which holds the same
+// item in the Streams API's own attribute types, without converting it first.
+func decodeStreamEvent(image map[string]stypes.AttributeValue) (es.Envelope, error) {
+	return readEvent(itemReader{image: image})
+}
+
+func readEvent(r itemReader) (es.Envelope, error) {
 	ref, err := parseStreamKey(r.str(attrPK))
 	if err != nil {
 		return es.Envelope{}, err
@@ -166,17 +189,34 @@ func decodeState(item map[string]types.AttributeValue) (es.StateRecord, error) {
 	return rec, nil
 }
 
-// itemReader reads attributes, keeping the first type error.
+// itemReader reads attributes of an item, or of a stream record's image,
+// keeping the first type error.
 type itemReader struct {
-	item map[string]types.AttributeValue
-	err  error
+	item  map[string]types.AttributeValue
+	image map[string]stypes.AttributeValue
+	err   error
+}
+
+func (r *itemReader) get(name string) any {
+	if r.image != nil {
+		if v, ok := r.image[name]; ok {
+			return v
+		}
+		return nil
+	}
+	if v, ok := r.item[name]; ok {
+		return v
+	}
+	return nil
 }
 
 func (r *itemReader) str(name string) string {
-	switch v := r.item[name].(type) {
+	switch v := r.get(name).(type) {
 	case nil:
 		return ""
 	case *types.AttributeValueMemberS:
+		return v.Value
+	case *stypes.AttributeValueMemberS:
 		return v.Value
 	default:
 		r.fail(fmt.Errorf("attribute %s is %T, want S", name, v))
@@ -185,19 +225,23 @@ func (r *itemReader) str(name string) string {
 }
 
 func (r *itemReader) num(name string) int64 {
-	switch v := r.item[name].(type) {
+	var s string
+	switch v := r.get(name).(type) {
 	case nil:
 		return 0
 	case *types.AttributeValueMemberN:
-		n, err := strconv.ParseInt(v.Value, 10, 64)
-		if err != nil {
-			r.fail(fmt.Errorf("attribute %s: %w", name, err))
-		}
-		return n
+		s = v.Value
+	case *stypes.AttributeValueMemberN:
+		s = v.Value
 	default:
 		r.fail(fmt.Errorf("attribute %s is %T, want N", name, v))
 		return 0
 	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		r.fail(fmt.Errorf("attribute %s: %w", name, err))
+	}
+	return n
 }
 
 func (r *itemReader) fail(err error) {
