@@ -81,9 +81,9 @@ type fuzzApp struct {
 	store *guardStore
 }
 
-func startFuzzApp(f *testing.F) *fuzzApp {
+func startFuzzApp(f testing.TB, store string) *fuzzApp {
 	fa := &fuzzApp{}
-	fa.app = apptest.Start(f, apptest.Options{Configure: func(d *web.Deps) {
+	fa.app = apptest.Start(f, apptest.Options{Store: store, Configure: func(d *web.Deps) {
 		fa.store = &guardStore{Store: d.Store}
 		d.Store = fa.store
 	}})
@@ -162,9 +162,40 @@ var stableCode = regexp.MustCompile(`^[A-Z][A-Za-z]{1,40}$`)
 // a redirect stays on the site, nothing is appended by a refused command,
 // and no id reaches the store unvalidated.
 func FuzzCommandRoutes(f *testing.F) {
-	fa := startFuzzApp(f)
-	seedCommandRoutes(f)
+	fa := startFuzzApp(f, "sqlite")
+	seedCommandRoutes(func(route uint8, id string, body []byte, shape uint8) { f.Add(route, id, body, shape) })
 	f.Fuzz(func(t *testing.T, route uint8, id string, body []byte, shape uint8) {
+		checkCommand(t, fa, route, id, body, shape)
+	})
+}
+
+// TestHostileCommandsOnEveryStore sends the fuzz target's seed corpus to a
+// server on each other store (the fuzz target itself runs on SQLite).
+func TestHostileCommandsOnEveryStore(t *testing.T) {
+	for _, store := range apptest.Stores {
+		if store == "sqlite" {
+			continue // FuzzCommandRoutes runs the corpus there
+		}
+		t.Run(store, func(t *testing.T) {
+			fa := startFuzzApp(t, store)
+			// Every id in the path, and a quarter of the rest: the store
+			// sees only what passed validation, the same on every store.
+			n, sent := 0, 0
+			seedCommandRoutes(func(route uint8, id string, body []byte, shape uint8) {
+				if n++; n%4 == 0 || shape&shapeRawID != 0 {
+					sent++
+					checkCommand(t, fa, route, id, body, shape)
+				}
+			})
+			t.Logf("%d hostile commands of the corpus's %d", sent, n)
+		})
+	}
+}
+
+// checkCommand sends one fuzzed command and checks its answer.
+func checkCommand(t *testing.T, fa *fuzzApp, route uint8, id string, body []byte, shape uint8) {
+	t.Helper()
+	{
 		r := commandRoutes[int(route)%len(commandRoutes)]
 		pathID, sku := r.id, "apple"
 		if shape&shapeRawID != 0 {
@@ -179,7 +210,7 @@ func FuzzCommandRoutes(f *testing.F) {
 		before := fa.store.appends.Load()
 		rec := fa.serve("POST", target, ct, accept, string(body))
 		if rec == nil {
-			t.Skip("not a request URL")
+			return // not a request URL
 		}
 		appended := fa.store.appends.Load() - before
 		if !slices.Contains(contractStatuses, rec.Code) {
@@ -208,13 +239,13 @@ func FuzzCommandRoutes(f *testing.F) {
 		if bad := fa.store.unvalidated(); len(bad) > 0 {
 			t.Fatalf("POST %s: ids reached the store unvalidated: %v", target, bad)
 		}
-	})
+	}
 }
 
 // seedCommandRoutes adds, for every route, good commands in both shapes and
 // the ways each can go wrong: every field missing, of the wrong type, out of
 // range, oversized; malformed bodies; ids that are not ids.
-func seedCommandRoutes(f *testing.F) {
+func seedCommandRoutes(add func(route uint8, id string, body []byte, shape uint8)) {
 	bad := []any{
 		nil, true, -1, 0, 10_001, json.Number("1e309"), json.Number("-0.0"), "99999999999999999999", 2.5, "", " ", strings.Repeat("x", 70_000),
 		"<script>alert(1)</script>", "\xff\xfe", "a\x00b", map[string]any{"a": 1}, []any{1}, "1e3", "-0", "0x10", "١٢",
@@ -224,14 +255,14 @@ func seedCommandRoutes(f *testing.F) {
 	for i, r := range commandRoutes {
 		route := uint8(i)
 		for _, shape := range []uint8{shapeJSON, shapeForm, shapeJSON | shapePage, shapeForm | shapePage} {
-			f.Add(route, "", encode(r.fields, shape), shape)
-			f.Add(route, "", []byte(nil), shape)
+			add(route, "", encode(r.fields, shape), shape)
+			add(route, "", []byte(nil), shape)
 		}
 		for name := range r.fields {
 			without := clone(r.fields)
 			delete(without, name)
-			f.Add(route, "", encode(without, shapeJSON), uint8(shapeJSON))
-			f.Add(route, "", encode(without, shapeForm), uint8(shapeForm|shapePage))
+			add(route, "", encode(without, shapeJSON), uint8(shapeJSON))
+			add(route, "", encode(without, shapeForm), uint8(shapeForm|shapePage))
 			for j, v := range bad {
 				with := clone(r.fields)
 				with[name] = v
@@ -239,7 +270,7 @@ func seedCommandRoutes(f *testing.F) {
 				if j%3 == 1 {
 					shape = shapeForm
 				}
-				f.Add(route, "", encode(with, shape), shape)
+				add(route, "", encode(with, shape), shape)
 			}
 		}
 		for _, meta := range []map[string]any{
@@ -250,27 +281,27 @@ func seedCommandRoutes(f *testing.F) {
 			for k, v := range meta {
 				with[k] = v
 			}
-			f.Add(route, "", encode(with, shapeJSON), uint8(shapeJSON))
-			f.Add(route, "", encode(with, shapeForm), uint8(shapeForm))
+			add(route, "", encode(with, shapeJSON), uint8(shapeJSON))
+			add(route, "", encode(with, shapeForm), uint8(shapeForm))
 		}
 		for _, body := range []string{
 			"{", "[]", "null", "1", `"x"`, `{"a":1}{"b":2}`, `{"venue":"a","venue":"b"}`, "a=%zz&b", "&&==&", strings.Repeat("[", 20_000),
 			`{"innings":1,"runs":250,"wickets":7,"innings":2}`, "\xef\xbb\xbf{}", `{"sku":"pear","qty":1,"price":{"$gt":""}}`,
 		} {
-			f.Add(route, "", []byte(body), uint8(shapeJSON))
-			f.Add(route, "", []byte(body), uint8(shapeForm|shapePage))
+			add(route, "", []byte(body), uint8(shapeJSON))
+			add(route, "", []byte(body), uint8(shapeForm|shapePage))
 		}
 		for _, id := range ids {
-			f.Add(route, id, encode(r.fields, shapeJSON), uint8(shapeJSON|shapeRawID))
-			f.Add(route, id, encode(r.fields, shapeForm), uint8(shapeForm|shapePage|shapeRawID))
+			add(route, id, encode(r.fields, shapeJSON), uint8(shapeJSON|shapeRawID))
+			add(route, id, encode(r.fields, shapeForm), uint8(shapeForm|shapePage|shapeRawID))
 		}
 		for shape := range uint8(len(contentTypes)) {
-			f.Add(route, "", encode(r.fields, shapeJSON), shape)
+			add(route, "", encode(r.fields, shapeJSON), shape)
 		}
 	}
 	// Over the 1 MiB limit: 413.
-	f.Add(uint8(0), "", encode(map[string]any{"venue": strings.Repeat("v", 1<<20), "homeTeam": "A", "awayTeam": "B"}, shapeJSON), uint8(shapeJSON))
-	f.Add(uint8(0), "", []byte("venue="+strings.Repeat("v", 1<<20)+"&homeTeam=A&awayTeam=B"), uint8(shapeForm))
+	add(uint8(0), "", encode(map[string]any{"venue": strings.Repeat("v", 1<<20), "homeTeam": "A", "awayTeam": "B"}, shapeJSON), uint8(shapeJSON))
+	add(uint8(0), "", []byte("venue="+strings.Repeat("v", 1<<20)+"&homeTeam=A&awayTeam=B"), uint8(shapeForm))
 }
 
 func clone(m map[string]any) map[string]any {
@@ -318,7 +349,7 @@ func encode(fields map[string]any, shape uint8) []byte {
 // the global log, for anything: each answers 200, 400 or 404, and no id
 // reaches the store unvalidated.
 func FuzzStreamReads(f *testing.F) {
-	fa := startFuzzApp(f)
+	fa := startFuzzApp(f, "sqlite")
 	for _, s := range []struct{ typ, id, what, query string }{
 		{"match", "m-1", "events", ""}, {"match", "m-1", "events", "from=2&limit=1&reverse=true"},
 		{"match", "m-1", "state", "version=1"}, {"match", "m-1", "timeline", "v=1"},
