@@ -253,15 +253,58 @@ func TestRefusedFormShowsItsMessageOnThePage(t *testing.T) {
 	}
 }
 
+// TestCrossOriginFormPostIsRefused sends every command route, and the
+// sign-in form, from another site in each way a browser marks one: each is
+// refused with 403 CrossOrigin before any handler runs, appends nothing and
+// sets no cookie. The same requests from foldboard's own pages go through.
 func TestCrossOriginFormPostIsRefused(t *testing.T) {
-	c := newClient(t, apptest.Start(t, apptest.Options{}))
-	r := c.do("POST", "/matches", "application/x-www-form-urlencoded", "venue=V&homeTeam=A&awayTeam=B",
-		map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
-	if r.status != http.StatusForbidden || !strings.Contains(r.body, "CrossOrigin") {
-		t.Fatalf("cross-origin post: %d %s", r.status, r.body)
-	}
-	if n := len(c.do("GET", "/events", "", "", map[string]string{"Accept": "application/json"}).json(t)["events"].([]any)); n != 0 {
-		t.Fatalf("%d events appended by a refused request", n)
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Store: store})
+			c := newClient(t, app)
+			startMatch(t, c, "m-1")
+			events := func() int {
+				return len(c.do("GET", "/events", "", "", map[string]string{"Accept": "application/json"}).json(t)["events"].([]any))
+			}
+			before := events()
+			foreign := map[string]map[string]string{
+				"cross-site":          {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+				"origin only":         {"Origin": "https://evil.example"},
+				"fetch metadata only": {"Sec-Fetch-Site": "cross-site"},
+				"same site":           {"Origin": "http://sub." + strings.TrimPrefix(app.URL, "http://"), "Sec-Fetch-Site": "same-site"},
+				"opaque origin":       {"Origin": "null"},
+			}
+			for _, r := range commandRoutes {
+				path := strings.NewReplacer("{id}", r.id, "{sku}", "apple").Replace(r.path)
+				for name, headers := range foreign {
+					for _, shape := range []uint8{shapeForm, shapeJSON} {
+						h := map[string]string{"X-Actor": "ana"}
+						for k, v := range headers {
+							h[k] = v
+						}
+						ct := "application/x-www-form-urlencoded"
+						if shape == shapeJSON {
+							ct, h["Accept"] = "application/json", "application/json"
+						}
+						res := c.do("POST", path, ct, string(encode(r.fields, shape)), h)
+						if res.status != http.StatusForbidden || !strings.Contains(res.body, "CrossOrigin") {
+							t.Errorf("POST %s (%s, %s): %d %.200s", path, name, ct, res.status, res.body)
+						}
+						if cookie := res.header.Get("Set-Cookie"); cookie != "" {
+							t.Errorf("POST %s (%s) set a cookie: %s", path, name, cookie)
+						}
+					}
+				}
+			}
+			if n := events(); n != before {
+				t.Fatalf("%d events appended by refused requests", n-before)
+			}
+			// From foldboard's own page, the same request goes through.
+			own := map[string]string{"Origin": app.URL, "Sec-Fetch-Site": "same-origin"}
+			if res := c.do("POST", "/matches/m-1/end", "application/x-www-form-urlencoded", "result=a+draw", own); res.status != http.StatusSeeOther {
+				t.Fatalf("a same-origin form post: %d %.200s", res.status, res.body)
+			}
+		})
 	}
 }
 
@@ -333,14 +376,42 @@ func readUntil(t *testing.T, ctx context.Context, conn *websocket.Conn, want str
 	}
 }
 
+// TestWebSocketFromAnotherOriginIsRefused opens live connections with the
+// Origin another site's page would send: refused with 403 (Go's cross-origin
+// protection covers unsafe methods only, so the hub checks the upgrade's
+// Origin itself). A page of foldboard's own, or a program that sends no
+// Origin, is accepted.
 func TestWebSocketFromAnotherOriginIsRefused(t *testing.T) {
-	app := apptest.Start(t, apptest.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=matches",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}})
-	if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
-		t.Fatalf("a foreign-origin WebSocket was not refused with 403: %v %v", err, res)
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Store: store})
+			host := strings.TrimPrefix(app.URL, "http://")
+			port := host[strings.LastIndex(host, ":"):]
+			for origin, want := range map[string]int{
+				"https://evil.example":             http.StatusForbidden,
+				"http://" + host + ".evil.example": http.StatusForbidden,
+				"http://evil.example" + port:       http.StatusForbidden,
+				"http://localhost" + port:          http.StatusForbidden,
+				"null":                             http.StatusForbidden,
+				"http://" + strings.Replace(host, ":", "@evil.example:", 1): http.StatusForbidden,
+				app.URL: http.StatusSwitchingProtocols,
+				"":      http.StatusSwitchingProtocols,
+			} {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				header := http.Header{}
+				if origin != "" {
+					header.Set("Origin", origin)
+				}
+				conn, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=matches", &websocket.DialOptions{HTTPHeader: header})
+				cancel()
+				if res == nil || res.StatusCode != want {
+					t.Errorf("Origin %q: %v %v, want %d", origin, res, err, want)
+				}
+				if conn != nil {
+					conn.CloseNow()
+				}
+			}
+		})
 	}
 }
 
