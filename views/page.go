@@ -60,11 +60,21 @@ func ago(t time.Time) string {
 
 func itoa[T ~int | ~int64](n T) string { return fmt.Sprint(n) }
 
-func navClass(current, section string) string {
-	if current == section {
-		return "current"
+// sections are the navigation's entries.
+var sections = []struct{ id, href, label string }{
+	{"dashboard", "/", "Dashboard"}, {"matches", "/matches", "Matches"}, {"carts", "/carts", "Carts"},
+	{"sales", "/sales", "Sales"}, {"posts", "/posts", "Posts"}, {"events", "/events", "Events"},
+}
+
+// pageTitle says where a page is: its own title, then its section's when
+// that says more ("England v India · Matches · foldboard").
+func pageTitle(p Page) string {
+	for _, s := range sections {
+		if s.id == p.Section && s.label != p.Title && !strings.HasPrefix(p.Title, s.label) {
+			return p.Title + " · " + s.label + " · foldboard"
+		}
 	}
-	return ""
+	return p.Title + " · foldboard"
 }
 
 func whoValue(actor string) string {
