@@ -235,11 +235,12 @@ func (t *tailer) drain(ctx context.Context) error {
 				continue
 			}
 			drained[sh.id], progressed = true, true
-			for !sh.closed {
+			for restarts := 0; !sh.closed; {
 				n, err := t.getRecords(ctx, sh, func(stypes.Record) error { return nil })
-				if errors.Is(err, errTrimmed) {
+				if errors.Is(err, errTrimmed) && restarts < 3 {
 					// Trimmed while draining: start that shard over.
 					sh.iter, sh.lastRead = "", ""
+					restarts++
 					continue
 				}
 				if err != nil {
@@ -398,7 +399,11 @@ func (t *tailer) tail(ctx context.Context) error {
 func (t *tailer) readGap(ctx context.Context, stream es.StreamRef, from, to int64) ([]es.Envelope, error) {
 	envs, err := t.s.ReadStream(ctx, stream, es.ReadOptions{From: from, Limit: int(to - from + 1)})
 	if err == nil {
-		t.log.Info("dynamo feed: read a gap from the events table", "stream", stream.String(), "from", from, "to", to, "events", len(envs))
+		level := slog.LevelInfo
+		if from == 1 {
+			level = slog.LevelDebug // a stream first met after a restart: routine with several shards
+		}
+		t.log.Log(ctx, level, "dynamo feed: read a gap from the events table", "stream", stream.String(), "from", from, "to", to, "events", len(envs))
 	}
 	return envs, err
 }

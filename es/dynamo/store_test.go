@@ -8,7 +8,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go"
 
@@ -355,4 +358,18 @@ func TestConformance(t *testing.T) {
 		s := open(t, config(t))
 		return estest.Harness{Store: s, Feed: s.Feed(), ReadModels: s}
 	})
+}
+
+func TestNewClientsReachDynamoDBLocalThroughOneEndpoint(t *testing.T) {
+	env := map[string]string{dynamo.EndpointEnv: dynamotest.Endpoint(t)}
+	cfg := aws.Config{Region: dynamotest.Region, Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")}
+	db, streams := dynamo.NewClients(cfg, func(k string) string { return env[k] })
+	s := open(t, config(t, func(c *dynamo.Config) { c.Client, c.Streams = db, streams }))
+	c := newCollector()
+	follow(t, s.Feed(), "", c)
+	want := mustAppend(t, s, request(m1, 0, 2, "")).Events
+	got, _ := c.until(t, 2, 10*time.Second)
+	if !slices.Equal(ids(got), ids(want)) {
+		t.Errorf("fed %v, want %v", ids(got), ids(want))
+	}
 }
