@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 
 	"github.com/a-h/templ"
 	"github.com/foldboard/foldboard/es"
@@ -38,6 +40,18 @@ func badRequest(code, field, format string, args ...any) *BadRequest {
 
 var errUnsupportedMedia = errors.New("send application/x-www-form-urlencoded or application/json")
 
+// bodyError is a request body that could not be read to its end.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// timedOut reports whether a body read ended at the server's read timeout.
+func (e *bodyError) timedOut() bool {
+	var ne net.Error
+	return errors.Is(e.err, os.ErrDeadlineExceeded) || errors.As(e.err, &ne) && ne.Timeout()
+}
+
 // ProblemOf maps an error to the contract's status and code. It is the one
 // place that knows the mapping; anything it does not recognise is a 500.
 func ProblemOf(err error) Problem {
@@ -68,6 +82,13 @@ func ProblemOf(err error) Problem {
 		return Problem{Status: http.StatusBadRequest, Code: bad.Code, Message: bad.Message}
 	case errors.As(err, &tooBig):
 		return Problem{Status: http.StatusRequestEntityTooLarge, Code: "BodyTooLarge", Message: fmt.Sprintf("the request body is over %d bytes", tooBig.Limit)}
+	case errors.As(err, new(*bodyError)):
+		var be *bodyError
+		errors.As(err, &be)
+		if be.timedOut() {
+			return Problem{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Message: "the request body did not arrive in time"}
+		}
+		return Problem{Status: http.StatusBadRequest, Code: "BadBody", Message: "the request body could not be read to its end"}
 	case errors.Is(err, errUnsupportedMedia):
 		return Problem{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Message: err.Error()}
 	case errors.As(err, new(*methodError)):

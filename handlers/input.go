@@ -28,7 +28,12 @@ type input struct {
 func readInput(r *http.Request) (*input, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return nil, err // *http.MaxBytesError over the limit
+		if _, tooBig := err.(*http.MaxBytesError); tooBig {
+			return nil, err // over the limit: 413
+		}
+		// The client's fault, not ours: too slow (the server's read
+		// timeout), gone, or a broken chunked encoding.
+		return nil, &bodyError{err: err}
 	}
 	in := &input{used: map[string]bool{}, form: url.Values{}}
 	if len(bytes.TrimSpace(body)) == 0 {
