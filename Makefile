@@ -10,7 +10,7 @@ ifdef CI
 export CI
 endif
 
-.PHONY: run deps generate check-generated lint test e2e bench
+.PHONY: run deps generate check-generated lint test e2e screenshots bench
 
 ## run: start foldboard here (see main.go for its flags and environment)
 run:
@@ -54,6 +54,10 @@ test: deps check-generated lint
 ## e2e: the browser tests only
 e2e:
 	$(GO) test -count=1 ./e2e/...
+
+## screenshots: the README's pictures of the main pages, taken by the e2e tests from seeded data
+screenshots:
+	FOLDBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshotsOfTheMainPages$$' ./e2e/
 
 ## bench: every benchmark, no tests
 bench:

@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/playwright-community/playwright-go"
+
+	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/internal/seed"
+)
+
+// newContextWith is newContext with options: no JavaScript, a viewport.
+func newContextWith(t *testing.T, opts playwright.BrowserNewContextOptions) playwright.BrowserContext {
+	t.Helper()
+	newContext(t) // skips or fails as the harness requires
+	ctx, err := harness.browser.NewContext(opts)
+	if err != nil {
+		t.Fatalf("e2e: new browser context: %v", err)
+	}
+	t.Cleanup(func() { _ = ctx.Close() })
+	return ctx
+}
+
+func TestCommandFormsWorkWithoutJavaScript(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(false)}))
+
+	// Who are you, then a match from start to end: every answer is a page.
+	if _, err := page.Goto(app.URL + "/matches"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, page.GetByLabel("Who are you?").Fill("ana"))
+	must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign"}).Click())
+	must(t, expect.Locator(page.GetByLabel("Who are you?")).ToHaveValue("ana"))
+	startMatchInBrowser(t, page, app.URL, "Kent", "Surrey")
+	recordInnings(t, page, "240", "9")
+	must(t, expect.Locator(page.Locator("#home-total")).ToHaveText("240"))
+	must(t, page.Locator("#end-form").GetByLabel("Result").Fill("Kent won"))
+	must(t, page.Locator("#end-form").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "End match"}).Click())
+	must(t, expect.Locator(page.Locator("#scoreboard .result")).ToContainText("Kent won"))
+	// No script ran: the live badge never left "connecting…".
+	must(t, expect.Locator(page.Locator("#live-status")).ToHaveText("connecting…"))
+
+	// A cart, filled and checked out.
+	openNewCart(t, page, app.URL)
+	addToCart(t, page, "mug", "2", "9.50", "19.00")
+	checkOutCart(t, page)
+
+	// A rebuild from the dashboard's button lands back on the dashboard,
+	// which shows how it went at each reload.
+	if _, err := page.Goto(app.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Rebuild read models"}).Click())
+	progress := page.Locator("#rebuild-progress")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if text, _ := progress.TextContent(); strings.Contains(text, "Rebuilt") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dashboard never said the rebuild was done")
+		}
+		if _, err := page.Reload(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, expect.Locator(page.Locator("#total-events")).ToHaveText("5"))
+}
+
+func TestTheRebuildButtonShowsItsProgressLiveAndTheDashboardStaysUp(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	if _, err := seed.Run(context.Background(), app.Store, seed.Plan(time.Now().UTC())); err != nil {
+		t.Fatal(err)
+	}
+	page := newPage(t, newContext(t))
+	if _, err := page.Goto(app.URL + "/"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, expect.Locator(page.Locator("#live-status")).ToHaveText("live"))
+	before, err := page.Locator("#projector-name").TextContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	markPage(t, page)
+	must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Rebuild read models"}).Click())
+	// The form post reloads the page once; the end of the rebuild comes live.
+	must(t, expect.Locator(page.Locator("#rebuild-progress")).ToContainText("Rebuilt"))
+	must(t, expect.Locator(page.Locator("#rebuild-progress")).ToContainText("events/s"))
+	must(t, expect.Locator(page.Locator("#total-events")).ToHaveText("253"))
+	if _, err := page.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	must(t, expect.Locator(page.Locator("#projector-name")).Not().ToHaveText(before))
+	must(t, expect.Locator(page.Locator("#projector-name")).ToHaveText(app.Server.Projector().Name()))
+}
+
+func TestKeyboardSkipsToTheContent(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	page := newPage(t, newContext(t))
+	if _, err := page.Goto(app.URL + "/matches"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, page.Keyboard().Press("Tab"))
+	must(t, expect.Locator(page.GetByRole("link", playwright.PageGetByRoleOptions{Name: "Skip to content"})).ToBeFocused())
+	must(t, page.Keyboard().Press("Enter"))
+	must(t, page.Keyboard().Press("Tab"))
+	// The next stop is the page's own first field, past the navigation.
+	must(t, expect.Locator(page.Locator("#start-match").GetByLabel("Venue")).ToBeFocused())
+}
+
+// TestScreenshotsOfTheMainPages saves the README's pictures into
+// $FOLDBOARD_SCREENSHOTS (make screenshots), from a seeded store.
+func TestScreenshotsOfTheMainPages(t *testing.T) {
+	dir := os.Getenv("FOLDBOARD_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("FOLDBOARD_SCREENSHOTS names no directory")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	app := apptest.Start(t, apptest.Options{})
+	if _, err := seed.Run(context.Background(), app.Store, seed.Plan(time.Now().UTC())); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		lag, err := app.Server.Projector().Lag(wait, time.Now())
+		if err == nil && lag.Events == 0 && app.Server.Projector().Catalogue().Stats().Events > 0 {
+			break
+		}
+		if wait.Err() != nil {
+			t.Fatalf("the projector did not catch up with the seed: %+v %v", lag, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	shots := []struct {
+		name, path, ready string
+		width, height     int
+	}{
+		{"dashboard", "/", "#total-events", 1200, 1000},
+		{"match", "/matches/seed-match-1", "#scoreboard", 1200, 900},
+		{"timeline", "/streams/match/seed-match-1/timeline?v=3", "#tl-slider", 1200, 900},
+		{"carts", "/carts", "#cart-list", 1200, 800},
+		{"cart", "/carts/seed-cart-open-1", "#cart", 1200, 900},
+		{"sales", "/sales", "svg.sales-chart", 1200, 900},
+		{"posts", "/posts", "main", 1200, 900},
+		{"events", "/events", "main", 1200, 800},
+		{"dashboard-phone", "/", "#total-events", 390, 844},
+	}
+	for _, s := range shots {
+		page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{
+			Viewport: &playwright.Size{Width: s.width, Height: s.height},
+		}))
+		if _, err := page.Goto(app.URL + s.path); err != nil {
+			t.Fatal(err)
+		}
+		must(t, expect.Locator(page.Locator(s.ready).First()).ToBeVisible())
+		if n, _ := page.Locator("#live-status").Count(); n > 0 {
+			must(t, expect.Locator(page.Locator("#live-status")).ToHaveText("live"))
+		}
+		path := filepath.Join(dir, s.name+".png")
+		if _, err := page.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String(path)}); err != nil {
+			t.Fatalf("screenshot of %s: %v", s.path, err)
+		}
+		t.Logf("saved %s", path)
+	}
+}
