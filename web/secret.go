@@ -8,10 +8,12 @@ import (
 	"fmt"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
 )
 
-// settingsName keys foldboard's own settings among the saved documents.
-const settingsName = "settings"
+// settingsName keys foldboard's own settings among the saved documents,
+// beside the name of the read models in use.
+const settingsName = projections.SettingsName
 
 // cookieSecret returns the key that signs actor cookies: made once, at the
 // first start, and kept in the store, so that a restart (or a second
