@@ -247,11 +247,13 @@ func (s *Store) refusal(ctx context.Context, req es.AppendRequest, layout append
 		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
 	}
 	if code(layout.head) == failed {
-		actual := int64(-1)
+		// ALL_OLD returns the head as it was; none means there was none: a
+		// new stream, at version 0.
+		actual := int64(0)
 		if old := reasons[layout.head].Item; old != nil {
 			r := itemReader{item: old}
-			if v := r.num(attrVersion); r.err == nil {
-				actual = v
+			if actual = r.num(attrVersion); r.err != nil {
+				actual = -1
 			}
 		}
 		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: actual}

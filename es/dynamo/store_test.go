@@ -80,6 +80,11 @@ func TestAppendConflictKnowsTheActualVersion(t *testing.T) {
 	if envs, _ := s.ReadStream(t.Context(), m1, es.ReadOptions{}); len(envs) != 3 {
 		t.Errorf("%d events after refused appends, want 3", len(envs))
 	}
+	_, err := s.Append(t.Context(), request(es.StreamRef{Type: "match", ID: "new"}, 2, 1, ""))
+	var conflict *es.ConflictError
+	if !errors.As(err, &conflict) || conflict.Actual != 0 {
+		t.Errorf("append at 2 to a new stream: %v, want a conflict with Actual 0", err)
+	}
 }
 
 func TestRepeatedCommandAnswersTheFirstResult(t *testing.T) {
