@@ -147,4 +147,3 @@ func TestLiveClientsAreBounded(t *testing.T) {
 	}
 	conn.CloseNow()
 }
-
