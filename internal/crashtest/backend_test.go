@@ -3,13 +3,20 @@ package crashtest
 import (
 	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for PRAGMA integrity_check
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/internal/dynamotest"
 )
 
 // backend is a store the binary runs on, and the same store opened by the
@@ -23,6 +30,11 @@ type backend struct {
 	// afterKill checks the store's own files after a kill -9; nil when the
 	// store has none of its own to check.
 	afterKill func(t *testing.T)
+	// ordered says the feed brings the log in one global order, the same on
+	// every replay (SQLite's); DynamoDB Streams orders each stream only, so
+	// the read models that follow the order across streams (the event
+	// index, the recent rate) are compared as sets there.
+	ordered bool
 }
 
 // opened is a store opened by the test.
@@ -33,13 +45,13 @@ type opened struct {
 	close func() error
 }
 
-// backends are the stores to test, by name. DynamoDB joins them once main
-// can serve it (-store dynamodb).
+// backends are the stores to test, by name.
 var backends = []struct {
 	name string
 	make func(t *testing.T) backend
 }{
 	{"sqlite", sqliteBackend},
+	{"dynamodb", dynamoBackend},
 }
 
 func sqliteBackend(t *testing.T) backend {
@@ -55,6 +67,39 @@ func sqliteBackend(t *testing.T) backend {
 			return opened{store: s, rm: s, feed: s.Feed(), close: s.Close}
 		},
 		afterKill: func(t *testing.T) { checkSQLiteFile(t, path) },
+		ordered:   true,
+	}
+}
+
+// dynamoBackend runs the binary on tables of the test's own in the test
+// binary's DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB's), with static
+// credentials and no shared AWS configuration. Killing the binary leaves
+// DynamoDB running: what is tested is foldboard's part.
+func dynamoBackend(t *testing.T) backend {
+	endpoint, prefix := dynamotest.Endpoint(t), dynamotest.TablePrefix(t)
+	return backend{
+		args: []string{"-store", "dynamodb", "-table-prefix", prefix, "-create-tables"},
+		env: []string{
+			"AWS_ENDPOINT_URL_DYNAMODB=" + endpoint, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS=" + endpoint,
+			"AWS_REGION=" + dynamotest.Region, "AWS_ACCESS_KEY_ID=crashtest", "AWS_SECRET_ACCESS_KEY=crashtest",
+			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		},
+		open: func(t *testing.T) opened {
+			t.Helper()
+			streams := dynamodbstreams.New(dynamodbstreams.Options{
+				Region:       dynamotest.Region,
+				Credentials:  credentials.NewStaticCredentialsProvider("crashtest", "crashtest", ""),
+				BaseEndpoint: aws.String(endpoint),
+			})
+			s, err := dynamo.Open(context.Background(), dynamo.Config{
+				Client: dynamotest.NewClient(endpoint), Streams: streams, TablePrefix: prefix,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				t.Fatalf("opening the tables %s*: %v", prefix, err)
+			}
+			return opened{store: s, rm: s, feed: s.Feed(), close: func() error { return nil }}
+		},
 	}
 }
 

@@ -97,7 +97,7 @@ func testKillNine(t *testing.T, b backend) {
 	if code, took := p.terminate(t, 10*time.Second); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM (%v)", code, took)
 	}
-	checkReadModels(t, o, logs)
+	checkReadModels(t, o, logs, b.ordered)
 	t.Logf("figures: %d commands sent, %d acknowledged, %d lost, %d events in %d streams; %d kills; "+
 		"start to /healthz 200 after each kill: %v; last start to read models current: %v",
 		len(all), acked, lost, totalEvents(logs), len(streams), killCycles, healthy[1:], current)

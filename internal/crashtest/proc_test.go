@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/foldboard/foldboard/internal/dynamotest"
 )
 
 // The binary is built once per test binary, into a directory TestMain removes.
@@ -29,7 +31,7 @@ var build struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := dynamotest.Run(m)
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}

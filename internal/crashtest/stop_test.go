@@ -115,7 +115,7 @@ func testGracefulStop(t *testing.T, b backend) {
 	if got, total := appliedEvents(t, o), totalEvents(logs); got != total {
 		t.Errorf("after the stop the saved read models hold %d events of %d: the projector stopped before it caught up", got, total)
 	}
-	checkReadModels(t, o, logs)
+	checkReadModels(t, o, logs, b.ordered)
 	t.Logf("figures: SIGTERM with %d clients sending and %d live: exit %d in %v; %s; %d acknowledged, %d lost, %d refused at connect; %d going-away closes, %d fragments",
 		loadClients, liveSockets, code, took.Round(time.Millisecond), describe(outs), acked, lost, refusedConn, goingAway, frames.Load())
 }
