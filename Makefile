@@ -59,6 +59,9 @@ e2e:
 screenshots:
 	FOLDBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshotsOfTheMainPages$$' ./e2e/
 
-## bench: every benchmark, no tests
+## bench: every benchmark, no tests, each beside its raw baseline (BENCHMARKS.md says how to read them)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	scripts/deps.sh java dynamodb
+	@echo "bench: $$(nproc) cores; $$(uptime)"
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	@echo "bench: $$(nproc) cores; $$(uptime)"

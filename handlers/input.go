@@ -103,7 +103,9 @@ func (in *input) requiredText(name string) (string, error) {
 // count reads a whole number: a JSON number, or a form's decimal digits.
 func (in *input) count(name string) (n int64, ok bool, err error) {
 	in.used[name] = true
-	bad := badRequest("BadNumber", name, "%s must be a whole number", name)
+	// Made only when needed: building the error costs a Sprintf, and
+	// counts are read on every command.
+	bad := func() error { return badRequest("BadNumber", name, "%s must be a whole number", name) }
 	if in.json != nil {
 		raw, present := in.json[name]
 		if !present || string(raw) == "null" {
@@ -111,14 +113,12 @@ func (in *input) count(name string) (n int64, ok bool, err error) {
 		}
 		// json.Number would take the string "250" too: a count is a number.
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-			return 0, false, bad
+			return 0, false, bad()
 		}
-		var num json.Number
-		if err := json.Unmarshal(raw, &num); err != nil {
-			return 0, false, bad
-		}
-		if n, err = num.Int64(); err != nil {
-			return 0, false, bad
+		// raw is a valid JSON value (the body was decoded), so here a
+		// number literal: what json.Number's Int64 would parse, parsed.
+		if n, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
+			return 0, false, bad()
 		}
 		return n, true, nil
 	}
@@ -127,7 +127,7 @@ func (in *input) count(name string) (n int64, ok bool, err error) {
 		return 0, false, nil
 	}
 	if n, err = strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64); err != nil {
-		return 0, false, bad
+		return 0, false, bad()
 	}
 	return n, true, nil
 }

@@ -1,0 +1,116 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/foldboard/foldboard/domain/blog"
+	"github.com/foldboard/foldboard/domain/cart"
+	"github.com/foldboard/foldboard/domain/cricket"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/internal/loadgen"
+)
+
+// BenchmarkCommands sends JSON commands through HTTP to a running foldboard,
+// as `foldboard load` does (the default mix: matches and their innings, cart
+// adds and checkouts, posts created, published and retitled; a command id with
+// each, as the pages' forms send), with 1, 4 and 16 clients on streams of
+// their own; and, in turns with it, appends the very events those commands
+// appended, with the same states, command ids and concurrency, straight to a
+// fresh store of the same kind (es.Store.Append, nothing tailing it). A turn
+// of commands ends when the read side has applied them too, so cmd/s is what
+// foldboard sustains, projector included. http/raw is the ratio.
+func BenchmarkCommands(b *testing.B) {
+	for _, be := range backends {
+		for _, clients := range []int{1, 4, 16} {
+			b.Run(fmt.Sprintf("store=%s/clients=%d", be.name, clients), func(b *testing.B) {
+				benchCommands(b, be, clients)
+			})
+		}
+	}
+}
+
+var defaultMix = func() loadgen.Mix {
+	m, err := loadgen.ParseMix("innings=1,cart=2,post=1")
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
+
+func benchCommands(b *testing.B, be backend, clients int) {
+	dir := b.TempDir()
+	a := startApp(b, be.open(b, dir))
+	raw := be.open(b, dir)
+	// Turns of a few hundred commands keep both sides under the same
+	// conditions (other work on the machine, the store's size).
+	turn := max(200, 25*clients)
+	var httpTime, rawTime time.Duration
+	var lat loadgen.Histogram
+	var accepted, appended int64
+	b.ResetTimer()
+	for done, round := 0, 0; done < b.N; round++ {
+		n := min(turn, b.N-done)
+		runID := fmt.Sprintf("r%d", round)
+		start := time.Now()
+		rep, err := loadgen.Run(context.Background(), loadgen.Config{
+			Addr: a.Addr, Clients: clients, Count: int64(n), Duration: 10 * time.Minute,
+			Mix: defaultMix, CommandIDs: true, RunID: runID,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Accepted != int64(n) || rep.Errors > 0 {
+			b.Fatalf("%d of %d commands accepted (statuses %v, %d without answer: %s)", rep.Accepted, n, rep.Status, rep.Errors, rep.FirstError)
+		}
+		accepted += rep.Accepted
+		a.waitApplied(b, accepted)
+		httpTime += time.Since(start)
+		lat.Merge(&rep.Latency)
+
+		b.StopTimer()
+		writers := sameEvents(b, a.Store, runID, clients)
+		b.StartTimer()
+		rawTime += appendAll(b, raw.Store, writers)
+		for _, w := range writers {
+			appended += int64(len(w))
+		}
+		done += n
+	}
+	b.StopTimer()
+	if appended != accepted {
+		b.Fatalf("%d raw appends for %d commands", appended, accepted)
+	}
+	cmdRate := float64(accepted) / httpTime.Seconds()
+	rawRate := float64(appended) / rawTime.Seconds()
+	b.ReportMetric(float64(httpTime.Nanoseconds())/float64(b.N), "ns/op")
+	b.ReportMetric(cmdRate, "cmd/s")
+	b.ReportMetric(rawRate, "raw-appends/s")
+	b.ReportMetric(cmdRate/rawRate, "http/raw")
+	b.ReportMetric(ms(lat.Quantile(0.5)), "p50-ms")
+	b.ReportMetric(ms(lat.Quantile(0.99)), "p99-ms")
+}
+
+// sameEvents reads back the events a load run appended, per client, and
+// makes the raw appends of the same events: client c's streams go to writer c.
+func sameEvents(b *testing.B, s es.Store, runID string, clients int) [][]es.AppendRequest {
+	writers := make([][]es.AppendRequest, clients)
+	for c := range clients {
+		for _, typ := range []string{cricket.StreamType, cart.StreamType, blog.StreamType} {
+			for n := 0; ; n++ {
+				ref := es.StreamRef{Type: typ, ID: loadgen.StreamID(runID, c, n, false)}
+				envs, err := s.ReadStream(context.Background(), ref, es.ReadOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(envs) == 0 {
+					break
+				}
+				writers[c] = append(writers[c], requests(b, envs)...)
+			}
+		}
+	}
+	return writers
+}
