@@ -59,9 +59,10 @@ e2e:
 screenshots:
 	FOLDBOARD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshotsOfTheMainPages$$' ./e2e/
 
-## bench: every benchmark, no tests, each beside its raw baseline (BENCHMARKS.md says how to read them)
+## bench: every benchmark, no tests, each beside its raw baseline (BENCHMARKS.md says how to read them);
+# One package at a time (-p 1), so that no two benchmarks share the machine.
 bench:
 	scripts/deps.sh java dynamodb
 	@echo "bench: $$(nproc) cores; $$(uptime)"
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 	@echo "bench: $$(nproc) cores; $$(uptime)"
