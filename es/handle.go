@@ -63,6 +63,54 @@ type Handler[S any, C any, E Event] struct {
 	// OnAppend, when set, is called after each successful append (to wake a
 	// change feed tailer at once, say).
 	OnAppend func(AppendResult)
+
+	// writers queues this process's commands on one stream (those that name
+	// no version), so that they take turns instead of racing each other
+	// through conflicts and retries. The store still detects every conflict,
+	// as it must with other processes.
+	writers streamQueue
+}
+
+// streamQueue is a lock per stream, kept only while someone holds or waits
+// for it.
+type streamQueue struct {
+	mu    sync.Mutex
+	locks map[StreamRef]*queuedLock
+}
+
+type queuedLock struct {
+	turn  chan struct{} // holds a token while someone has the turn
+	users int
+}
+
+// lock waits for the stream's turn, or for ctx to end; the function it
+// returns gives the turn back.
+func (q *streamQueue) lock(ctx context.Context, s StreamRef) (func(), error) {
+	q.mu.Lock()
+	if q.locks == nil {
+		q.locks = map[StreamRef]*queuedLock{}
+	}
+	l := q.locks[s]
+	if l == nil {
+		l = &queuedLock{turn: make(chan struct{}, 1)}
+		q.locks[s] = l
+	}
+	l.users++
+	q.mu.Unlock()
+	leave := func() {
+		q.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(q.locks, s)
+		}
+		q.mu.Unlock()
+	}
+	select {
+	case l.turn <- struct{}{}:
+		return func() { <-l.turn; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
 }
 
 // Handle decides cmd on the stream's current state and appends the events with
@@ -87,6 +135,13 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 	// appends reads the store once, for its state. Only a command that
 	// appends nothing (refused, conflicting, no events) asks whether it was
 	// handled before.
+	if meta.Expected == AnyVersion {
+		unlock, err := h.writers.lock(ctx, stream)
+		if err != nil {
+			return Result[S]{}, err
+		}
+		defer unlock()
+	}
 	for attempt := 1; ; attempt++ {
 		res, err := h.try(ctx, stream, meta, cmd)
 		var dup *DuplicateCommandError
@@ -265,11 +320,13 @@ func NewULID(t time.Time) string {
 	return ulid.MustNew(ulid.Timestamp(t), entropy).String()
 }
 
-// backoff waits before retry attempt n: a jittered delay growing from about a
-// millisecond to at most about 50 ms.
+// backoff waits before retry attempt n: a jittered delay of up to a few
+// milliseconds. It stays short on purpose: a writer that waited longer after
+// each loss would lose every race to fresh commands, whose first attempt
+// comes at once, and starve; the jitter is only there to break lockstep.
 func backoff(ctx context.Context, attempt int) error {
-	ceiling := time.Millisecond << min(attempt, 6)
-	d := time.Duration(mrand.Int64N(int64(ceiling))) + time.Millisecond/2
+	ceiling := time.Duration(min(attempt, 8)) * time.Millisecond / 2
+	d := time.Duration(mrand.Int64N(int64(ceiling) + 1))
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
