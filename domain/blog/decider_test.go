@@ -3,11 +3,11 @@ package blog
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/decidertest"
 )
 
 var (
@@ -16,99 +16,60 @@ var (
 	retitled  = TitleChanged{Title: "Hello, world"}
 )
 
-type scenario struct {
-	name  string
-	given []Event
-	when  Command
-	then  []Event   // the events decided, when err is nil
-	err   *es.Error // the sentinel whose code and kind the error must have
-}
+type scenario = decidertest.Scenario[Command, Event]
 
 func TestDecide(t *testing.T) {
 	title200 := strings.Repeat("ß", MaxTitleLen)
 	body64k := strings.Repeat("x", MaxBodyBytes)
-	run(t, []scenario{
+	decidertest.Run(t, Decider(), []scenario{
 		// CreatePost
-		{name: "create a post", when: CreatePost{Title: "Hello", Body: "First post.", Author: "ana"}, then: []Event{created}},
-		{name: "create trims the title, not the body", when: CreatePost{Title: "  Hello\n", Body: "  indented\n", Author: "ana"},
-			then: []Event{PostCreated{Title: "Hello", Body: "  indented\n", Author: "ana"}}},
-		{name: "create without a body", when: CreatePost{Title: "T", Author: "ana"}, then: []Event{PostCreated{Title: "T", Author: "ana"}}},
-		{name: "create with a title of 200 characters", when: CreatePost{Title: title200, Author: "ana"}, then: []Event{PostCreated{Title: title200, Author: "ana"}}},
-		{name: "create with a body of 64 KiB", when: CreatePost{Title: "T", Body: body64k, Author: "ana"}, then: []Event{PostCreated{Title: "T", Body: body64k, Author: "ana"}}},
-		{name: "an anonymous author", when: CreatePost{Title: "T", Author: "anonymous"}, then: []Event{PostCreated{Title: "T", Author: "anonymous"}}},
-		{name: "create without a title", when: CreatePost{Title: "", Author: "ana"}, err: ErrBadTitle},
-		{name: "create with a blank title", when: CreatePost{Title: " \t\n", Author: "ana"}, err: ErrBadTitle},
-		{name: "create with a title of 201 characters", when: CreatePost{Title: title200 + "!", Author: "ana"}, err: ErrBadTitle},
-		{name: "create with a title that is not UTF-8", when: CreatePost{Title: "Hi \xc3", Author: "ana"}, err: ErrBadTitle},
-		{name: "create with a body over 64 KiB", when: CreatePost{Title: "T", Body: body64k + "x", Author: "ana"}, err: ErrBodyTooLong},
-		{name: "a body is measured in bytes", when: CreatePost{Title: "T", Body: strings.Repeat("é", MaxBodyBytes/2+1), Author: "ana"}, err: ErrBodyTooLong},
-		{name: "create with a body that is not UTF-8", when: CreatePost{Title: "T", Body: "caf\xe9", Author: "ana"}, err: ErrBadBody},
-		{name: "create without an author", when: CreatePost{Title: "T", Author: ""}, err: ErrBadAuthor},
-		{name: "create with a blank author", when: CreatePost{Title: "T", Author: "  "}, err: ErrBadAuthor},
-		{name: "create with an author of 201 characters", when: CreatePost{Title: "T", Author: strings.Repeat("a", 201)}, err: ErrBadAuthor},
-		{name: "create a post that exists", given: []Event{created}, when: CreatePost{Title: "Again", Author: "ana"}, err: ErrPostExists},
-		{name: "create a post that exists, as someone else", given: []Event{created}, when: CreatePost{Title: "Mine", Author: "bob"}, err: ErrPostExists},
+		{Name: "create a post", When: CreatePost{Title: "Hello", Body: "First post.", Author: "ana"}, Then: []Event{created}},
+		{Name: "create trims the title, not the body", When: CreatePost{Title: "  Hello\n", Body: "  indented\n", Author: "ana"},
+			Then: []Event{PostCreated{Title: "Hello", Body: "  indented\n", Author: "ana"}}},
+		{Name: "create without a body", When: CreatePost{Title: "T", Author: "ana"}, Then: []Event{PostCreated{Title: "T", Author: "ana"}}},
+		{Name: "create with a title of 200 characters", When: CreatePost{Title: title200, Author: "ana"}, Then: []Event{PostCreated{Title: title200, Author: "ana"}}},
+		{Name: "create with a body of 64 KiB", When: CreatePost{Title: "T", Body: body64k, Author: "ana"}, Then: []Event{PostCreated{Title: "T", Body: body64k, Author: "ana"}}},
+		{Name: "an anonymous author", When: CreatePost{Title: "T", Author: "anonymous"}, Then: []Event{PostCreated{Title: "T", Author: "anonymous"}}},
+		{Name: "create without a title", When: CreatePost{Title: "", Author: "ana"}, Err: ErrBadTitle},
+		{Name: "create with a blank title", When: CreatePost{Title: " \t\n", Author: "ana"}, Err: ErrBadTitle},
+		{Name: "create with a title of 201 characters", When: CreatePost{Title: title200 + "!", Author: "ana"}, Err: ErrBadTitle},
+		{Name: "create with a title that is not UTF-8", When: CreatePost{Title: "Hi \xc3", Author: "ana"}, Err: ErrBadTitle},
+		{Name: "create with a body over 64 KiB", When: CreatePost{Title: "T", Body: body64k + "x", Author: "ana"}, Err: ErrBodyTooLong},
+		{Name: "a body is measured in bytes", When: CreatePost{Title: "T", Body: strings.Repeat("é", MaxBodyBytes/2+1), Author: "ana"}, Err: ErrBodyTooLong},
+		{Name: "create with a body that is not UTF-8", When: CreatePost{Title: "T", Body: "caf\xe9", Author: "ana"}, Err: ErrBadBody},
+		{Name: "create without an author", When: CreatePost{Title: "T", Author: ""}, Err: ErrBadAuthor},
+		{Name: "create with a blank author", When: CreatePost{Title: "T", Author: "  "}, Err: ErrBadAuthor},
+		{Name: "create with an author of 201 characters", When: CreatePost{Title: "T", Author: strings.Repeat("a", 201)}, Err: ErrBadAuthor},
+		{Name: "create a post that exists", Given: []Event{created}, When: CreatePost{Title: "Again", Author: "ana"}, Err: ErrPostExists},
+		{Name: "create a post that exists, as someone else", Given: []Event{created}, When: CreatePost{Title: "Mine", Author: "bob"}, Err: ErrPostExists},
 
 		// PublishPost
-		{name: "publish", given: []Event{created}, when: PublishPost{Actor: "ana"}, then: []Event{published}},
-		{name: "publish after a new title", given: []Event{created, retitled}, when: PublishPost{Actor: "ana"}, then: []Event{published}},
-		{name: "publish a post that does not exist", when: PublishPost{Actor: "ana"}, err: ErrPostNotFound},
-		{name: "publish someone else's post", given: []Event{created}, when: PublishPost{Actor: "bob"}, err: ErrNotAuthor},
-		{name: "an actor must match the author exactly", given: []Event{created}, when: PublishPost{Actor: "Ana"}, err: ErrNotAuthor},
-		{name: "publish anonymously", given: []Event{created}, when: PublishPost{Actor: ""}, err: ErrNotAuthor},
-		{name: "publish twice", given: []Event{created, published}, when: PublishPost{Actor: "ana"}, err: ErrAlreadyPublished},
-		{name: "a non-author is refused before the state", given: []Event{created, published}, when: PublishPost{Actor: "bob"}, err: ErrNotAuthor},
+		{Name: "publish", Given: []Event{created}, When: PublishPost{Actor: "ana"}, Then: []Event{published}},
+		{Name: "publish after a new title", Given: []Event{created, retitled}, When: PublishPost{Actor: "ana"}, Then: []Event{published}},
+		{Name: "publish a post that does not exist", When: PublishPost{Actor: "ana"}, Err: ErrPostNotFound},
+		{Name: "publish someone else's post", Given: []Event{created}, When: PublishPost{Actor: "bob"}, Err: ErrNotAuthor},
+		{Name: "an actor must match the author exactly", Given: []Event{created}, When: PublishPost{Actor: "Ana"}, Err: ErrNotAuthor},
+		{Name: "publish anonymously", Given: []Event{created}, When: PublishPost{Actor: ""}, Err: ErrNotAuthor},
+		{Name: "publish twice", Given: []Event{created, published}, When: PublishPost{Actor: "ana"}, Err: ErrAlreadyPublished},
+		{Name: "a non-author is refused before the state", Given: []Event{created, published}, When: PublishPost{Actor: "bob"}, Err: ErrNotAuthor},
 
 		// ChangeTitle
-		{name: "change the title of a draft", given: []Event{created}, when: ChangeTitle{Title: "Hello, world", Actor: "ana"}, then: []Event{retitled}},
-		{name: "change the title after publishing", given: []Event{created, published}, when: ChangeTitle{Title: "Hello, world", Actor: "ana"}, then: []Event{retitled}},
-		{name: "change the title twice", given: []Event{created, retitled}, when: ChangeTitle{Title: "Third", Actor: "ana"}, then: []Event{TitleChanged{Title: "Third"}}},
-		{name: "change the title to the same one", given: []Event{created}, when: ChangeTitle{Title: "Hello", Actor: "ana"}, then: []Event{TitleChanged{Title: "Hello"}}},
-		{name: "change trims the title", given: []Event{created}, when: ChangeTitle{Title: " Hello, world ", Actor: "ana"}, then: []Event{retitled}},
-		{name: "change to a title of 200 characters", given: []Event{created}, when: ChangeTitle{Title: title200, Actor: "ana"}, then: []Event{TitleChanged{Title: title200}}},
-		{name: "change the title of a post that does not exist", when: ChangeTitle{Title: "T", Actor: "ana"}, err: ErrPostNotFound},
-		{name: "change the title of someone else's post", given: []Event{created}, when: ChangeTitle{Title: "Mine", Actor: "bob"}, err: ErrNotAuthor},
-		{name: "a non-author is refused before a bad title", given: []Event{created}, when: ChangeTitle{Title: "", Actor: "bob"}, err: ErrNotAuthor},
-		{name: "change to no title", given: []Event{created}, when: ChangeTitle{Title: "  ", Actor: "ana"}, err: ErrBadTitle},
-		{name: "change to a title of 201 characters", given: []Event{created}, when: ChangeTitle{Title: title200 + "x", Actor: "ana"}, err: ErrBadTitle},
+		{Name: "change the title of a draft", Given: []Event{created}, When: ChangeTitle{Title: "Hello, world", Actor: "ana"}, Then: []Event{retitled}},
+		{Name: "change the title after publishing", Given: []Event{created, published}, When: ChangeTitle{Title: "Hello, world", Actor: "ana"}, Then: []Event{retitled}},
+		{Name: "change the title twice", Given: []Event{created, retitled}, When: ChangeTitle{Title: "Third", Actor: "ana"}, Then: []Event{TitleChanged{Title: "Third"}}},
+		{Name: "change the title to the same one", Given: []Event{created}, When: ChangeTitle{Title: "Hello", Actor: "ana"}, Then: []Event{TitleChanged{Title: "Hello"}}},
+		{Name: "change trims the title", Given: []Event{created}, When: ChangeTitle{Title: " Hello, world ", Actor: "ana"}, Then: []Event{retitled}},
+		{Name: "change to a title of 200 characters", Given: []Event{created}, When: ChangeTitle{Title: title200, Actor: "ana"}, Then: []Event{TitleChanged{Title: title200}}},
+		{Name: "change the title of a post that does not exist", When: ChangeTitle{Title: "T", Actor: "ana"}, Err: ErrPostNotFound},
+		{Name: "change the title of someone else's post", Given: []Event{created}, When: ChangeTitle{Title: "Mine", Actor: "bob"}, Err: ErrNotAuthor},
+		{Name: "a non-author is refused before a bad title", Given: []Event{created}, When: ChangeTitle{Title: "", Actor: "bob"}, Err: ErrNotAuthor},
+		{Name: "change to no title", Given: []Event{created}, When: ChangeTitle{Title: "  ", Actor: "ana"}, Err: ErrBadTitle},
+		{Name: "change to a title of 201 characters", Given: []Event{created}, When: ChangeTitle{Title: title200 + "x", Actor: "ana"}, Err: ErrBadTitle},
 
 		// Not a command
-		{name: "a nil command", when: nil, err: ErrUnknownCommand},
-		{name: "a pointer to a command", given: []Event{created}, when: &PublishPost{Actor: "ana"}, err: ErrUnknownCommand},
+		{Name: "a nil command", When: nil, Err: ErrUnknownCommand},
+		{Name: "a pointer to a command", Given: []Event{created}, When: &PublishPost{Actor: "ana"}, Err: ErrUnknownCommand},
 	})
-}
-
-func run(t *testing.T, scenarios []scenario) {
-	t.Helper()
-	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			state := es.Fold(Evolve, Initial(), sc.given)
-			before := state
-			got, err := Decide(sc.when, state)
-			if state != before {
-				t.Errorf("Decide changed its state:\n got %+v\nwant %+v", state, before)
-			}
-			if sc.err != nil {
-				var de *es.Error
-				if !errors.As(err, &de) {
-					t.Fatalf("got events %+v, error %v; want error %s", got, err, sc.err.Code)
-				}
-				if de.Code != sc.err.Code || de.Kind != sc.err.Kind || de.Message == "" {
-					t.Fatalf("got error %s (%s) %q, want %s (%s)", de.Code, de.Kind, de.Message, sc.err.Code, sc.err.Kind)
-				}
-				if !errors.Is(err, sc.err) || got != nil {
-					t.Fatalf("errors.Is(%v, %v) = false, or events %v with the error", err, sc.err, got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("got error %v, want events %.200v", err, sc.then)
-			}
-			if !reflect.DeepEqual(got, sc.then) {
-				t.Fatalf("got events %.200v, want %.200v", got, sc.then)
-			}
-		})
-	}
 }
 
 func TestEvolve(t *testing.T) {
@@ -134,18 +95,14 @@ func TestEvolve(t *testing.T) {
 }
 
 func TestEvolveIgnoresForeignEvents(t *testing.T) {
-	s := es.Fold(Evolve, Initial(), []Event{created})
-	if got := Evolve(s, nil); got != s {
-		t.Fatalf("Evolve(s, nil) = %+v, want %+v", got, s)
-	}
+	decidertest.IgnoresForeignEvents(t, Decider(), []Event{created})
 }
 
 func TestEvolveDoesNotChangeItsState(t *testing.T) {
 	base := es.Fold(Evolve, Initial(), []Event{created})
-	before := base
-	a := Evolve(base, retitled)
-	b := Evolve(base, published)
-	if base != before || a.Title != "Hello, world" || a.Published || b.Title != "Hello" || !b.Published {
+	branches := decidertest.Branches(t, Decider(), base, []Event{retitled, published})
+	a, b := branches[0], branches[1]
+	if a.Title != "Hello, world" || a.Published || b.Title != "Hello" || !b.Published {
 		t.Fatalf("base %+v, a %+v, b %+v", base, a, b)
 	}
 }
@@ -157,22 +114,8 @@ func TestStateRoundTripsThroughJSON(t *testing.T) {
 		{created, published, retitled},
 		{PostCreated{Title: "<b>&amp;</b>", Body: "line\r\nline\u2028\x00\ttab \"q\" 😀", Author: "zoë"}},
 	}
-	for _, h := range histories {
-		s := es.Fold(Evolve, Initial(), h)
-		b, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, into := range []State{Initial(), {Title: "stale", Published: true}} {
-			got := into
-			if err := json.Unmarshal(b, &got); err != nil {
-				t.Fatal(err)
-			}
-			if got != s {
-				t.Errorf("%s\nround-trips to %+v\nwant %+v", b, got, s)
-			}
-		}
-	}
+	// Loaded into Initial(), and over a stale state: nothing of it must remain.
+	decidertest.RoundTrips(t, Decider(), histories, State{Title: "stale", Published: true})
 	b, _ := json.Marshal(es.Fold(Evolve, Initial(), []Event{created, published}))
 	want := `{"exists":true,"title":"Hello","body":"First post.","author":"ana","published":true}`
 	if string(b) != want {
@@ -182,33 +125,11 @@ func TestStateRoundTripsThroughJSON(t *testing.T) {
 
 func TestEventsEncodeAsTheContractSays(t *testing.T) {
 	reg := Decider().Events
-	for _, tc := range []struct {
-		event Event
-		name  string
-		data  string
-	}{
-		{created, "PostCreated", `{"title":"Hello","body":"First post.","author":"ana"}`},
-		{published, "PostPublished", `{}`},
-		{retitled, "TitleChanged", `{"title":"Hello, world"}`},
-	} {
-		name, schema, data, err := reg.Encode(tc.event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name != tc.name || schema != 1 || string(data) != tc.data {
-			t.Errorf("Encode(%+v) = %s v%d %s, want %s v1 %s", tc.event, name, schema, data, tc.name, tc.data)
-		}
-		back, err := reg.Decode(name, schema, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if back != tc.event {
-			t.Errorf("Decode gives %#v, want %#v", back, tc.event)
-		}
-	}
-	if n := len(reg.Names()); n != 3 {
-		t.Errorf("%d event types registered, want 3", n)
-	}
+	decidertest.EncodesAs(t, reg, []decidertest.Encoding[Event]{
+		{Event: created, Name: "PostCreated", Schema: 1, Data: `{"title":"Hello","body":"First post.","author":"ana"}`},
+		{Event: published, Name: "PostPublished", Schema: 1, Data: `{}`},
+		{Event: retitled, Name: "TitleChanged", Schema: 1, Data: `{"title":"Hello, world"}`},
+	})
 	// A payload-less event may be stored with no data at all.
 	if e, err := reg.Decode("PostPublished", 1, nil); err != nil || e != (PostPublished{}) {
 		t.Errorf("Decode(PostPublished, no data) = %#v, %v", e, err)
@@ -223,25 +144,17 @@ func TestDecider(t *testing.T) {
 }
 
 func TestErrorCodesAreStable(t *testing.T) {
-	for _, tc := range []struct {
-		err  *es.Error
-		code string
-		kind es.Kind
-	}{
-		{ErrPostNotFound, "PostNotFound", es.Missing},
-		{ErrNotAuthor, "NotAuthor", es.Forbidden},
-		{ErrPostExists, "PostExists", es.Refused},
-		{ErrAlreadyPublished, "AlreadyPublished", es.Refused},
-		{ErrBadTitle, "BadTitle", es.Invalid},
-		{ErrBodyTooLong, "BodyTooLong", es.Invalid},
-		{ErrBadBody, "BadBody", es.Invalid},
-		{ErrBadAuthor, "BadAuthor", es.Invalid},
-		{ErrUnknownCommand, "UnknownCommand", es.Invalid},
-	} {
-		if tc.err.Code != tc.code || tc.err.Kind != tc.kind {
-			t.Errorf("%s is %s (%s), want %s (%s)", tc.err.Message, tc.err.Code, tc.err.Kind, tc.code, tc.kind)
-		}
-	}
+	decidertest.ErrorCodes(t, []decidertest.Code{
+		{Err: ErrPostNotFound, Code: "PostNotFound", Kind: es.Missing},
+		{Err: ErrNotAuthor, Code: "NotAuthor", Kind: es.Forbidden},
+		{Err: ErrPostExists, Code: "PostExists", Kind: es.Refused},
+		{Err: ErrAlreadyPublished, Code: "AlreadyPublished", Kind: es.Refused},
+		{Err: ErrBadTitle, Code: "BadTitle", Kind: es.Invalid},
+		{Err: ErrBodyTooLong, Code: "BodyTooLong", Kind: es.Invalid},
+		{Err: ErrBadBody, Code: "BadBody", Kind: es.Invalid},
+		{Err: ErrBadAuthor, Code: "BadAuthor", Kind: es.Invalid},
+		{Err: ErrUnknownCommand, Code: "UnknownCommand", Kind: es.Invalid},
+	})
 	if !errors.Is(ErrPostNotFound, es.ErrNotFound) {
 		t.Error("ErrPostNotFound does not match es.ErrNotFound")
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/decidertest"
 )
 
 var (
@@ -19,117 +20,64 @@ var (
 	ended   = MatchEnded{Result: "Australia won by 7 wickets"}
 )
 
-type scenario struct {
-	name  string
-	given []Event
-	when  Command
-	then  []Event   // the events decided, when err is nil
-	err   *es.Error // the sentinel whose code and kind the error must have
-}
+type scenario = decidertest.Scenario[Command, Event]
 
 func TestDecide(t *testing.T) {
 	long := strings.Repeat("é", MaxNameLen) // characters, not bytes, count
-	run(t, []scenario{
+	decidertest.Run(t, Decider(), []scenario{
 		// StartMatch
-		{name: "start a match", when: StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "Australia"}, then: []Event{started}},
-		{name: "start trims names", when: StartMatch{Venue: "  Lord's\t", HomeTeam: " England ", AwayTeam: "Australia\n"}, then: []Event{started}},
-		{name: "start with names of 200 characters", when: StartMatch{Venue: long, HomeTeam: long, AwayTeam: "x" + long[2:]},
-			then: []Event{MatchStarted{Venue: long, HomeTeam: long, AwayTeam: "x" + long[2:]}}},
-		{name: "start with a venue of 1 character", when: StartMatch{Venue: "X", HomeTeam: "A", AwayTeam: "B"}, then: []Event{MatchStarted{Venue: "X", HomeTeam: "A", AwayTeam: "B"}}},
-		{name: "start twice", given: []Event{started}, when: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: "B"}, err: ErrAlreadyStarted},
-		{name: "start an ended match", given: []Event{started, ended}, when: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: "B"}, err: ErrAlreadyStarted},
-		{name: "start without a venue", when: StartMatch{Venue: "", HomeTeam: "A", AwayTeam: "B"}, err: ErrBadVenue},
-		{name: "start with a blank venue", when: StartMatch{Venue: " \t ", HomeTeam: "A", AwayTeam: "B"}, err: ErrBadVenue},
-		{name: "start with a venue of 201 characters", when: StartMatch{Venue: long + "x", HomeTeam: "A", AwayTeam: "B"}, err: ErrBadVenue},
-		{name: "start with a venue that is not UTF-8", when: StartMatch{Venue: "Lord\xff", HomeTeam: "A", AwayTeam: "B"}, err: ErrBadVenue},
-		{name: "start without a home team", when: StartMatch{Venue: "Oval", HomeTeam: " ", AwayTeam: "B"}, err: ErrBadTeam},
-		{name: "start without an away team", when: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: ""}, err: ErrBadTeam},
-		{name: "start with an away team of 201 characters", when: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: long + "x"}, err: ErrBadTeam},
-		{name: "start a team against itself", when: StartMatch{Venue: "Oval", HomeTeam: "England", AwayTeam: "england "}, err: ErrSameTeams},
-		{name: "values are checked before the state", given: []Event{started}, when: StartMatch{Venue: "", HomeTeam: "A", AwayTeam: "B"}, err: ErrBadVenue},
+		{Name: "start a match", When: StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "Australia"}, Then: []Event{started}},
+		{Name: "start trims names", When: StartMatch{Venue: "  Lord's\t", HomeTeam: " England ", AwayTeam: "Australia\n"}, Then: []Event{started}},
+		{Name: "start with names of 200 characters", When: StartMatch{Venue: long, HomeTeam: long, AwayTeam: "x" + long[2:]},
+			Then: []Event{MatchStarted{Venue: long, HomeTeam: long, AwayTeam: "x" + long[2:]}}},
+		{Name: "start with a venue of 1 character", When: StartMatch{Venue: "X", HomeTeam: "A", AwayTeam: "B"}, Then: []Event{MatchStarted{Venue: "X", HomeTeam: "A", AwayTeam: "B"}}},
+		{Name: "start twice", Given: []Event{started}, When: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: "B"}, Err: ErrAlreadyStarted},
+		{Name: "start an ended match", Given: []Event{started, ended}, When: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: "B"}, Err: ErrAlreadyStarted},
+		{Name: "start without a venue", When: StartMatch{Venue: "", HomeTeam: "A", AwayTeam: "B"}, Err: ErrBadVenue},
+		{Name: "start with a blank venue", When: StartMatch{Venue: " \t ", HomeTeam: "A", AwayTeam: "B"}, Err: ErrBadVenue},
+		{Name: "start with a venue of 201 characters", When: StartMatch{Venue: long + "x", HomeTeam: "A", AwayTeam: "B"}, Err: ErrBadVenue},
+		{Name: "start with a venue that is not UTF-8", When: StartMatch{Venue: "Lord\xff", HomeTeam: "A", AwayTeam: "B"}, Err: ErrBadVenue},
+		{Name: "start without a home team", When: StartMatch{Venue: "Oval", HomeTeam: " ", AwayTeam: "B"}, Err: ErrBadTeam},
+		{Name: "start without an away team", When: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: ""}, Err: ErrBadTeam},
+		{Name: "start with an away team of 201 characters", When: StartMatch{Venue: "Oval", HomeTeam: "A", AwayTeam: long + "x"}, Err: ErrBadTeam},
+		{Name: "start a team against itself", When: StartMatch{Venue: "Oval", HomeTeam: "England", AwayTeam: "england "}, Err: ErrSameTeams},
+		{Name: "values are checked before the state", Given: []Event{started}, When: StartMatch{Venue: "", HomeTeam: "A", AwayTeam: "B"}, Err: ErrBadVenue},
 
 		// CompleteInnings
-		{name: "complete the first innings", given: []Event{started}, when: CompleteInnings{Innings: 1, Runs: 250, Wickets: 10}, then: []Event{inn1}},
-		{name: "complete the second innings", given: []Event{started, inn1}, when: CompleteInnings{Innings: 2, Runs: 301, Wickets: 8}, then: []Event{inn2}},
-		{name: "complete the fourth innings", given: []Event{started, inn1, inn2, inn3}, when: CompleteInnings{Innings: 4, Runs: 149, Wickets: 3}, then: []Event{inn4}},
-		{name: "complete an innings of 0 for 0", given: []Event{started}, when: CompleteInnings{Innings: 1}, then: []Event{InningsCompleted{Innings: 1}}},
-		{name: "complete an innings of 10,000 for 10", given: []Event{started}, when: CompleteInnings{Innings: 1, Runs: 10_000, Wickets: 10}, then: []Event{InningsCompleted{Innings: 1, Runs: 10_000, Wickets: 10}}},
-		{name: "complete an innings of a match never started", when: CompleteInnings{Innings: 1, Runs: 1}, err: ErrMatchNotFound},
-		{name: "a missing match is found out before bad values", when: CompleteInnings{Innings: 9, Runs: -1}, err: ErrMatchNotFound},
-		{name: "complete innings 0", given: []Event{started}, when: CompleteInnings{Innings: 0}, err: ErrBadInnings},
-		{name: "complete innings 5", given: []Event{started}, when: CompleteInnings{Innings: 5}, err: ErrBadInnings},
-		{name: "complete a fifth innings", given: []Event{started, inn1, inn2, inn3, inn4}, when: CompleteInnings{Innings: 5, Runs: 10}, err: ErrBadInnings},
-		{name: "complete an innings after all four", given: []Event{started, inn1, inn2, inn3, inn4}, when: CompleteInnings{Innings: 4, Runs: 10}, err: ErrAllInningsCompleted},
-		{name: "complete negative runs", given: []Event{started}, when: CompleteInnings{Innings: 1, Runs: -1}, err: ErrBadRuns},
-		{name: "complete 10,001 runs", given: []Event{started}, when: CompleteInnings{Innings: 1, Runs: 10_001}, err: ErrBadRuns},
-		{name: "complete negative wickets", given: []Event{started}, when: CompleteInnings{Innings: 1, Wickets: -1}, err: ErrBadWickets},
-		{name: "complete 11 wickets", given: []Event{started}, when: CompleteInnings{Innings: 1, Wickets: 11}, err: ErrBadWickets},
-		{name: "skip an innings", given: []Event{started}, when: CompleteInnings{Innings: 2, Runs: 10}, err: ErrInningsOutOfOrder},
-		{name: "repeat an innings", given: []Event{started, inn1}, when: CompleteInnings{Innings: 1, Runs: 10}, err: ErrInningsOutOfOrder},
-		{name: "go back an innings", given: []Event{started, inn1, inn2, inn3}, when: CompleteInnings{Innings: 2, Runs: 10}, err: ErrInningsOutOfOrder},
-		{name: "complete an innings of an ended match", given: []Event{started, inn1, ended}, when: CompleteInnings{Innings: 2, Runs: 10}, err: ErrAlreadyEnded},
-		{name: "bad values of an ended match are invalid", given: []Event{started, ended}, when: CompleteInnings{Innings: 1, Wickets: 12}, err: ErrBadWickets},
+		{Name: "complete the first innings", Given: []Event{started}, When: CompleteInnings{Innings: 1, Runs: 250, Wickets: 10}, Then: []Event{inn1}},
+		{Name: "complete the second innings", Given: []Event{started, inn1}, When: CompleteInnings{Innings: 2, Runs: 301, Wickets: 8}, Then: []Event{inn2}},
+		{Name: "complete the fourth innings", Given: []Event{started, inn1, inn2, inn3}, When: CompleteInnings{Innings: 4, Runs: 149, Wickets: 3}, Then: []Event{inn4}},
+		{Name: "complete an innings of 0 for 0", Given: []Event{started}, When: CompleteInnings{Innings: 1}, Then: []Event{InningsCompleted{Innings: 1}}},
+		{Name: "complete an innings of 10,000 for 10", Given: []Event{started}, When: CompleteInnings{Innings: 1, Runs: 10_000, Wickets: 10}, Then: []Event{InningsCompleted{Innings: 1, Runs: 10_000, Wickets: 10}}},
+		{Name: "complete an innings of a match never started", When: CompleteInnings{Innings: 1, Runs: 1}, Err: ErrMatchNotFound},
+		{Name: "a missing match is found out before bad values", When: CompleteInnings{Innings: 9, Runs: -1}, Err: ErrMatchNotFound},
+		{Name: "complete innings 0", Given: []Event{started}, When: CompleteInnings{Innings: 0}, Err: ErrBadInnings},
+		{Name: "complete innings 5", Given: []Event{started}, When: CompleteInnings{Innings: 5}, Err: ErrBadInnings},
+		{Name: "complete a fifth innings", Given: []Event{started, inn1, inn2, inn3, inn4}, When: CompleteInnings{Innings: 5, Runs: 10}, Err: ErrBadInnings},
+		{Name: "complete an innings after all four", Given: []Event{started, inn1, inn2, inn3, inn4}, When: CompleteInnings{Innings: 4, Runs: 10}, Err: ErrAllInningsCompleted},
+		{Name: "complete negative runs", Given: []Event{started}, When: CompleteInnings{Innings: 1, Runs: -1}, Err: ErrBadRuns},
+		{Name: "complete 10,001 runs", Given: []Event{started}, When: CompleteInnings{Innings: 1, Runs: 10_001}, Err: ErrBadRuns},
+		{Name: "complete negative wickets", Given: []Event{started}, When: CompleteInnings{Innings: 1, Wickets: -1}, Err: ErrBadWickets},
+		{Name: "complete 11 wickets", Given: []Event{started}, When: CompleteInnings{Innings: 1, Wickets: 11}, Err: ErrBadWickets},
+		{Name: "skip an innings", Given: []Event{started}, When: CompleteInnings{Innings: 2, Runs: 10}, Err: ErrInningsOutOfOrder},
+		{Name: "repeat an innings", Given: []Event{started, inn1}, When: CompleteInnings{Innings: 1, Runs: 10}, Err: ErrInningsOutOfOrder},
+		{Name: "go back an innings", Given: []Event{started, inn1, inn2, inn3}, When: CompleteInnings{Innings: 2, Runs: 10}, Err: ErrInningsOutOfOrder},
+		{Name: "complete an innings of an ended match", Given: []Event{started, inn1, ended}, When: CompleteInnings{Innings: 2, Runs: 10}, Err: ErrAlreadyEnded},
+		{Name: "bad values of an ended match are invalid", Given: []Event{started, ended}, When: CompleteInnings{Innings: 1, Wickets: 12}, Err: ErrBadWickets},
 
 		// EndMatch
-		{name: "end a match", given: []Event{started, inn1, inn2, inn3, inn4}, when: EndMatch{Result: " Australia won by 7 wickets "}, then: []Event{ended}},
-		{name: "end a match before any innings", given: []Event{started}, when: EndMatch{Result: "Abandoned"}, then: []Event{MatchEnded{Result: "Abandoned"}}},
-		{name: "end with a result of 500 characters", given: []Event{started}, when: EndMatch{Result: strings.Repeat("ü", 500)}, then: []Event{MatchEnded{Result: strings.Repeat("ü", 500)}}},
-		{name: "end a match never started", when: EndMatch{Result: "Draw"}, err: ErrMatchNotFound},
-		{name: "end twice", given: []Event{started, ended}, when: EndMatch{Result: "Draw"}, err: ErrAlreadyEnded},
-		{name: "end without a result", given: []Event{started}, when: EndMatch{Result: "  "}, err: ErrBadResult},
-		{name: "end with a result of 501 characters", given: []Event{started}, when: EndMatch{Result: strings.Repeat("ü", 501)}, err: ErrBadResult},
+		{Name: "end a match", Given: []Event{started, inn1, inn2, inn3, inn4}, When: EndMatch{Result: " Australia won by 7 wickets "}, Then: []Event{ended}},
+		{Name: "end a match before any innings", Given: []Event{started}, When: EndMatch{Result: "Abandoned"}, Then: []Event{MatchEnded{Result: "Abandoned"}}},
+		{Name: "end with a result of 500 characters", Given: []Event{started}, When: EndMatch{Result: strings.Repeat("ü", 500)}, Then: []Event{MatchEnded{Result: strings.Repeat("ü", 500)}}},
+		{Name: "end a match never started", When: EndMatch{Result: "Draw"}, Err: ErrMatchNotFound},
+		{Name: "end twice", Given: []Event{started, ended}, When: EndMatch{Result: "Draw"}, Err: ErrAlreadyEnded},
+		{Name: "end without a result", Given: []Event{started}, When: EndMatch{Result: "  "}, Err: ErrBadResult},
+		{Name: "end with a result of 501 characters", Given: []Event{started}, When: EndMatch{Result: strings.Repeat("ü", 501)}, Err: ErrBadResult},
 
 		// Not a command
-		{name: "a nil command", when: nil, err: ErrUnknownCommand},
-		{name: "a pointer to a command", when: &EndMatch{Result: "Draw"}, given: []Event{started}, err: ErrUnknownCommand},
+		{Name: "a nil command", When: nil, Err: ErrUnknownCommand},
+		{Name: "a pointer to a command", When: &EndMatch{Result: "Draw"}, Given: []Event{started}, Err: ErrUnknownCommand},
 	})
-}
-
-func run(t *testing.T, scenarios []scenario) {
-	t.Helper()
-	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			state := es.Fold(Evolve, Initial(), sc.given)
-			before := clone(t, state)
-			got, err := Decide(sc.when, state)
-			if !reflect.DeepEqual(state, before) {
-				t.Errorf("Decide changed its state:\n got %+v\nwant %+v", state, before)
-			}
-			if sc.err != nil {
-				var de *es.Error
-				if !errors.As(err, &de) {
-					t.Fatalf("got events %+v, error %v; want error %s", got, err, sc.err.Code)
-				}
-				if de.Code != sc.err.Code || de.Kind != sc.err.Kind || de.Message == "" {
-					t.Fatalf("got error %s (%s) %q, want %s (%s)", de.Code, de.Kind, de.Message, sc.err.Code, sc.err.Kind)
-				}
-				if !errors.Is(err, sc.err) || got != nil {
-					t.Fatalf("errors.Is(%v, %v) = false, or events %v with the error", err, sc.err, got)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("got error %v, want events %+v", err, sc.then)
-			}
-			if !reflect.DeepEqual(got, sc.then) {
-				t.Fatalf("got events %+v, want %+v", got, sc.then)
-			}
-		})
-	}
-}
-
-// clone is a deep copy of s, through its stored form.
-func clone(t *testing.T, s State) State {
-	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c State
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func TestEvolve(t *testing.T) {
@@ -167,24 +115,16 @@ func TestEvolveFromInitial(t *testing.T) {
 }
 
 func TestEvolveIgnoresForeignEvents(t *testing.T) {
-	s := es.Fold(Evolve, Initial(), []Event{started, inn1})
-	if got := Evolve(s, nil); !reflect.DeepEqual(got, s) {
-		t.Fatalf("Evolve(s, nil) = %+v, want %+v", got, s)
-	}
+	decidertest.IgnoresForeignEvents(t, Decider(), []Event{started, inn1})
 }
 
 func TestEvolveDoesNotChangeItsState(t *testing.T) {
 	base := es.Fold(Evolve, Initial(), []Event{started, inn1})
 	// Room to grow in place: an append without a copy would write into it.
 	base.Innings = append(make([]Innings, 0, 8), base.Innings...)
-	before := clone(t, base)
 
-	a := Evolve(base, inn2)
-	b := Evolve(base, InningsCompleted{Innings: 2, Runs: 7, Wickets: 1})
-	_ = Evolve(base, ended)
-	if !reflect.DeepEqual(base, before) {
-		t.Fatalf("Evolve changed its state:\n got %+v\nwant %+v", base, before)
-	}
+	branches := decidertest.Branches(t, Decider(), base, []Event{inn2, InningsCompleted{Innings: 2, Runs: 7, Wickets: 1}, ended})
+	a, b := branches[0], branches[1]
 	if a.Innings[1].Runs != 301 || b.Innings[1].Runs != 7 {
 		t.Fatalf("states from one base share innings: %+v and %+v", a.Innings, b.Innings)
 	}
@@ -198,23 +138,8 @@ func TestStateRoundTripsThroughJSON(t *testing.T) {
 		{started, inn1, inn2, inn3, inn4, ended},
 		{MatchStarted{Venue: "<Eden & \"Gardens\">", HomeTeam: "Indiа\u2028", AwayTeam: "日本"}, inn1},
 	}
-	for _, h := range histories {
-		s := es.Fold(Evolve, Initial(), h)
-		b, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Loaded as es.Handler loads it: into Initial(), and into a zero State.
-		for _, into := range []State{Initial(), {}} {
-			got := into
-			if err := json.Unmarshal(b, &got); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, s) {
-				t.Errorf("%s\nround-trips to %+v\nwant %+v", b, got, s)
-			}
-		}
-	}
+	// Loaded as es.Handler loads it: into Initial(), and into a zero State.
+	decidertest.RoundTrips(t, Decider(), histories, State{})
 	b, _ := json.Marshal(es.Fold(Evolve, Initial(), []Event{started, inn1}))
 	want := `{"started":true,"ended":false,"venue":"Lord's","homeTeam":"England","awayTeam":"Australia",` +
 		`"innings":[{"number":1,"runs":250,"wickets":10,"side":"home","batting":"England"}],"result":"","homeRuns":250,"awayRuns":0}`
@@ -224,34 +149,11 @@ func TestStateRoundTripsThroughJSON(t *testing.T) {
 }
 
 func TestEventsEncodeAsTheContractSays(t *testing.T) {
-	reg := Decider().Events
-	for _, tc := range []struct {
-		event Event
-		name  string
-		data  string
-	}{
-		{started, "MatchStarted", `{"venue":"Lord's","homeTeam":"England","awayTeam":"Australia"}`},
-		{inn1, "InningsCompleted", `{"innings":1,"runs":250,"wickets":10}`},
-		{ended, "MatchEnded", `{"result":"Australia won by 7 wickets"}`},
-	} {
-		name, schema, data, err := reg.Encode(tc.event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name != tc.name || schema != 1 || string(data) != tc.data {
-			t.Errorf("Encode(%+v) = %s v%d %s, want %s v1 %s", tc.event, name, schema, data, tc.name, tc.data)
-		}
-		back, err := reg.Decode(name, schema, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(back, tc.event) {
-			t.Errorf("Decode gives %#v, want %#v", back, tc.event)
-		}
-	}
-	if n := len(reg.Names()); n != 3 {
-		t.Errorf("%d event types registered, want 3", n)
-	}
+	decidertest.EncodesAs(t, Decider().Events, []decidertest.Encoding[Event]{
+		{Event: started, Name: "MatchStarted", Schema: 1, Data: `{"venue":"Lord's","homeTeam":"England","awayTeam":"Australia"}`},
+		{Event: inn1, Name: "InningsCompleted", Schema: 1, Data: `{"innings":1,"runs":250,"wickets":10}`},
+		{Event: ended, Name: "MatchEnded", Schema: 1, Data: `{"result":"Australia won by 7 wickets"}`},
+	})
 }
 
 func TestDecider(t *testing.T) {
@@ -262,29 +164,21 @@ func TestDecider(t *testing.T) {
 }
 
 func TestErrorCodesAreStable(t *testing.T) {
-	for _, tc := range []struct {
-		err  *es.Error
-		code string
-		kind es.Kind
-	}{
-		{ErrMatchNotFound, "MatchNotFound", es.Missing},
-		{ErrAlreadyStarted, "AlreadyStarted", es.Refused},
-		{ErrAlreadyEnded, "AlreadyEnded", es.Refused},
-		{ErrInningsOutOfOrder, "InningsOutOfOrder", es.Refused},
-		{ErrAllInningsCompleted, "AllInningsCompleted", es.Refused},
-		{ErrBadVenue, "BadVenue", es.Invalid},
-		{ErrBadTeam, "BadTeam", es.Invalid},
-		{ErrSameTeams, "SameTeams", es.Invalid},
-		{ErrBadInnings, "BadInnings", es.Invalid},
-		{ErrBadRuns, "BadRuns", es.Invalid},
-		{ErrBadWickets, "BadWickets", es.Invalid},
-		{ErrBadResult, "BadResult", es.Invalid},
-		{ErrUnknownCommand, "UnknownCommand", es.Invalid},
-	} {
-		if tc.err.Code != tc.code || tc.err.Kind != tc.kind {
-			t.Errorf("%s is %s (%s), want %s (%s)", tc.err.Message, tc.err.Code, tc.err.Kind, tc.code, tc.kind)
-		}
-	}
+	decidertest.ErrorCodes(t, []decidertest.Code{
+		{Err: ErrMatchNotFound, Code: "MatchNotFound", Kind: es.Missing},
+		{Err: ErrAlreadyStarted, Code: "AlreadyStarted", Kind: es.Refused},
+		{Err: ErrAlreadyEnded, Code: "AlreadyEnded", Kind: es.Refused},
+		{Err: ErrInningsOutOfOrder, Code: "InningsOutOfOrder", Kind: es.Refused},
+		{Err: ErrAllInningsCompleted, Code: "AllInningsCompleted", Kind: es.Refused},
+		{Err: ErrBadVenue, Code: "BadVenue", Kind: es.Invalid},
+		{Err: ErrBadTeam, Code: "BadTeam", Kind: es.Invalid},
+		{Err: ErrSameTeams, Code: "SameTeams", Kind: es.Invalid},
+		{Err: ErrBadInnings, Code: "BadInnings", Kind: es.Invalid},
+		{Err: ErrBadRuns, Code: "BadRuns", Kind: es.Invalid},
+		{Err: ErrBadWickets, Code: "BadWickets", Kind: es.Invalid},
+		{Err: ErrBadResult, Code: "BadResult", Kind: es.Invalid},
+		{Err: ErrUnknownCommand, Code: "UnknownCommand", Kind: es.Invalid},
+	})
 	if !errors.Is(ErrMatchNotFound, es.ErrNotFound) {
 		t.Error("ErrMatchNotFound does not match es.ErrNotFound")
 	}

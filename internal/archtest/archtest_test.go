@@ -18,6 +18,8 @@ const (
 	core   = module + "/es"
 	domain = module + "/domain/"
 	ulid   = "github.com/oklog/ulid/v2"
+	// decidertest holds the checks the domain's tests share.
+	decidertest = core + "/decidertest"
 )
 
 // pkg is the part of `go list -json` these rules read.
@@ -30,18 +32,21 @@ type pkg struct {
 }
 
 func TestImportsFollowTheArchitecture(t *testing.T) {
-	pkgs := list(t, "./domain/...", "./es")
-	var sawCore, sawDomain bool
+	pkgs := list(t, "./domain/...", "./es", "./es/decidertest")
+	var sawCore, sawDomain, sawDeciderTest bool
 	for _, p := range pkgs {
 		switch path := base(p.ImportPath); {
 		case path == core && p.ForTest == "":
 			sawCore = true
 		case strings.HasPrefix(path, domain) && p.ForTest == "":
 			sawDomain = true
+		case path == decidertest && p.ForTest == "":
+			sawDeciderTest = true
 		}
 	}
-	if !sawCore || !sawDomain {
-		t.Fatalf("go list found core %v, a domain package %v: the patterns no longer match the tree", sawCore, sawDomain)
+	if !sawCore || !sawDomain || !sawDeciderTest {
+		t.Fatalf("go list found core %v, a domain package %v, %s %v: the patterns no longer match the tree",
+			sawCore, sawDomain, decidertest, sawDeciderTest)
 	}
 	for _, v := range violations(pkgs) {
 		t.Error(v)
@@ -50,6 +55,9 @@ func TestImportsFollowTheArchitecture(t *testing.T) {
 
 // violations lists every import that breaks a rule:
 //   - a domain package (and its tests) imports the standard library, es, and
+//     (from an external test) itself; nothing else, directly or through es;
+//     but its own tests (not its code) may also import es/decidertest;
+//   - es/decidertest (and its tests) imports the standard library, es, and
 //     (from an external test) itself; nothing else, directly or through es;
 //   - es (not es/..., not its tests) imports the standard library and ulid.
 func violations(pkgs []pkg) []string {
@@ -74,15 +82,22 @@ func violations(pkgs []pkg) []string {
 		switch {
 		case strings.HasSuffix(path, ".test"):
 			// The generated test main: it imports the package under test.
-		case strings.HasPrefix(path, domain):
+		case strings.HasPrefix(path, domain), path == decidertest, path == decidertest+"_test":
 			self := strings.TrimSuffix(path, "_test")
+			rule := "a domain package may import only the standard library and " + core + " (its tests " + decidertest + " too)"
+			if self == decidertest {
+				rule = decidertest + " may import only the standard library and " + core
+			}
+			// A domain package's own tests may use decidertest; its code may not,
+			// nor may its copy recompiled for another package's test.
+			shared := func(i string) bool { return i == decidertest && self != decidertest && ownTest(p) }
 			for _, imp := range p.Imports {
-				if i := base(imp); !std[i] && i != core && i != self {
-					out = append(out, p.ImportPath+" imports "+i+": a domain package may import only the standard library and "+core)
+				if i := base(imp); !std[i] && i != core && i != self && !shared(i) {
+					out = append(out, p.ImportPath+" imports "+i+": "+rule)
 				}
 			}
 			for _, dep := range p.Deps {
-				if d := base(dep); !std[d] && !viaCore[d] && d != self {
+				if d := base(dep); !std[d] && !viaCore[d] && d != self && !shared(d) {
 					out = append(out, p.ImportPath+" depends on "+d+", which es does not bring")
 				}
 			}
@@ -97,6 +112,14 @@ func violations(pkgs []pkg) []string {
 		}
 	}
 	return out
+}
+
+// ownTest says whether p is built from a package's own test files: the package
+// with its _test.go files, or its external _test package; not a dependency
+// recompiled for that test.
+func ownTest(p pkg) bool {
+	path := base(p.ImportPath)
+	return p.ForTest != "" && (path == p.ForTest || path == p.ForTest+"_test")
 }
 
 // base is an import path without go list's test variant suffix:
@@ -178,10 +201,22 @@ func TestViolationsAreFound(t *testing.T) {
 		{ImportPath: domain + "good_test [" + domain + "good.test]", ForTest: domain + "good",
 			Imports: []string{"fmt", domain + "good [" + domain + "good.test]"}},
 		{ImportPath: domain + "good.test", Imports: []string{domain + "good [" + domain + "good.test]", "os"}},
-		// Not fine: a store, another domain, an adapter in a test.
-		{ImportPath: domain + "bad", Imports: []string{core, module + "/es/sqlite", domain + "good"},
-			Deps: []string{core, module + "/es/sqlite", domain + "good"}},
+		// Fine: a domain package's own test uses decidertest.
+		{ImportPath: domain + "good [" + domain + "good.test]", ForTest: domain + "good",
+			Imports: []string{"fmt", core, decidertest}, Deps: []string{"fmt", core, decidertest, ulid}},
+		// Not fine: a store, another domain, decidertest, an adapter in a test.
+		{ImportPath: domain + "bad", Imports: []string{core, module + "/es/sqlite", domain + "good", decidertest},
+			Deps: []string{core, module + "/es/sqlite", domain + "good", decidertest}},
 		{ImportPath: domain + "bad [" + domain + "bad.test]", ForTest: domain + "bad", Imports: []string{"net/http", module + "/web"}},
+		// Not fine: decidertest in a domain package recompiled for another test.
+		{ImportPath: domain + "third [" + domain + "other.test]", ForTest: domain + "other",
+			Imports: []string{decidertest}, Deps: []string{decidertest}},
+		// decidertest: fine with the standard library and es (ulid through es,
+		// itself from its external test); not fine with ulid directly, a domain.
+		{ImportPath: decidertest, Imports: []string{"fmt", core, ulid}, Deps: []string{"fmt", core, ulid}},
+		{ImportPath: decidertest + " [" + decidertest + ".test]", ForTest: decidertest, Imports: []string{"fmt", core}},
+		{ImportPath: decidertest + "_test [" + decidertest + ".test]", ForTest: decidertest,
+			Imports: []string{decidertest + " [" + decidertest + ".test]", domain + "good"}},
 	}
 	got := violations(pkgs)
 	for _, want := range []string{
@@ -190,6 +225,12 @@ func TestViolationsAreFound(t *testing.T) {
 		domain + "bad imports " + domain + "good",
 		domain + "bad depends on " + module + "/es/sqlite",
 		domain + "bad [" + domain + "bad.test] imports " + module + "/web",
+		domain + "bad imports " + decidertest,
+		domain + "bad depends on " + decidertest,
+		domain + "third [" + domain + "other.test] imports " + decidertest,
+		domain + "third [" + domain + "other.test] depends on " + decidertest,
+		decidertest + " imports " + ulid,
+		decidertest + "_test [" + decidertest + ".test] imports " + domain + "good",
 	} {
 		found := false
 		for _, v := range got {
@@ -200,11 +241,12 @@ func TestViolationsAreFound(t *testing.T) {
 		}
 	}
 	for _, v := range got {
-		if strings.Contains(v, domain+"good ") || strings.Contains(v, domain+"good_test") || strings.Contains(v, "net/http:") {
+		if strings.Contains(v, domain+"good ") || strings.Contains(v, domain+"good_test") || strings.Contains(v, "net/http:") ||
+			strings.Contains(v, decidertest+" [") || strings.Contains(v, " "+core+":") || strings.Contains(v, "fmt:") {
 			t.Errorf("reported a permitted import: %s", v)
 		}
 	}
-	if len(got) != 6 { // the five above, and bad's dependency on good
+	if len(got) != 12 { // the eleven above, and bad's dependency on good
 		t.Errorf("%d violations:\n%s", len(got), strings.Join(got, "\n"))
 	}
 }
