@@ -13,10 +13,108 @@ import (
 	"github.com/foldboard/foldboard/es"
 )
 
-// querier is what reading needs of a *sql.DB or a *sql.Tx.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// The statements of the hot paths, prepared once (see prepare): SQLite then
+// parses each once per connection instead of on every call.
+const (
+	sqlInsertCommand = `
+		INSERT INTO commands (stream_type, stream_id, command_id, first_version, last_version)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlInsertHead = `
+		INSERT INTO heads (stream_type, stream_id, version, state_schema, data)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlUpdateHead = `
+		UPDATE heads SET version = ?, state_schema = ?, data = ?
+		WHERE stream_type = ? AND stream_id = ? AND version = ?`
+	sqlHeadVersion = `SELECT version FROM heads WHERE stream_type = ? AND stream_id = ?`
+	sqlInsertEvent = `
+		INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
+			time_ns, actor, correlation_id, causation_id, command_id, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqlInsertSnapshot = `
+		INSERT INTO snapshots (stream_type, stream_id, version, state_schema, data)
+		VALUES (?, ?, ?, ?, ?)`
+	sqlHead = `
+		SELECT version, state_schema, data FROM heads WHERE stream_type = ? AND stream_id = ?`
+	sqlCommand = `
+		SELECT first_version, last_version FROM commands
+		WHERE stream_type = ? AND stream_id = ? AND command_id = ?`
+	sqlCommandEvents = `SELECT ` + eventColumns + ` FROM events
+		WHERE stream_type = ? AND stream_id = ? AND version BETWEEN ? AND ? ORDER BY version`
+	sqlStreamForward = `SELECT ` + eventColumns + ` FROM events
+		WHERE stream_type = ? AND stream_id = ? AND version >= ? ORDER BY version LIMIT ?`
+	sqlStreamReverse = `SELECT ` + eventColumns + ` FROM events
+		WHERE stream_type = ? AND stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`
+	sqlSnapshot = `
+		SELECT version, state_schema, data FROM snapshots
+		WHERE stream_type = ? AND stream_id = ? AND version <= ?
+		ORDER BY version DESC LIMIT 1`
+	sqlReadLog = `SELECT ` + eventColumns + ` FROM events
+		WHERE position > ? ORDER BY position LIMIT ?`
+)
+
+// statements holds the prepared statements. database/sql prepares a Stmt on
+// each connection the first time it runs there and keeps it while the
+// connection lives: the writer has one connection, the readers a fixed pool.
+type statements struct {
+	// On the writer, run inside the append's transaction with tx.StmtContext.
+	insertCommand, insertHead, updateHead, headVersion, insertEvent, insertSnapshot *sql.Stmt
+	// The same lookups of a command on the writer, for a repeated command.
+	writerCommand, writerCommandEvents *sql.Stmt
+	// On the readers.
+	head, command, commandEvents, streamForward, streamReverse, snapshot, readLog *sql.Stmt
+}
+
+func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err error) {
+	st = &statements{}
+	var all []*sql.Stmt
+	defer func() {
+		if err != nil {
+			for _, s := range all {
+				s.Close()
+			}
+		}
+	}()
+	for _, p := range []struct {
+		db  *sql.DB
+		sql string
+		to  **sql.Stmt
+	}{
+		{writer, sqlInsertCommand, &st.insertCommand},
+		{writer, sqlInsertHead, &st.insertHead},
+		{writer, sqlUpdateHead, &st.updateHead},
+		{writer, sqlHeadVersion, &st.headVersion},
+		{writer, sqlInsertEvent, &st.insertEvent},
+		{writer, sqlInsertSnapshot, &st.insertSnapshot},
+		{writer, sqlCommand, &st.writerCommand},
+		{writer, sqlCommandEvents, &st.writerCommandEvents},
+		{reader, sqlHead, &st.head},
+		{reader, sqlCommand, &st.command},
+		{reader, sqlCommandEvents, &st.commandEvents},
+		{reader, sqlStreamForward, &st.streamForward},
+		{reader, sqlStreamReverse, &st.streamReverse},
+		{reader, sqlSnapshot, &st.snapshot},
+		{reader, sqlReadLog, &st.readLog},
+	} {
+		s, err := p.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return nil, fmt.Errorf("preparing %q: %w", strings.Join(strings.Fields(p.sql), " "), err)
+		}
+		all = append(all, s)
+		*p.to = s
+	}
+	return st, nil
+}
+
+func (st *statements) close() error {
+	var errs []error
+	for _, s := range []*sql.Stmt{
+		st.insertCommand, st.insertHead, st.updateHead, st.headVersion, st.insertEvent, st.insertSnapshot,
+		st.writerCommand, st.writerCommandEvents,
+		st.head, st.command, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog,
+	} {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Append writes the events, the stream's new state, its snapshot and command
@@ -95,9 +193,7 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 	// as such even when its expected version is stale too: its sender wants
 	// the first result, not a conflict.
 	if req.CommandID != "" {
-		r, err := tx.ExecContext(ctx, `
-			INSERT INTO commands (stream_type, stream_id, command_id, first_version, last_version)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		r, err := tx.StmtContext(ctx, s.stmts.insertCommand).ExecContext(ctx,
 			st.Type, st.ID, req.CommandID, req.Expected+1, last)
 		if err != nil {
 			return res, fmt.Errorf("recording command %s: %w", req.CommandID, err)
@@ -105,7 +201,8 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 		if n, err := r.RowsAffected(); err != nil {
 			return res, err
 		} else if n == 0 {
-			first, _, err := command(ctx, tx, st, req.CommandID)
+			first, _, err := command(ctx, tx.StmtContext(ctx, s.stmts.writerCommand),
+				tx.StmtContext(ctx, s.stmts.writerCommandEvents), st, req.CommandID)
 			if err != nil {
 				return res, fmt.Errorf("reading command %s: %w", req.CommandID, err)
 			}
@@ -117,14 +214,10 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 	// affected-row count is the concurrency check, atomic with the rest.
 	var r sql.Result
 	if req.Expected == 0 {
-		r, err = tx.ExecContext(ctx, `
-			INSERT INTO heads (stream_type, stream_id, version, state_schema, data)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		r, err = tx.StmtContext(ctx, s.stmts.insertHead).ExecContext(ctx,
 			st.Type, st.ID, last, req.State.Schema, text(req.State.Data))
 	} else {
-		r, err = tx.ExecContext(ctx, `
-			UPDATE heads SET version = ?, state_schema = ?, data = ?
-			WHERE stream_type = ? AND stream_id = ? AND version = ?`,
+		r, err = tx.StmtContext(ctx, s.stmts.updateHead).ExecContext(ctx,
 			last, req.State.Schema, text(req.State.Data), st.Type, st.ID, req.Expected)
 	}
 	if err != nil {
@@ -136,7 +229,7 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 		// The transaction holds the write lock, so this is the version that
 		// refused the write.
 		var actual int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM heads WHERE stream_type = ? AND stream_id = ?`, st.Type, st.ID).Scan(&actual)
+		err := tx.StmtContext(ctx, s.stmts.headVersion).QueryRowContext(ctx, st.Type, st.ID).Scan(&actual)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			actual = -1
 		}
@@ -144,11 +237,9 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 	}
 
 	res = es.AppendResult{Version: last, Events: make([]es.Envelope, len(req.Events))}
+	insertEvent := tx.StmtContext(ctx, s.stmts.insertEvent)
 	for i, e := range req.Events {
-		r, err := tx.ExecContext(ctx, `
-			INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
-				time_ns, actor, correlation_id, causation_id, command_id, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r, err := insertEvent.ExecContext(ctx,
 			st.Type, st.ID, e.Version, e.ID, e.Type, e.SchemaVersion,
 			unixNano(e.Time), e.Actor, e.CorrelationID, e.CausationID, e.CommandID, text(e.Data))
 		if isConstraint(err) && !strings.Contains(err.Error(), "event_id") {
@@ -167,9 +258,7 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 	}
 
 	if sn := req.Snapshot; sn != nil {
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO snapshots (stream_type, stream_id, version, state_schema, data)
-			VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.StmtContext(ctx, s.stmts.insertSnapshot).ExecContext(ctx,
 			st.Type, st.ID, sn.Version, sn.Schema, text(sn.Data)); err != nil {
 			return res, fmt.Errorf("writing snapshot at version %d: %w", sn.Version, err)
 		}
@@ -184,8 +273,7 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 func (s *Store) Head(ctx context.Context, stream es.StreamRef) (es.StateRecord, error) {
 	var rec es.StateRecord
 	var data string
-	err := s.reader.QueryRowContext(ctx, `
-		SELECT version, state_schema, data FROM heads WHERE stream_type = ? AND stream_id = ?`,
+	err := s.stmts.head.QueryRowContext(ctx,
 		stream.Type, stream.ID).Scan(&rec.Version, &rec.Schema, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return es.StateRecord{}, nil
@@ -203,21 +291,18 @@ func (s *Store) ReadStream(ctx context.Context, stream es.StreamRef, opts es.Rea
 	if limit <= 0 {
 		limit = -1 // SQLite's "no limit"
 	}
-	var q string
+	q := s.stmts.streamForward
 	var bound int64
 	if opts.Reverse {
-		q = `SELECT ` + eventColumns + ` FROM events
-			WHERE stream_type = ? AND stream_id = ? AND version <= ? ORDER BY version DESC LIMIT ?`
+		q = s.stmts.streamReverse
 		bound = opts.From
 		if bound <= 0 {
 			bound = math.MaxInt64
 		}
 	} else {
-		q = `SELECT ` + eventColumns + ` FROM events
-			WHERE stream_type = ? AND stream_id = ? AND version >= ? ORDER BY version LIMIT ?`
 		bound = max(opts.From, 1)
 	}
-	envs, err := queryEvents(ctx, s.reader, q, stream.Type, stream.ID, bound, limit)
+	envs, err := queryEvents(ctx, q, stream.Type, stream.ID, bound, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read %s: %w", stream, err)
 	}
@@ -226,7 +311,7 @@ func (s *Store) ReadStream(ctx context.Context, stream es.StreamRef, opts es.Rea
 
 // Command returns the result recorded for a command id on a stream.
 func (s *Store) Command(ctx context.Context, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
-	res, ok, err := command(ctx, s.reader, stream, commandID)
+	res, ok, err := command(ctx, s.stmts.command, s.stmts.commandEvents, stream, commandID)
 	if err != nil {
 		return es.AppendResult{}, false, fmt.Errorf("sqlite: command %s on %s: %w", commandID, stream, err)
 	}
@@ -235,11 +320,9 @@ func (s *Store) Command(ctx context.Context, stream es.StreamRef, commandID stri
 
 // command reads a command record and its events. Two reads need no
 // transaction: a record is committed with its events, and events never change.
-func command(ctx context.Context, q querier, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
+func command(ctx context.Context, rec, events *sql.Stmt, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
 	var first, last int64
-	err := q.QueryRowContext(ctx, `
-		SELECT first_version, last_version FROM commands
-		WHERE stream_type = ? AND stream_id = ? AND command_id = ?`,
+	err := rec.QueryRowContext(ctx,
 		stream.Type, stream.ID, commandID).Scan(&first, &last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return es.AppendResult{}, false, nil
@@ -247,8 +330,7 @@ func command(ctx context.Context, q querier, stream es.StreamRef, commandID stri
 	if err != nil {
 		return es.AppendResult{}, false, err
 	}
-	envs, err := queryEvents(ctx, q, `SELECT `+eventColumns+` FROM events
-		WHERE stream_type = ? AND stream_id = ? AND version BETWEEN ? AND ? ORDER BY version`,
+	envs, err := queryEvents(ctx, events,
 		stream.Type, stream.ID, first, last)
 	if err != nil {
 		return es.AppendResult{}, false, err
@@ -260,10 +342,7 @@ func command(ctx context.Context, q querier, stream es.StreamRef, commandID stri
 func (s *Store) Snapshot(ctx context.Context, stream es.StreamRef, atOrBelow int64) (es.StateRecord, bool, error) {
 	var rec es.StateRecord
 	var data string
-	err := s.reader.QueryRowContext(ctx, `
-		SELECT version, state_schema, data FROM snapshots
-		WHERE stream_type = ? AND stream_id = ? AND version <= ?
-		ORDER BY version DESC LIMIT 1`,
+	err := s.stmts.snapshot.QueryRowContext(ctx,
 		stream.Type, stream.ID, atOrBelow).Scan(&rec.Version, &rec.Schema, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return es.StateRecord{}, false, nil
@@ -301,8 +380,7 @@ func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) 
 }
 
 func (s *Store) readLog(ctx context.Context, after int64, limit int) ([]es.Envelope, error) {
-	return queryEvents(ctx, s.reader, `SELECT `+eventColumns+` FROM events
-		WHERE position > ? ORDER BY position LIMIT ?`, after, limit)
+	return queryEvents(ctx, s.stmts.readLog, after, limit)
 }
 
 // parsePosition reads a cursor or checkpoint: "" is the start of the log.
@@ -320,8 +398,8 @@ func parsePosition(s string) (int64, error) {
 const eventColumns = `position, stream_type, stream_id, version, event_id, event_type, schema_version,
 	time_ns, actor, correlation_id, causation_id, command_id, data`
 
-func queryEvents(ctx context.Context, q querier, query string, args ...any) ([]es.Envelope, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+func queryEvents(ctx context.Context, q *sql.Stmt, args ...any) ([]es.Envelope, error) {
+	rows, err := q.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}

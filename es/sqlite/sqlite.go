@@ -29,6 +29,8 @@ type Store struct {
 	// reader is a pool of read-only connections: in WAL mode they read a
 	// committed snapshot while the writer writes.
 	reader *sql.DB
+	// stmts are the hot paths' statements, prepared on both.
+	stmts *statements
 
 	// pollEvery is how often a feed with nothing to do looks at the file for
 	// appends by another process; appends by this one wake it at once.
@@ -88,12 +90,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &Store{writer: writer, reader: reader, pollEvery: time.Second, changed: make(chan struct{})}, nil
+	stmts, err := prepare(ctx, writer, reader)
+	if err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &Store{writer: writer, reader: reader, stmts: stmts, pollEvery: time.Second, changed: make(chan struct{})}, nil
 }
 
 // Close closes the file. A feed still following fails at its next read.
 func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(s.stmts.close(), s.reader.Close(), s.writer.Close())
 }
 
 // Ping reports whether the file answers.
