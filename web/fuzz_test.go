@@ -370,7 +370,7 @@ func FuzzStreamReads(f *testing.F) {
 		for _, accept := range []string{"application/json", "text/html"} {
 			rec := fa.serve("GET", target, "", accept, "")
 			if rec == nil {
-				t.Skip("not a request URL")
+				return // not a request URL: nothing to serve
 			}
 			if rec.Code != 200 && rec.Code != 400 && rec.Code != 404 {
 				t.Fatalf("GET %s (%s): status %d: %.300s", target, accept, rec.Code, rec.Body)
