@@ -60,16 +60,6 @@ func readInput(r *http.Request) (*input, error) {
 	return in, nil
 }
 
-// has reports whether a field was given.
-func (in *input) has(name string) bool {
-	if in.json != nil {
-		_, ok := in.json[name]
-		return ok
-	}
-	_, ok := in.form[name]
-	return ok
-}
-
 // text reads a text field; ok is false when it is absent.
 func (in *input) text(name string) (s string, ok bool, err error) {
 	in.used[name] = true

@@ -104,7 +104,7 @@ func (d *DeferredSaves) SaveReadModels(ctx context.Context, projector, checkpoin
 		p.docs[key] = doc
 	}
 	p.checkpoint = checkpoint
-	if wait := p.written.Add(d.every).Sub(time.Now()); wait > 0 {
+	if wait := time.Until(p.written.Add(d.every)); wait > 0 {
 		d.later(wait)
 		return nil
 	}

@@ -3,7 +3,6 @@ package crashtest
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,7 +47,8 @@ func binary(t *testing.T) string {
 		build.path = filepath.Join(build.dir, "foldboard")
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			build.err = fmt.Errorf("building foldboard needs the go command on PATH: %w", err)
+			return
 		}
 		args := []string{"build", "-o", build.path}
 		if raceEnabled {
@@ -208,14 +207,4 @@ func (b *tailBuffer) String() string {
 // the request: nothing listens any more.
 func isRefusal(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// ctxSleep sleeps d or until ctx ends.
-func ctxSleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
