@@ -1,17 +1,23 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/foldboard/foldboard/es"
 )
 
-// IndexedEvent is the event browser's line for one event.
+// IndexedEvent is the event browser's line for one event. Its JSON, in the
+// saved chunks, is a short array: [stream type, stream id, version, event
+// type, time in unix milliseconds, actor, preview] (encoded by hand, see
+// appendJSON); a chunk saved before that, an array of objects with the
+// keys below, still loads.
 type IndexedEvent struct {
 	Stream  es.StreamRef `json:"-"`
 	StreamS string       `json:"s"`
@@ -38,6 +44,9 @@ type EventIndex struct {
 	open    []byte
 	openN   int
 	openLen int
+	// openKey is chunkKey(openKeyN), the newest chunk's key, kept.
+	openKey  string
+	openKeyN int
 }
 
 const (
@@ -64,12 +73,7 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	}
 	var chunk []IndexedEvent
 	if err := json.Unmarshal(doc, &chunk); err != nil {
-		return err
-	}
-	for i := range chunk {
-		if chunk[i].Stream, err = es.ParseStreamRef(chunk[i].StreamS); err != nil {
-			return err
-		}
+		return fmt.Errorf("event index chunk %q: %w", key, err)
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -100,57 +104,169 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 		doc = append(doc, x.open...)
 		return append(doc, ']'), nil
 	}
-	return json.Marshal(x.events[start:end])
+	return encodeChunk(x.events[start:end])
+}
+
+// encodeChunk is a chunk's document encoded afresh.
+func encodeChunk(events []IndexedEvent) (json.RawMessage, error) {
+	doc := []byte{'['}
+	for i := range events {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		doc = events[i].appendJSON(doc)
+	}
+	return append(doc, ']'), nil
+}
+
+// appendJSON appends the event's saved form: [type, id, version, event type,
+// unix ms, actor, preview].
+func (e *IndexedEvent) appendJSON(b []byte) []byte {
+	b = append(b, '[')
+	b = appendJSONString(b, e.Stream.Type)
+	b = append(b, ',')
+	b = appendJSONString(b, e.Stream.ID)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Version, 10)
+	b = append(b, ',')
+	b = appendJSONString(b, e.Type)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, e.Time.UnixMilli(), 10)
+	b = append(b, ',')
+	b = appendJSONString(b, e.Actor)
+	b = append(b, ',')
+	b = appendJSONString(b, e.Preview)
+	return append(b, ']')
+}
+
+// MarshalJSON is appendJSON's form.
+func (e IndexedEvent) MarshalJSON() ([]byte, error) { return e.appendJSON(nil), nil }
+
+// legacyIndexedEvent is an event's form in chunks saved before the arrays.
+type legacyIndexedEvent struct {
+	StreamS string    `json:"s"`
+	Version int64     `json:"v"`
+	Type    string    `json:"t"`
+	Time    time.Time `json:"at"`
+	Actor   string    `json:"a"`
+	Preview string    `json:"p"`
+}
+
+// UnmarshalJSON reads either form: the array appendJSON writes, or the
+// object of a chunk saved before it.
+func (e *IndexedEvent) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) > 0 && b[0] == '{' {
+		var old legacyIndexedEvent
+		if err := json.Unmarshal(b, &old); err != nil {
+			return err
+		}
+		ref, err := es.ParseStreamRef(old.StreamS)
+		if err != nil {
+			return err
+		}
+		*e = IndexedEvent{Stream: ref, StreamS: old.StreamS, Version: old.Version, Type: old.Type, Time: old.Time, Actor: old.Actor, Preview: old.Preview}
+		return nil
+	}
+	var ms int64
+	var ref es.StreamRef
+	var ev IndexedEvent
+	fields := []any{&ref.Type, &ref.ID, &ev.Version, &ev.Type, &ms, &ev.Actor, &ev.Preview}
+	n := len(fields)
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	if len(fields) != n {
+		return fmt.Errorf("indexed event: %d fields, want %d", len(fields), n)
+	}
+	if err := ref.Validate(); err != nil {
+		return err
+	}
+	ev.Stream, ev.StreamS, ev.Time = ref, ref.String(), time.UnixMilli(ms).UTC()
+	*e = ev
+	return nil
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, the rest as it is (s is valid UTF-8; if not,
+// encoding/json encodes it).
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
+	}
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	last := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[last:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		last = i + 1
+	}
+	b = append(b, s[last:]...)
+	return append(b, '"')
 }
 
 // appendOpen adds the JSON of event n, just appended, to the open chunk's,
 // starting a new one when n begins a chunk, and rebuilding it when it lacks
 // events (after a Load). Call it with x.mu held.
-func (x *EventIndex) appendOpen(n int, line []byte) {
+func (x *EventIndex) appendOpen(n int, e *IndexedEvent) {
 	chunk, start := n/indexChunk, n/indexChunk*indexChunk
 	if chunk != x.openN || x.openLen != n-start {
 		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
-		for _, e := range x.events[start:n] {
-			b, err := json.Marshal(e)
-			if err != nil {
-				x.openN = -1 // Doc encodes the chunk afresh
-				return
-			}
-			x.open = x.appendLine(x.open, b)
+		for i := range x.events[start:n] {
+			x.open = x.appendEvent(x.open, &x.events[start+i])
 			x.openLen++
 		}
 	}
-	x.open = x.appendLine(x.open, line)
+	x.open = x.appendEvent(x.open, e)
 	x.openLen++
 }
 
-func (x *EventIndex) appendLine(open, line []byte) []byte {
+func (x *EventIndex) appendEvent(open []byte, e *IndexedEvent) []byte {
 	if len(open) > 0 {
 		open = append(open, ',')
 	}
-	return append(open, line...)
+	return e.appendJSON(open)
 }
 
 // Apply adds the event.
 func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
-	preview := string(env.Data)
-	if len(preview) > previewLen {
-		preview = strings.ToValidUTF8(preview[:previewLen], "") + "…"
+	var preview string
+	if len(env.Data) > previewLen {
+		preview = strings.ToValidUTF8(string(env.Data[:previewLen]), "") + "…"
+	} else {
+		preview = string(env.Data)
 	}
 	e := IndexedEvent{
 		Stream: env.Stream, StreamS: env.Stream.String(), Version: env.Version,
 		Type: env.Type, Time: env.Time, Actor: env.Actor, Preview: preview,
 	}
-	line, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
 	x.mu.Lock()
 	n := len(x.events)
 	x.events = append(x.events, e)
-	x.appendOpen(n, line)
+	x.appendOpen(n, &x.events[n])
+	if x.openKeyN != n/indexChunk || x.openKey == "" {
+		x.openKeyN, x.openKey = n/indexChunk, chunkKey(n/indexChunk)
+	}
+	key := x.openKey
 	x.mu.Unlock()
-	ch.Doc(x, chunkKey(n/indexChunk))
+	ch.Doc(x, key)
 	ch.Topic(TopicEvents)
 	return nil
 }

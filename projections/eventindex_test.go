@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/foldboard/foldboard/es"
 )
@@ -26,11 +28,61 @@ func wantChunk(t *testing.T, x *EventIndex, n int) json.RawMessage {
 	if start >= len(x.events) {
 		return nil
 	}
-	doc, err := json.Marshal(x.events[start:min(start+indexChunk, len(x.events))])
+	doc, err := encodeChunk(x.events[start:min(start+indexChunk, len(x.events))])
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !json.Valid(doc) {
+		t.Fatalf("chunk %d is not JSON: %s", n, doc)
+	}
 	return doc
+}
+
+// A chunk is short arrays that load back as the events they were, times to
+// the millisecond; strings with quotes, backslashes, control characters and
+// non-ASCII survive; a chunk saved as objects (the form before) still loads.
+func TestEventIndexChunkFormats(t *testing.T) {
+	x := NewEventIndex()
+	ch := newChanges()
+	env := indexEnvelope(3)
+	env.Time = time.Date(2026, 11, 23, 14, 5, 6, 789654321, time.UTC)
+	env.Actor = "a \"q\" \\ \n\t\x01 é <&>"
+	env.Data = json.RawMessage(`{"note":"` + strings.Repeat("é\\\"", 60) + `"}`)
+	if err := x.Apply(env, ch); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := x.Doc(chunkKey(0))
+	if err != nil || !json.Valid(doc) || doc[0] != '[' || doc[1] != '[' {
+		t.Fatalf("chunk = %s (err %v), want a JSON array of arrays", doc, err)
+	}
+	y := NewEventIndex()
+	if err := y.Load(chunkKey(0), doc); err != nil {
+		t.Fatal(err)
+	}
+	want := x.events[0]
+	want.Time = want.Time.Truncate(time.Millisecond)
+	if got := y.events[0]; got != want {
+		t.Errorf("loaded %+v, want %+v", got, want)
+	}
+	if !utf8.ValidString(want.Preview) || !strings.HasSuffix(want.Preview, "…") {
+		t.Errorf("preview %q: want valid UTF-8 cut with …", want.Preview)
+	}
+
+	legacy := `[{"s":"cart/c-1","v":2,"t":"ItemAdded","at":"2026-11-23T14:05:06.789654321Z","a":"ana","p":"{\"sku\":\"s-1\"}"}]`
+	z := NewEventIndex()
+	if err := z.Load(chunkKey(1), json.RawMessage(legacy)); err != nil {
+		t.Fatal(err)
+	}
+	got := z.events[indexChunk]
+	if got.Stream != (es.StreamRef{Type: "cart", ID: "c-1"}) || got.StreamS != "cart/c-1" || got.Version != 2 || got.Type != "ItemAdded" ||
+		!got.Time.Equal(env.Time) || got.Actor != "ana" || got.Preview != `{"sku":"s-1"}` {
+		t.Errorf("legacy chunk loaded as %+v", got)
+	}
+	for _, bad := range []string{`[["cart","c-1",2]]`, `[["","c-1",2,"T",0,"a","p"]]`, `[{"s":"nostream"}]`} {
+		if err := NewEventIndex().Load(chunkKey(0), json.RawMessage(bad)); err == nil {
+			t.Errorf("chunk %s loaded, want an error", bad)
+		}
+	}
 }
 
 // The chunk kept as events arrive is the document encoding the chunk
