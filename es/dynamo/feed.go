@@ -112,8 +112,35 @@ type shard struct {
 	closed     bool // read to its end
 	nextPoll   time.Time
 	eagerUntil time.Time
-	empties    int // empty GetRecords in a row
-	failures   int // failed calls in a row
+	empties    int   // empty GetRecords in a row
+	failures   int   // failed calls in a row
+	ahead      *page // the next page, fetched while this one is handed on
+}
+
+// page is a GetRecords call made ahead, on the iterator iter: after a full
+// page the next one is fetched while the records of this one are decoded and
+// handed on. Only the tailer's goroutine reads it; the records are still taken
+// in order, one page after the other, so the checkpoint and the order of
+// events are as without it. A page for an iterator the shard no longer holds
+// (replaced after a failure, an expiry, a rebuild) is dropped.
+type page struct {
+	iter string
+	done chan pageResult
+}
+
+type pageResult struct {
+	out *dynamodbstreams.GetRecordsOutput
+	err error
+}
+
+// fetch starts a GetRecords call on iter in its own goroutine.
+func (t *tailer) fetch(ctx context.Context, iter string) *page {
+	p := &page{iter: iter, done: make(chan pageResult, 1)}
+	go func() {
+		out, err := t.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(iter), Limit: aws.Int32(recordsPerCall)})
+		p.done <- pageResult{out, err}
+	}()
+	return p
 }
 
 func (sh *shard) finished() bool { return sh.closed && len(sh.pending) == 0 }
@@ -627,7 +654,21 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		}
 		sh.iter = *out.ShardIterator
 	}
-	out, err := t.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(sh.iter), Limit: aws.Int32(recordsPerCall)})
+	var out *dynamodbstreams.GetRecordsOutput
+	var err error
+	if ahead := sh.ahead; ahead != nil && ahead.iter == sh.iter {
+		sh.ahead = nil
+		r := <-ahead.done
+		out, err = r.out, r.err
+	} else {
+		sh.ahead = nil
+		out, err = t.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(sh.iter), Limit: aws.Int32(recordsPerCall)})
+	}
+	if err == nil && len(out.Records) >= recordsPerCall && out.NextShardIterator != nil {
+		// A full page: more are likely waiting; fetch the next one while
+		// this one is handed on.
+		sh.ahead = t.fetch(ctx, *out.NextShardIterator)
+	}
 	var expired *stypes.ExpiredIteratorException
 	if errors.As(err, &expired) {
 		sh.iter, sh.nextPoll = "", now // a new one from lastRead, at once
