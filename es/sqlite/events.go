@@ -60,6 +60,8 @@ type statements struct {
 	insertCommand, insertHead, updateHead, headVersion, insertEvent, insertSnapshot *sql.Stmt
 	// The same lookups of a command on the writer, for a repeated command.
 	writerCommand, writerCommandEvents *sql.Stmt
+	// The read models' saves, on the writer in the save's transaction.
+	saveDoc, saveCheckpoint *sql.Stmt
 	// On the readers.
 	head, command, commandEvents, streamForward, streamReverse, snapshot, readLog *sql.Stmt
 }
@@ -87,6 +89,8 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 		{writer, sqlInsertSnapshot, &st.insertSnapshot},
 		{writer, sqlCommand, &st.writerCommand},
 		{writer, sqlCommandEvents, &st.writerCommandEvents},
+		{writer, sqlSaveDoc, &st.saveDoc},
+		{writer, sqlSaveCheckpoint, &st.saveCheckpoint},
 		{reader, sqlHead, &st.head},
 		{reader, sqlCommand, &st.command},
 		{reader, sqlCommandEvents, &st.commandEvents},
@@ -109,7 +113,7 @@ func (st *statements) close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{
 		st.insertCommand, st.insertHead, st.updateHead, st.headVersion, st.insertEvent, st.insertSnapshot,
-		st.writerCommand, st.writerCommandEvents,
+		st.writerCommand, st.writerCommandEvents, st.saveDoc, st.saveCheckpoint,
 		st.head, st.command, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog,
 	} {
 		errs = append(errs, s.Close())

@@ -50,6 +50,16 @@ func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string
 	return nil
 }
 
+// The statements of a save, prepared once (see statements).
+const (
+	sqlSaveDoc = `
+		INSERT INTO readmodels (projector, key, doc) VALUES (?, ?, ?)
+		ON CONFLICT (projector, key) DO UPDATE SET doc = excluded.doc`
+	sqlSaveCheckpoint = `
+		INSERT INTO checkpoints (projector, checkpoint) VALUES (?, ?)
+		ON CONFLICT (projector) DO UPDATE SET checkpoint = excluded.checkpoint`
+)
+
 func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
 	if projector == "" {
 		return errors.New("no projector name")
@@ -69,23 +79,21 @@ func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string
 		return err
 	}
 	defer tx.Rollback()
+	var save *sql.Stmt
 	for key, doc := range docs {
 		if doc == nil {
 			_, err = tx.ExecContext(ctx, `DELETE FROM readmodels WHERE projector = ? AND key = ?`, projector, key)
 		} else {
-			_, err = tx.ExecContext(ctx, `
-				INSERT INTO readmodels (projector, key, doc) VALUES (?, ?, ?)
-				ON CONFLICT (projector, key) DO UPDATE SET doc = excluded.doc`,
-				projector, key, string(doc))
+			if save == nil {
+				save = tx.StmtContext(ctx, s.stmts.saveDoc)
+			}
+			_, err = save.ExecContext(ctx, projector, key, string(doc))
 		}
 		if err != nil {
 			return fmt.Errorf("document %q: %w", key, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO checkpoints (projector, checkpoint) VALUES (?, ?)
-		ON CONFLICT (projector) DO UPDATE SET checkpoint = excluded.checkpoint`,
-		projector, checkpoint); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.saveCheckpoint).ExecContext(ctx, projector, checkpoint); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return tx.Commit()
