@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
@@ -54,18 +51,7 @@ func openDynamo(ctx context.Context, cfg config, log *slog.Logger) (*dynamo.Stor
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
-	local := cfg.getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		if local != "" {
-			// DynamoDB Local's checksums do not always match its bodies.
-			o.DisableValidateResponseChecksum = true
-		}
-	})
-	streams := dynamodbstreams.NewFromConfig(awsCfg, func(o *dynamodbstreams.Options) {
-		if local != "" && cfg.getenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS") == "" {
-			o.BaseEndpoint = aws.String(local)
-		}
-	})
+	db, streams := dynamo.NewClients(awsCfg, cfg.getenv)
 	store, err := dynamo.Open(ctx, dynamo.Config{
 		Client: db, Streams: streams, TablePrefix: cfg.tablePrefix,
 		CreateTables: cfg.createTables, Logger: log,

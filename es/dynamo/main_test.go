@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/foldboard/foldboard/es"
@@ -23,11 +21,7 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 
 // streamsClient is a DynamoDB Streams client for the DynamoDB at endpoint.
 func streamsClient(endpoint string) *dynamodbstreams.Client {
-	return dynamodbstreams.New(dynamodbstreams.Options{
-		Region:       dynamotest.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("dynamotest", "dynamotest", ""),
-		BaseEndpoint: aws.String(endpoint),
-	})
+	return dynamotest.NewStreamsClient(endpoint)
 }
 
 // config is a Config for the shared DynamoDB Local, with the test's own

@@ -12,10 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
@@ -147,12 +143,8 @@ func open(ctx context.Context, t testing.TB, opts *Options) (store, func() error
 			opts.TablePrefix = dynamotest.TablePrefix(t)
 		}
 		s, err := dynamo.Open(ctx, dynamo.Config{
-			Client: dynamotest.NewClient(endpoint),
-			Streams: dynamodbstreams.New(dynamodbstreams.Options{
-				Region:       dynamotest.Region,
-				Credentials:  credentials.NewStaticCredentialsProvider("apptest", "apptest", ""),
-				BaseEndpoint: aws.String(endpoint),
-			}),
+			Client:      dynamotest.NewClient(endpoint),
+			Streams:     dynamotest.NewStreamsClient(endpoint),
 			TablePrefix: opts.TablePrefix, CreateTables: true,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})

@@ -18,10 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-
 	"github.com/foldboard/foldboard/domain/blog"
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
@@ -91,12 +87,8 @@ func openDynamo(tb testing.TB, _ string) stores {
 	tb.Helper()
 	endpoint := dynamotest.Endpoint(tb) // skips (or fails, in CI) without DynamoDB Local
 	s, err := dynamo.Open(context.Background(), dynamo.Config{
-		Client: dynamotest.NewClient(endpoint),
-		Streams: dynamodbstreams.New(dynamodbstreams.Options{
-			Region:       dynamotest.Region,
-			Credentials:  credentials.NewStaticCredentialsProvider("dynamotest", "dynamotest", ""),
-			BaseEndpoint: aws.String(endpoint),
-		}),
+		Client:      dynamotest.NewClient(endpoint),
+		Streams:     dynamotest.NewStreamsClient(endpoint),
 		TablePrefix: dynamotest.TablePrefix(tb), CreateTables: true, Logger: quiet,
 	})
 	if err != nil {

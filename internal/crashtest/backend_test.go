@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for PRAGMA integrity_check
 
 	"github.com/foldboard/foldboard/es"
@@ -86,11 +83,7 @@ func dynamoBackend(t *testing.T) backend {
 		},
 		open: func(t *testing.T) opened {
 			t.Helper()
-			streams := dynamodbstreams.New(dynamodbstreams.Options{
-				Region:       dynamotest.Region,
-				Credentials:  credentials.NewStaticCredentialsProvider("crashtest", "crashtest", ""),
-				BaseEndpoint: aws.String(endpoint),
-			})
+			streams := dynamotest.NewStreamsClient(endpoint)
 			s, err := dynamo.Open(context.Background(), dynamo.Config{
 				Client: dynamotest.NewClient(endpoint), Streams: streams, TablePrefix: prefix,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

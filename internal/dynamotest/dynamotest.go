@@ -35,6 +35,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // EndpointEnv names an already running DynamoDB to use instead of starting one.
@@ -125,6 +126,17 @@ func NewClient(endpoint string) *dynamodb.Client {
 		// DynamoDB Local's CRC32 header does not always match the body it sends
 		// (seen after failed conditional writes); the SDK then logs noise.
 		DisableValidateResponseChecksum: true,
+	})
+}
+
+// NewStreamsClient returns a DynamoDB Streams client for endpoint (DynamoDB
+// Local serves Streams on its one endpoint), with the same region and static
+// credentials as NewClient.
+func NewStreamsClient(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.New(dynamodbstreams.Options{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("dynamotest", "dynamotest", ""),
+		BaseEndpoint: aws.String(endpoint),
 	})
 }
 

@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
@@ -60,11 +56,7 @@ func openSQLite(t *testing.T) fixture {
 // on disk, so that it can be stopped and started again under the projector.
 func openDynamo(t *testing.T) fixture {
 	srv := dynamotest.NewServer(t)
-	streams := dynamodbstreams.New(dynamodbstreams.Options{
-		Region:       dynamotest.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("dynamotest", "dynamotest", ""),
-		BaseEndpoint: aws.String(srv.Endpoint()),
-	})
+	streams := dynamotest.NewStreamsClient(srv.Endpoint())
 	s, err := dynamo.Open(context.Background(), dynamo.Config{
 		Client: srv.Client(), Streams: streams, TablePrefix: dynamotest.TablePrefix(t),
 		CreateTables: true, Logger: discard(), GapTimeout: 200 * time.Millisecond,
