@@ -61,29 +61,40 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// StreamState is GET /streams/{type}/{id}/state?version=N: the stream folded
-// up to version N (the latest by default).
-func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
+// replayTarget reads what the state and timeline routes replay: a stream of
+// a known type that has events, and the version asked for in the query
+// parameter param (the latest by default; past the end means the latest).
+func (a *App) replayTarget(r *http.Request, param string) (es.StreamRef, streamKind, int64, int64, error) {
 	ref, err := streamRef(r)
 	if err != nil {
-		return err
+		return ref, streamKind{}, 0, 0, err
 	}
 	kind, ok := a.streams[ref.Type]
 	if !ok {
-		return es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
+		return ref, kind, 0, 0, es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
 	}
 	head, err := a.store.Head(r.Context(), ref)
 	if err != nil {
-		return err
+		return ref, kind, 0, 0, err
 	}
 	if head.Version == 0 {
-		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+		return ref, kind, 0, 0, es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
 	}
-	version, err := queryInt(r, "version", head.Version, 0, 1<<62)
+	v, err := queryInt(r, param, head.Version, 0, 1<<62)
+	if err != nil {
+		return ref, kind, 0, 0, err
+	}
+	return ref, kind, min(v, head.Version), head.Version, nil
+}
+
+// StreamState is GET /streams/{type}/{id}/state?version=N: the stream folded
+// up to version N (the latest by default).
+func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
+	ref, kind, version, _, err := a.replayTarget(r, "version")
 	if err != nil {
 		return err
 	}
-	state, at, err := kind.load(r.Context(), ref.ID, min(version, head.Version))
+	state, at, err := kind.load(r.Context(), ref.ID, version)
 	if err != nil {
 		return err
 	}

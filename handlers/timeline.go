@@ -73,31 +73,15 @@ const timelineWindow = 20
 // the events around it. With ?fragment=1 it answers only the part a step of
 // the timeline swaps in.
 func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
-	ref, err := streamRef(r)
+	ref, kind, v, latest, err := a.replayTarget(r, "v")
 	if err != nil {
 		return err
 	}
-	kind, ok := a.streams[ref.Type]
-	if !ok {
-		return es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
-	}
-	head, err := a.store.Head(r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	if head.Version == 0 {
-		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
-	}
-	v, err := queryInt(r, "v", head.Version, 0, 1<<62)
-	if err != nil {
-		return err
-	}
-	v = min(v, head.Version)
 	before, after, event, err := kind.step(r.Context(), ref.ID, v)
 	if err != nil {
 		return err
 	}
-	t := views.Timeline{Stream: ref, At: v, Latest: head.Version, Event: event, Page: kind.page(ref.ID)}
+	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: kind.page(ref.ID)}
 	t.State = kind.view(ref.ID, v, after)
 	stateJSON, err := json.MarshalIndent(after, "", "  ")
 	if err != nil {
