@@ -130,12 +130,7 @@ func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	info, ok := c.streams[env.Stream]
-	if !ok {
-		info = &StreamInfo{Stream: env.Stream, Created: env.Time, CreatedBy: env.Actor}
-		c.streams[env.Stream] = info
-		c.stats.Streams++
-	}
+	info := c.entry(env)
 	info.Version = env.Version
 	info.Updated = env.Time
 	info.LastType = env.Type
@@ -154,16 +149,22 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	return nil
 }
 
-// park records that the event at env.Version could not be applied.
-func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// entry is the stream's entry, made at its first event. c.mu is held.
+func (c *Catalogue) entry(env es.Envelope) *StreamInfo {
 	info, ok := c.streams[env.Stream]
 	if !ok {
 		info = &StreamInfo{Stream: env.Stream, Created: env.Time, CreatedBy: env.Actor}
 		c.streams[env.Stream] = info
 		c.stats.Streams++
 	}
+	return info
+}
+
+// park records that the event at env.Version could not be applied.
+func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info := c.entry(env)
 	info.Parked = fmt.Sprintf("%s v%d (%s): %v", env.Stream, env.Version, env.Type, cause)
 	info.ParkedVersion = env.Version
 	c.parked[env.Stream] = struct{}{}
