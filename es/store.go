@@ -111,6 +111,24 @@ type Feed interface {
 // items: the documents and the checkpoint).
 const MaxDocsPerSave = 99
 
+// SaveCapacity is implemented by a ReadModelStore that can write more than
+// MaxDocsPerSave documents in one atomic save (SQLite's transactions take any
+// number; DynamoDB's take 100 items), to say how many.
+type SaveCapacity interface {
+	// MaxDocsPerSave is the most documents one SaveReadModels takes, and
+	// writes atomically with its checkpoint; never less than MaxDocsPerSave.
+	MaxDocsPerSave() int
+}
+
+// DocsPerSave is the most documents one SaveReadModels of store takes: what
+// the store says through SaveCapacity, MaxDocsPerSave when it says nothing.
+func DocsPerSave(store ReadModelStore) int {
+	if c, ok := store.(SaveCapacity); ok {
+		return max(c.MaxDocsPerSave(), MaxDocsPerSave)
+	}
+	return MaxDocsPerSave
+}
+
 // ReadModelStore keeps a projector's read models, as JSON documents by key, and
 // the feed checkpoint they reflect.
 type ReadModelStore interface {
@@ -118,6 +136,7 @@ type ReadModelStore interface {
 	// projector; "" and none for a projector never saved.
 	LoadReadModels(ctx context.Context, projector string) (checkpoint string, docs map[string]json.RawMessage, err error)
 	// SaveReadModels writes the documents (a nil value deletes its key) and the
-	// checkpoint in one atomic step; at most MaxDocsPerSave documents.
+	// checkpoint in one atomic step; at most MaxDocsPerSave documents, or
+	// the store's own maximum when it has one (SaveCapacity, DocsPerSave).
 	SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error
 }

@@ -27,6 +27,10 @@ type Projector struct {
 	onChange func(topics []string)
 	onBatch  func(BatchStats)
 	pending  pendingAppends
+	// flushAt is how many changed documents make the projector save before
+	// the end of a batch: an event changes a handful (flushMargin), and a
+	// save takes es.DocsPerSave of the store.
+	flushAt int
 
 	// unsaved holds what the models applied that is not saved yet, and
 	// unsavedN how many events: a save that fails keeps them for the next
@@ -92,6 +96,7 @@ func NewProjector(cfg Config) *Projector {
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
 		unsaved: newChanges(), advanced: make(chan struct{}),
+		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
 }
 
@@ -187,9 +192,9 @@ func (p *Projector) setRunning(running bool, err error) {
 	p.lastErr = err
 }
 
-// flushAt is how many changed documents make the projector save before the
-// end of a batch: an event changes a handful, and a save takes MaxDocsPerSave.
-const flushAt = es.MaxDocsPerSave - 16
+// flushMargin is room for the documents one event changes (a handful) in a
+// save that holds every document changed before it.
+const flushMargin = 16
 
 func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	start := time.Now()
@@ -217,7 +222,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 		n++
 		p.unsavedN++
 		last = env
-		if len(ch.docs) >= flushAt {
+		if len(ch.docs) >= p.flushAt {
 			// Saved with the checkpoint before this batch: on a restart the
 			// batch comes again and what was saved is skipped by version.
 			if err := p.save(ctx, previous, ch); err != nil {

@@ -71,7 +71,7 @@ func Drop(ctx context.Context, store es.ReadModelStore, name string) error {
 	}
 	for key := range docs {
 		batch[key] = nil
-		if len(batch) == es.MaxDocsPerSave {
+		if len(batch) == es.DocsPerSave(store) {
 			if err := flush(); err != nil {
 				return fmt.Errorf("dropping read models %s: %w", name, err)
 			}

@@ -28,12 +28,14 @@ const DefaultSaveEvery = 200 * time.Millisecond
 // never ahead of it. At most one interval of applied events is not yet
 // written; after a crash the projector applies them again from the saved
 // checkpoint. Pending documents are written sooner when merging another
-// save would make more than es.MaxDocsPerSave, and by Flush, which a
-// projector's owner calls when it stops.
+// save would make more than one save of the store takes (es.DocsPerSave:
+// es.MaxDocsPerSave, or more for a store that says so, as SQLite does), and
+// by Flush, which a projector's owner calls when it stops.
 type DeferredSaves struct {
 	store es.ReadModelStore
 	every time.Duration
 	log   *slog.Logger
+	max   int // documents in one write: es.DocsPerSave(store)
 
 	mu      sync.Mutex // serialises writes; guards what follows
 	pending map[string]*pendingSave
@@ -52,8 +54,12 @@ func DeferSaves(store es.ReadModelStore, every time.Duration, log *slog.Logger) 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &DeferredSaves{store: store, every: every, log: log, pending: map[string]*pendingSave{}}
+	return &DeferredSaves{store: store, every: every, log: log, max: es.DocsPerSave(store), pending: map[string]*pendingSave{}}
 }
+
+// MaxDocsPerSave is what one save of the store beneath takes
+// (es.SaveCapacity): a save merged with what is pending is written in one.
+func (d *DeferredSaves) MaxDocsPerSave() int { return d.max }
 
 // LoadReadModels writes what is pending for the projector, then loads.
 func (d *DeferredSaves) LoadReadModels(ctx context.Context, projector string) (string, map[string]json.RawMessage, error) {
@@ -89,7 +95,7 @@ func (d *DeferredSaves) SaveReadModels(ctx context.Context, projector, checkpoin
 				more++
 			}
 		}
-		if len(p.docs)+more > es.MaxDocsPerSave {
+		if len(p.docs)+more > d.max {
 			// Too many for one write: write what is pending first, as it
 			// stood at its own checkpoint.
 			if err := d.write(ctx, projector); err != nil {

@@ -20,6 +20,15 @@ type recordingStore struct {
 	docs   map[string]map[string]json.RawMessage
 	writes []int // documents per write
 	fail   error
+	max    int // documents a save takes: es.MaxDocsPerSave when 0
+	// states, when not nil, gets what the store holds after every write.
+	states []savedState
+}
+
+// savedState is what a recordingStore held after one write.
+type savedState struct {
+	checkpoint string
+	docs       map[string]json.RawMessage
 }
 
 func newRecordingStore() *recordingStore {
@@ -38,7 +47,7 @@ func (s *recordingStore) SaveReadModels(_ context.Context, p, cp string, docs ma
 	if s.fail != nil {
 		return s.fail
 	}
-	if len(docs) > es.MaxDocsPerSave {
+	if len(docs) > max(s.max, es.MaxDocsPerSave) {
 		return fmt.Errorf("%d documents in one save", len(docs))
 	}
 	if s.docs[p] == nil {
@@ -53,6 +62,9 @@ func (s *recordingStore) SaveReadModels(_ context.Context, p, cp string, docs ma
 	}
 	s.cp[p] = cp
 	s.writes = append(s.writes, len(docs))
+	if s.states != nil {
+		s.states = append(s.states, savedState{cp, maps.Clone(s.docs[p])})
+	}
 	return nil
 }
 

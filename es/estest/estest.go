@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 		{"ReadModelsRoundTrip", testReadModelsRoundTrip},
 		{"ReadModelsAreIsolatedByProjector", testReadModelsIsolated},
 		{"SaveReadModelsTakesMaxDocsAndRefusesMore", testReadModelsMaxDocs},
+		{"SaveReadModelsOfMaxDocsIsAtomic", testReadModelsFullSaveIsAtomic},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

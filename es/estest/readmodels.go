@@ -94,13 +94,42 @@ func testReadModelsMaxDocs(t *testing.T, h Harness) {
 		}
 		return m
 	}
-	full := docs(es.MaxDocsPerSave, "first")
+	// Every store takes es.MaxDocsPerSave; one that says it takes more
+	// (es.SaveCapacity) takes that many, with the checkpoint, in one save.
+	limit := es.DocsPerSave(h.ReadModels)
+	if c, ok := h.ReadModels.(es.SaveCapacity); ok && c.MaxDocsPerSave() < es.MaxDocsPerSave {
+		t.Errorf("MaxDocsPerSave() = %d, less than every store takes (%d)", c.MaxDocsPerSave(), es.MaxDocsPerSave)
+	}
+	full := docs(limit, "first")
 	mustSave(t, h, "stats", "cp-1", full)
 	checkReadModels(t, h, "stats", "cp-1", full)
 
-	// One more than every store can write atomically is refused, writing nothing.
-	if err := h.ReadModels.SaveReadModels(ctx(t), "stats", "cp-2", docs(es.MaxDocsPerSave+1, "second")); err == nil {
-		t.Errorf("SaveReadModels of %d documents succeeded, want an error", es.MaxDocsPerSave+1)
+	// One more than the store can write atomically is refused, writing nothing.
+	if err := h.ReadModels.SaveReadModels(ctx(t), "stats", "cp-2", docs(limit+1, "second")); err == nil {
+		t.Errorf("SaveReadModels of %d documents succeeded, want an error", limit+1)
 	}
 	checkReadModels(t, h, "stats", "cp-1", full)
+
+	// A full save replaces every document and moves the checkpoint at once.
+	second := docs(limit, "second")
+	mustSave(t, h, "stats", "cp-3", second)
+	checkReadModels(t, h, "stats", "cp-3", second)
+}
+
+// testReadModelsFullSaveIsAtomic makes the last document of a save that
+// takes as many as the store allows one the store cannot write: nothing of
+// the save is written, neither the documents before it nor the checkpoint.
+func testReadModelsFullSaveIsAtomic(t *testing.T, h Harness) {
+	limit := es.DocsPerSave(h.ReadModels)
+	first := map[string]json.RawMessage{"doc-000": json.RawMessage(`{"v":1}`)}
+	mustSave(t, h, "stats", "cp-1", first)
+	docs := map[string]json.RawMessage{}
+	for i := range limit - 1 {
+		docs[fmt.Sprintf("doc-%05d", i)] = json.RawMessage(fmt.Sprintf(`{"v":2,"i":%d}`, i))
+	}
+	docs[""] = json.RawMessage(`{"v":2}`) // no store keeps a document without a key
+	if err := h.ReadModels.SaveReadModels(ctx(t), "stats", "cp-2", docs); err == nil {
+		t.Fatalf("SaveReadModels of %d documents, one without a key, succeeded; want an error", limit)
+	}
+	checkReadModels(t, h, "stats", "cp-1", first)
 }

@@ -43,6 +43,7 @@ type Store struct {
 var (
 	_ es.Store          = (*Store)(nil)
 	_ es.ReadModelStore = (*Store)(nil)
+	_ es.SaveCapacity   = (*Store)(nil)
 )
 
 // busyTimeout is how long a connection waits for another process's lock.
