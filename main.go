@@ -38,7 +38,9 @@ type config struct {
 	tablePrefix string
 	secret      string
 	snapshot    int64
-	logJSON     bool
+	// stateCacheMiB bounds the streams' states remembered between commands.
+	stateCacheMiB int
+	logJSON       bool
 	// createTables creates missing DynamoDB tables at start.
 	createTables bool
 	// pprof, when set, is the loopback address to serve net/http/pprof on.
@@ -73,6 +75,7 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.StringVar(&c.db, "db", env("FOLDBOARD_DB", "foldboard.db"), "the SQLite file (FOLDBOARD_DB)")
 	fs.StringVar(&c.tablePrefix, "table-prefix", env("FOLDBOARD_TABLE_PREFIX", "foldboard-"), "DynamoDB table name prefix (FOLDBOARD_TABLE_PREFIX)")
 	fs.Int64Var(&c.snapshot, "snapshot-every", 100, "keep a snapshot of each stream's state every N versions")
+	fs.IntVar(&c.stateCacheMiB, "state-cache", 64, "MiB of streams' states to remember between commands, so that a command need not read its stream first (0: none)")
 	fs.BoolVar(&c.logJSON, "log-json", env("FOLDBOARD_LOG", "") == "json", "log JSON lines instead of text (FOLDBOARD_LOG=json)")
 	fs.BoolVar(&c.createTables, "create-tables", env("FOLDBOARD_CREATE_TABLES", "true") == "true", "create missing DynamoDB tables at start (FOLDBOARD_CREATE_TABLES)")
 	fs.StringVar(&c.pprof, "pprof", env("FOLDBOARD_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (FOLDBOARD_PPROF); off by default")
@@ -84,6 +87,9 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	}
 	if c.snapshot < 0 {
 		return c, fmt.Errorf("-snapshot-every must be 0 (none) or more")
+	}
+	if c.stateCacheMiB < 0 || c.stateCacheMiB > 1<<20 {
+		return c, fmt.Errorf("-state-cache must be 0 (none) to 1048576 MiB")
 	}
 	return c, nil
 }

@@ -71,3 +71,19 @@ func TestRunRefusesUnknownStoresAndCommands(t *testing.T) {
 		t.Errorf("unknown command: %v", err)
 	}
 }
+
+func TestStateCacheFlag(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, arg := range []string{"-1", "2000000"} {
+		if _, err := parseConfig([]string{"-state-cache", arg}, getenv, io.Discard); err == nil || !strings.Contains(err.Error(), "-state-cache") {
+			t.Errorf("-state-cache %s: %v, want it refused", arg, err)
+		}
+	}
+	cfg, err := parseConfig(nil, getenv, io.Discard)
+	if err != nil || stateCacheBytes(cfg.stateCacheMiB) != 64<<20 {
+		t.Errorf("default: %d MiB (%v), want 64", cfg.stateCacheMiB, err)
+	}
+	if stateCacheBytes(0) >= 0 {
+		t.Error("-state-cache 0 does not turn the cache off")
+	}
+}

@@ -20,7 +20,7 @@ type backend struct {
 
 // openStore opens the configured store.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
-	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot}
+	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot, StateCacheBytes: stateCacheBytes(cfg.stateCacheMiB)}
 	switch cfg.store {
 	case "sqlite":
 		store, err := sqlite.Open(ctx, cfg.db)
@@ -60,4 +60,12 @@ func openDynamo(ctx context.Context, cfg config, log *slog.Logger) (*dynamo.Stor
 		return nil, fmt.Errorf("opening the DynamoDB store: %w", err)
 	}
 	return store, nil
+}
+
+// stateCacheBytes is -state-cache in web.Deps' terms: 0 MiB remembers none.
+func stateCacheBytes(mib int) int {
+	if mib == 0 {
+		return -1
+	}
+	return mib << 20
 }

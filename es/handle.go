@@ -63,6 +63,11 @@ type Handler[S any, C any, E Event] struct {
 	// OnAppend, when set, is called after each successful append (to wake a
 	// change feed tailer at once, say).
 	OnAppend func(AppendResult)
+	// Heads, when set, remembers each stream's state as this process last
+	// wrote or read it, so that a command decides without reading the store
+	// first; the append's version condition catches a stale memory (see
+	// Heads). Handlers may share one.
+	Heads *Heads
 
 	// writers queues this process's commands on one stream (those that name
 	// no version), so that they take turns instead of racing each other
@@ -143,7 +148,7 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 		defer unlock()
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := h.try(ctx, stream, meta, cmd)
+		res, remembered, err := h.try(ctx, stream, meta, cmd, false)
 		var dup *DuplicateCommandError
 		switch {
 		case err == nil && len(res.Events) > 0:
@@ -153,6 +158,8 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 			return res, nil
 		case errors.As(err, &dup):
 			return h.repeated(ctx, stream, dup.First)
+		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && remembered && time.Now().Before(giveUp):
+			continue // what Heads remembered was stale: decide on the store's state, now
 		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && time.Now().Before(giveUp):
 			if err := backoff(ctx, attempt); err != nil {
 				return Result[S]{}, err
@@ -176,27 +183,35 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 	}
 }
 
-func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta, cmd C) (Result[S], error) {
-	state, version, err := h.Load(ctx, stream)
+// try decides cmd once and appends what it decides. It decides on the state
+// Heads remembers when that is the version expected, unless fromStore;
+// remembered says it did.
+func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta, cmd C, fromStore bool) (_ Result[S], remembered bool, _ error) {
+	state, version, remembered, err := h.current(ctx, stream, meta.Expected, fromStore)
 	if err != nil {
-		return Result[S]{}, err
+		return Result[S]{}, false, err
 	}
 	if meta.Expected != AnyVersion && meta.Expected != version {
-		return Result[S]{}, &ConflictError{Stream: stream, Expected: meta.Expected, Actual: version}
+		return Result[S]{}, false, &ConflictError{Stream: stream, Expected: meta.Expected, Actual: version}
 	}
 	events, err := h.Decider.Decide(cmd, state)
+	if remembered && (err != nil || len(events) == 0) {
+		// Nothing to append means no version condition to catch a stale
+		// memory: answer on what the store holds.
+		return h.try(ctx, stream, meta, cmd, true)
+	}
 	if err != nil {
-		return Result[S]{}, err
+		return Result[S]{}, false, err
 	}
 	if len(events) == 0 {
-		return Result[S]{Stream: stream, Version: version, State: state}, nil
+		return Result[S]{Stream: stream, Version: version, State: state}, false, nil
 	}
 	now := h.now()
 	req := AppendRequest{Stream: stream, Expected: version, CommandID: meta.CommandID}
 	for i, e := range events {
 		name, schema, data, err := h.Decider.Events.Encode(e)
 		if err != nil {
-			return Result[S]{}, err
+			return Result[S]{}, remembered, err
 		}
 		v := version + int64(i) + 1
 		req.Events = append(req.Events, Envelope{
@@ -210,19 +225,36 @@ func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta,
 			// Encoded at once: a later Evolve may share the state's maps.
 			snap, err := h.record(v, state)
 			if err != nil {
-				return Result[S]{}, err
+				return Result[S]{}, remembered, err
 			}
 			req.Snapshot = &snap
 		}
 	}
 	if req.State, err = h.record(version+int64(len(events)), state); err != nil {
-		return Result[S]{}, err
+		return Result[S]{}, remembered, err
 	}
 	res, err := h.Store.Append(ctx, req)
 	if err != nil {
-		return Result[S]{}, err
+		h.Heads.forget(stream)
+		return Result[S]{}, remembered, err
 	}
-	return Result[S]{Stream: stream, Version: res.Version, State: state, Events: res.Events, Created: version == 0}, nil
+	h.Heads.put(stream, req.State)
+	return Result[S]{Stream: stream, Version: res.Version, State: state, Events: res.Events, Created: version == 0}, remembered, nil
+}
+
+// current is the state to decide on: the one Heads remembers when it is at
+// the version expected (any, for AnyVersion), else the store's.
+func (h *Handler[S, C, E]) current(ctx context.Context, stream StreamRef, expected int64, fromStore bool) (S, int64, bool, error) {
+	if !fromStore {
+		if rec, ok := h.Heads.get(stream); ok && rec.Schema == h.Decider.StateSchema && (expected == AnyVersion || expected == rec.Version) {
+			s := h.Decider.Initial()
+			if err := json.Unmarshal(rec.Data, &s); err == nil {
+				return s, rec.Version, true, nil
+			}
+		}
+	}
+	s, v, err := h.Load(ctx, stream)
+	return s, v, false, err
 }
 
 func (h *Handler[S, C, E]) record(version int64, state S) (StateRecord, error) {
@@ -256,6 +288,7 @@ func (h *Handler[S, C, E]) Load(ctx context.Context, stream StreamRef) (S, int64
 	if head.Schema == h.Decider.StateSchema {
 		s := h.Decider.Initial()
 		if err := json.Unmarshal(head.Data, &s); err == nil {
+			h.Heads.put(stream, head)
 			return s, head.Version, nil
 		}
 	}

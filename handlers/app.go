@@ -34,6 +34,8 @@ type Deps struct {
 	Log    *slog.Logger
 	// SnapshotEvery keeps a snapshot every so many versions of every stream.
 	SnapshotEvery int64
+	// Heads, when set, remembers streams' states between commands (es.Heads).
+	Heads *es.Heads
 	// OnAppend is told of every append (a feed that must be woken).
 	OnAppend func(es.AppendResult)
 	// Now is the clock of events; the wall clock by default.
@@ -83,21 +85,21 @@ func New(d Deps) *App {
 	}
 	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{
 		Decider: cricket.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
 	}
 	registerStream(a, a.matches, matchLocation, func(id string, v int64, s cricket.State) templ.Component {
 		return views.Scoreboard(views.Match{ID: id, Version: v, State: s})
 	})
 	a.carts = &es.Handler[cart.State, cart.Command, cart.Event]{
 		Decider: cart.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
 	}
 	registerStream(a, a.carts, cartLocation, func(id string, v int64, s cart.State) templ.Component {
 		return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
 	})
 	a.posts = &es.Handler[blog.State, blog.Command, blog.Event]{
 		Decider: blog.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
 	}
 	registerStream(a, a.posts, postLocation, func(id string, v int64, s blog.State) templ.Component {
 		return views.PostView(views.Post{ID: id, Version: v, State: s})

@@ -33,6 +33,11 @@ type Deps struct {
 	Log    *slog.Logger
 	// SnapshotEvery keeps a snapshot every so many versions; default 100.
 	SnapshotEvery int64
+	// StateCacheBytes bounds the streams' states remembered between commands
+	// (es.Heads), so that a command on a stream this process wrote decides
+	// without reading the store; default DefaultStateCacheBytes, less than 0
+	// remembers none.
+	StateCacheBytes int
 	// OnAppend is told of every append (to wake a feed tailer at once).
 	OnAppend func(es.AppendResult)
 	// ProjectorName keys the saved read models; by default, the name the
@@ -44,6 +49,10 @@ type Deps struct {
 	// the defaults (tests shorten them).
 	Limits Limits
 }
+
+// DefaultStateCacheBytes is how much of streams' states a server remembers
+// between commands unless told otherwise: 64 MiB.
+const DefaultStateCacheBytes = 64 << 20
 
 // Limits are the server's time and size bounds; a zero field takes its
 // default.
@@ -122,6 +131,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.SnapshotEvery == 0 {
 		d.SnapshotEvery = 100
 	}
+	if d.StateCacheBytes == 0 {
+		d.StateCacheBytes = DefaultStateCacheBytes
+	}
 	if d.ProjectorName == "" {
 		var err error
 		if d.ProjectorName, err = projections.CurrentName(ctx, d.ReadModels); err != nil {
@@ -155,6 +167,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	app := handlers.New(handlers.Deps{
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus, OnCommand: s.metrics.command,
 	})
 	s.hub = NewHub(HubConfig{
