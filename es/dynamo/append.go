@@ -66,13 +66,13 @@ func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 		var cancelled *types.TransactionCanceledException
 		switch {
 		case err == nil:
-			s.Wake()
+			s.appended(req.Stream, result.Version)
 			return result, nil
 		case errors.As(err, &cancelled):
 			transient, refusal := s.refusal(ctx, req, layout, cancelled)
 			if !transient {
 				if uncertain && s.committed(ctx, req) {
-					s.Wake()
+					s.appended(req.Stream, result.Version)
 					return result, nil
 				}
 				if refusal == nil {
@@ -89,7 +89,7 @@ func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 		}
 		if kind == permanent || attempt >= appendAttempts {
 			if uncertain && s.committed(ctx, req) {
-				s.Wake()
+				s.appended(req.Stream, result.Version)
 				return result, nil
 			}
 			return es.AppendResult{}, fmt.Errorf("dynamo: append to %s at version %d (%d attempts): %w", req.Stream, req.Expected, attempt, err)

@@ -18,10 +18,15 @@ import (
 
 // Feed tuning that needs no knob.
 const (
-	// eagerWindow: after a local append wakes the feed, an empty GetRecords
-	// is tried again after 1, 2, 4 … ms for this long, since the new record
-	// reaches Streams a millisecond or so after the commit.
-	eagerWindow = 100 * time.Millisecond
+	// eagerWindow: after a local append wakes the feed, GetRecords is
+	// called again every eagerPoll (growing to maxEagerPoll while it comes
+	// back empty) until the append's record has been handed on, for at most
+	// this long. The record reaches Streams a millisecond or so after the
+	// commit on DynamoDB Local; asking sooner, or again once it has come, only
+	// takes CPU from the writes (DynamoDB Local) or read capacity (AWS).
+	eagerWindow  = 100 * time.Millisecond
+	eagerPoll    = time.Millisecond
+	maxEagerPoll = 5 * time.Millisecond
 	// recordsPerCall is GetRecords's maximum.
 	recordsPerCall = 1000
 	// logBatch is how many events of the events table one rebuild batch holds.
@@ -111,7 +116,6 @@ type shard struct {
 	pending    []*record
 	closed     bool // read to its end
 	nextPoll   time.Time
-	eagerUntil time.Time
 	empties    int   // empty GetRecords in a row
 	failures   int   // failed calls in a row
 	ahead      *page // the next page, fetched while this one is handed on
@@ -367,8 +371,10 @@ func (t *tailer) tail(ctx context.Context) error {
 		case <-wake:
 			wake = t.s.wakeChan()
 			for _, sh := range t.shards {
-				if sh.failures == 0 { // a throttled shard keeps its back-off
-					sh.nextPoll, sh.eagerUntil, sh.empties = now, now.Add(eagerWindow), 0
+				// A throttled shard keeps its back-off; an eager one, its
+				// pace (it is due within maxEagerPoll anyway).
+				if first := now; sh.failures == 0 && sh.nextPoll.After(first) {
+					sh.nextPoll, sh.empties = first, 0
 				}
 			}
 		default:
@@ -695,17 +701,26 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 	default:
 		sh.iter = *out.NextShardIterator
 	}
+	if n > 0 {
+		sh.empties = 0
+	} else {
+		sh.empties++
+	}
 	switch {
-	case n > 0:
-		sh.empties, sh.nextPoll = 0, now
-	case now.Before(sh.eagerUntil):
-		sh.empties++
-		sh.nextPoll = now.Add(min(time.Duration(sh.empties)*time.Millisecond, t.s.cfg.PollInterval))
+	case n >= recordsPerCall:
+		sh.nextPoll = now // more are waiting
+	case t.awaiting(now):
+		sh.nextPoll = now.Add(min(time.Duration(sh.empties+1)*eagerPoll, maxEagerPoll, t.s.cfg.PollInterval))
 	default:
-		sh.empties++
 		sh.nextPoll = now.Add(t.s.cfg.PollInterval)
 	}
 	return n, nil
+}
+
+// awaiting reports whether an append of this process's has not been handed
+// on yet (see Store.awaiting).
+func (t *tailer) awaiting(now time.Time) bool {
+	return t.s.awaiting(now, func(s es.StreamRef) int64 { return t.seq.delivered[streamKey(s)] })
 }
 
 // shardFailed sorts a failed Streams call on a shard: trimmed records and a

@@ -164,6 +164,7 @@ func TestFeedIsWokenByAppendsAndPollsSlowlyWhenIdle(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // let it start and settle
 
 	const n = 40
+	polls := cs.records.Load()
 	for i := range n {
 		req := request(es.StreamRef{Type: "match", ID: fmt.Sprint("w-", i)}, 0, 1, "")
 		stamps.Lock()
@@ -177,13 +178,20 @@ func TestFeedIsWokenByAppendsAndPollsSlowlyWhenIdle(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	polls = cs.records.Load() - polls
 	mu.Lock()
 	slices.Sort(lat)
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	mu.Unlock()
-	t.Logf("append to apply over %d events: p50 %v, p99 %v", len(lat), p50, p99)
+	t.Logf("append to apply over %d events: p50 %v, p99 %v; %d GetRecords", len(lat), p50, p99, polls)
 	if p50 > 100*time.Millisecond {
 		t.Errorf("append to apply p50 %v: the append did not wake the feed", p50)
+	}
+	// Eager until its own record has come, then idle again: a few calls an
+	// append (the record shows a millisecond or more after the commit), not
+	// a poll every few milliseconds until the next one.
+	if polls > 5*n {
+		t.Errorf("%d GetRecords for %d appends 20 ms apart, want at most %d", polls, n, 5*n)
 	}
 
 	time.Sleep(300 * time.Millisecond)

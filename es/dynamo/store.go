@@ -101,7 +101,20 @@ type Store struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced after every append
+	// unseen is this process's last append to each stream in the last
+	// eagerWindow: a feed polls eagerly while one of them has not reached it.
+	unseen map[es.StreamRef]localAppend
 }
+
+// localAppend is an append this process made: the stream's version after it.
+type localAppend struct {
+	version int64
+	at      time.Time
+}
+
+// maxUnseen bounds Store.unseen (appends of the last eagerWindow) when no
+// feed prunes it.
+const maxUnseen = 4096
 
 var (
 	_ es.Store          = (*Store)(nil)
@@ -227,11 +240,57 @@ func (s *Store) wakeChan() <-chan struct{} {
 }
 
 // Wake tells every feed following this store that a new record exists, so it
-// polls at once instead of waiting out its back-off. Append calls it; call it
-// yourself after writing to the events table by other means in this process.
+// polls soon instead of waiting out its idle interval. Append does more (see
+// appended); call Wake after writing to the events table by other means in
+// this process.
 func (s *Store) Wake() {
 	s.wakeMu.Lock()
+	s.wakeLocked()
+	s.wakeMu.Unlock()
+}
+
+func (s *Store) wakeLocked() {
 	close(s.wake)
 	s.wake = make(chan struct{})
-	s.wakeMu.Unlock()
+}
+
+// appended notes a committed append, stream at version, and wakes the feeds:
+// they poll eagerly until they have handed it on (or for eagerWindow), and
+// no more than idle once they have.
+func (s *Store) appended(stream es.StreamRef, version int64) {
+	now := time.Now()
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	if s.unseen == nil {
+		s.unseen = map[es.StreamRef]localAppend{}
+	}
+	if len(s.unseen) >= maxUnseen {
+		s.pruneUnseenLocked(now)
+	}
+	if len(s.unseen) < maxUnseen {
+		s.unseen[stream] = localAppend{version: version, at: now}
+	}
+	s.wakeLocked()
+}
+
+// awaiting reports whether one of this process's appends of the last
+// eagerWindow is past what a feed has handed on of its stream (delivered).
+func (s *Store) awaiting(now time.Time, delivered func(es.StreamRef) int64) bool {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	s.pruneUnseenLocked(now)
+	for stream, a := range s.unseen {
+		if delivered(stream) < a.version {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) pruneUnseenLocked(now time.Time) {
+	for stream, a := range s.unseen {
+		if now.Sub(a.at) > eagerWindow {
+			delete(s.unseen, stream)
+		}
+	}
 }
