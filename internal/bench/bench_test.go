@@ -15,8 +15,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/foldboard/foldboard/domain/blog"
 	"github.com/foldboard/foldboard/domain/cart"
@@ -49,6 +52,19 @@ type stores struct {
 	Store      es.Store
 	Feed       es.Feed
 	ReadModels es.ReadModelStore
+	// GetRecords counts the feed's GetRecords calls (DynamoDB only).
+	GetRecords *atomic.Int64
+}
+
+// countingStreams counts GetRecords calls.
+type countingStreams struct {
+	dynamo.StreamsClient
+	n *atomic.Int64
+}
+
+func (c countingStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, o ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	c.n.Add(1)
+	return c.StreamsClient.GetRecords(ctx, in, o...)
 }
 
 // backend opens fresh, empty stores of one kind.
@@ -80,21 +96,22 @@ func openSQLite(tb testing.TB, dir string) stores {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	return stores{s, s.Feed(), s}
+	return stores{Store: s, Feed: s.Feed(), ReadModels: s}
 }
 
 func openDynamo(tb testing.TB, _ string) stores {
 	tb.Helper()
 	endpoint := dynamotest.Endpoint(tb) // skips (or fails, in CI) without DynamoDB Local
+	calls := new(atomic.Int64)
 	s, err := dynamo.Open(context.Background(), dynamo.Config{
 		Client:      dynamotest.NewClient(endpoint),
-		Streams:     dynamotest.NewStreamsClient(endpoint),
+		Streams:     countingStreams{dynamotest.NewStreamsClient(endpoint), calls},
 		TablePrefix: dynamotest.TablePrefix(tb), CreateTables: true, Logger: quiet,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return stores{s, s.Feed(), s}
+	return stores{Store: s, Feed: s.Feed(), ReadModels: s, GetRecords: calls}
 }
 
 // freshStore readies be for a benchmark whose figures depend on what the

@@ -86,7 +86,10 @@ func benchCommands(b *testing.B, be backend, clients int) {
 
 	var httpTime, rawTime time.Duration
 	var lat loadgen.Histogram
-	var commands int64
+	var commands, getRecords int64
+	if a.GetRecords != nil {
+		getRecords = -a.GetRecords.Load()
+	}
 	b.ResetTimer()
 	for done, i := 0, 0; done < b.N; i++ {
 		n := min(turn, b.N-done)
@@ -98,6 +101,10 @@ func benchCommands(b *testing.B, be backend, clients int) {
 		done += n
 	}
 	b.StopTimer()
+	if a.GetRecords != nil {
+		getRecords += a.GetRecords.Load()
+		b.ReportMetric(float64(getRecords)/float64(commands), "getrecords/cmd")
+	}
 	cmdRate := float64(commands) / httpTime.Seconds()
 	rawRate := float64(commands) / rawTime.Seconds()
 	b.ReportMetric(float64(httpTime.Nanoseconds())/float64(b.N), "ns/op")
