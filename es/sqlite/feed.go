@@ -21,42 +21,76 @@ type feed struct{ s *Store }
 // for this process's next append, or at most the poll interval, for appends
 // by another process on the same file. Positions are in commit order (one
 // writer at a time), so a read past the checkpoint never skips an event
-// committed later. It returns nil when ctx ends, apply's error when apply
-// fails, and the store's error when the file cannot be read.
+// committed later. After a full batch (a backlog: catching up, a rebuild) it
+// reads the next one while apply works on this one; a batch that is not full
+// is applied as soon as it is read, as before. It returns nil when ctx ends,
+// apply's error when apply fails, and the store's error when the file cannot
+// be read.
 func (f feed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
 	pos, err := parsePosition(from)
 	if err != nil {
 		return fmt.Errorf("sqlite: follow: %w", err)
 	}
+	// A read ahead still under way when Follow returns ends with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	poll := time.NewTicker(f.s.pollEvery)
 	defer poll.Stop()
+	var ahead chan page // the batch after a full one, being read
 	for {
-		woken := f.s.changes()
-		envs, err := f.s.readLog(ctx, pos, feedBatch)
+		var p page
+		if ahead != nil {
+			p = <-ahead
+			ahead = nil
+		} else {
+			p = f.read(ctx, pos)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("sqlite: follow after position %d: %w", pos, err)
+		if p.err != nil {
+			return fmt.Errorf("sqlite: follow after position %d: %w", pos, p.err)
 		}
+		envs := p.envs
 		if len(envs) > 0 {
 			b := es.Batch{Events: envs, Checkpoint: envs[len(envs)-1].Position}
+			next, err := parsePosition(b.Checkpoint)
+			if err != nil {
+				return err
+			}
+			if len(envs) == feedBatch { // more are waiting: read them meanwhile
+				ch := make(chan page, 1)
+				go func() { ch <- f.read(ctx, next) }()
+				ahead = ch
+			}
 			if err := apply(ctx, b); err != nil {
 				return err
 			}
-			if pos, err = parsePosition(b.Checkpoint); err != nil {
-				return err
-			}
-			if len(envs) == feedBatch {
-				continue // more are waiting
+			pos = next
+			if ahead != nil {
+				continue
 			}
 		}
 		// woken was taken before the read: an append since has closed it.
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-woken:
+		case <-p.woken:
 		case <-poll.C:
 		}
 	}
+}
+
+// page is one read of the log, and the channel that an append after the
+// read began closes.
+type page struct {
+	envs  []es.Envelope
+	err   error
+	woken <-chan struct{}
+}
+
+func (f feed) read(ctx context.Context, after int64) page {
+	woken := f.s.changes()
+	envs, err := f.s.readLog(ctx, after, feedBatch)
+	return page{envs: envs, err: err, woken: woken}
 }
