@@ -35,7 +35,7 @@ type IndexedEvent struct {
 // rewrites one small document, not the whole index.
 type EventIndex struct {
 	mu     sync.RWMutex
-	events []IndexedEvent
+	events indexEvents
 	// open is the JSON of the newest chunk's events so far, comma-separated,
 	// kept as they arrive: the projector saves that chunk after every batch,
 	// and encoding its up to 256 events each time was the projector's
@@ -77,11 +77,7 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	start := n * indexChunk
-	if need := start + len(chunk); need > len(x.events) {
-		x.events = append(x.events, make([]IndexedEvent, need-len(x.events))...)
-	}
-	copy(x.events[start:], chunk)
+	x.events.load(n, chunk)
 	return nil
 }
 
@@ -93,18 +89,17 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	start := n * indexChunk
-	if start >= len(x.events) {
+	chunk := x.events.chunk(n)
+	if len(chunk) == 0 {
 		return nil, nil
 	}
-	end := min(start+indexChunk, len(x.events))
-	if n == x.openN && x.openLen == end-start {
+	if n == x.openN && x.openLen == len(chunk) {
 		doc := make([]byte, 0, len(x.open)+2)
 		doc = append(doc, '[')
 		doc = append(doc, x.open...)
 		return append(doc, ']'), nil
 	}
-	return encodeChunk(x.events[start:end])
+	return encodeChunk(chunk)
 }
 
 // encodeChunk is a chunk's document encoded afresh.
@@ -229,8 +224,9 @@ func (x *EventIndex) appendOpen(n int, e *IndexedEvent) {
 	chunk, start := n/indexChunk, n/indexChunk*indexChunk
 	if chunk != x.openN || x.openLen != n-start {
 		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
-		for i := range x.events[start:n] {
-			x.open = x.appendEvent(x.open, &x.events[start+i])
+		before := x.events.chunk(chunk)[:n-start]
+		for i := range before {
+			x.open = x.appendEvent(x.open, &before[i])
 			x.openLen++
 		}
 	}
@@ -258,9 +254,8 @@ func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
 		Type: env.Type, Time: env.Time, Actor: env.Actor, Preview: preview,
 	}
 	x.mu.Lock()
-	n := len(x.events)
-	x.events = append(x.events, e)
-	x.appendOpen(n, &x.events[n])
+	n := x.events.push(e)
+	x.appendOpen(n, x.events.at(n))
 	if x.openKeyN != n/indexChunk || x.openKey == "" {
 		x.openKeyN, x.openKey = n/indexChunk, chunkKey(n/indexChunk)
 	}
@@ -293,14 +288,14 @@ type IndexPage struct {
 func (x *EventIndex) Page(q IndexQuery) IndexPage {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	i := len(x.events)
+	i := x.events.count()
 	if q.Before > 0 && q.Before < i {
 		i = q.Before
 	}
-	page := IndexPage{Total: len(x.events)}
+	page := IndexPage{Total: x.events.count()}
 	for i > 0 && len(page.Events) < q.Limit {
 		i--
-		e := x.events[i]
+		e := *x.events.at(i)
 		if (q.Type == "" || e.Type == q.Type) && (q.StreamType == "" || e.Stream.Type == q.StreamType) {
 			page.Events = append(page.Events, e)
 		}
@@ -309,4 +304,54 @@ func (x *EventIndex) Page(q IndexQuery) IndexPage {
 		page.Next = i
 	}
 	return page
+}
+
+// indexEvents holds the index's events in chunks of indexChunk, as they are
+// saved: adding one never copies those before it (one slice of 100,000
+// events, grown by append, was copied ~17 times on the way, ~12% of a
+// rebuild's applying).
+type indexEvents struct {
+	chunks [][]IndexedEvent // all full but the last
+	n      int
+}
+
+func (ev *indexEvents) count() int { return ev.n }
+
+// at returns event i, i < count().
+func (ev *indexEvents) at(i int) *IndexedEvent { return &ev.chunks[i/indexChunk][i%indexChunk] }
+
+// chunk returns chunk n's events; none past the end.
+func (ev *indexEvents) chunk(n int) []IndexedEvent {
+	if n < 0 || n >= len(ev.chunks) {
+		return nil
+	}
+	return ev.chunks[n]
+}
+
+// push adds e after the last event and returns its number.
+func (ev *indexEvents) push(e IndexedEvent) int {
+	if last := len(ev.chunks) - 1; last < 0 || len(ev.chunks[last]) == indexChunk {
+		ev.chunks = append(ev.chunks, make([]IndexedEvent, 0, indexChunk))
+	}
+	last := len(ev.chunks) - 1
+	ev.chunks[last] = append(ev.chunks[last], e)
+	ev.n++
+	return ev.n - 1
+}
+
+// load puts a saved chunk's events in place. Chunks may come in any order:
+// the events of chunks not loaded yet are zero until they are.
+func (ev *indexEvents) load(n int, events []IndexedEvent) {
+	need := n*indexChunk + len(events)
+	for ev.n < need {
+		last := len(ev.chunks) - 1
+		if last < 0 || len(ev.chunks[last]) == indexChunk {
+			ev.chunks = append(ev.chunks, make([]IndexedEvent, 0, indexChunk))
+			last++
+		}
+		grow := min(indexChunk-len(ev.chunks[last]), need-ev.n)
+		ev.chunks[last] = append(ev.chunks[last], make([]IndexedEvent, grow)...)
+		ev.n += grow
+	}
+	copy(ev.chunks[n], events)
 }

@@ -24,11 +24,10 @@ func indexEnvelope(i int) es.Envelope {
 // writes it.
 func wantChunk(t *testing.T, x *EventIndex, n int) json.RawMessage {
 	t.Helper()
-	start := n * indexChunk
-	if start >= len(x.events) {
+	if len(x.events.chunk(n)) == 0 {
 		return nil
 	}
-	doc, err := encodeChunk(x.events[start:min(start+indexChunk, len(x.events))])
+	doc, err := encodeChunk(x.events.chunk(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,9 +58,9 @@ func TestEventIndexChunkFormats(t *testing.T) {
 	if err := y.Load(chunkKey(0), doc); err != nil {
 		t.Fatal(err)
 	}
-	want := x.events[0]
+	want := *x.events.at(0)
 	want.Time = want.Time.Truncate(time.Millisecond)
-	if got := y.events[0]; got != want {
+	if got := *y.events.at(0); got != want {
 		t.Errorf("loaded %+v, want %+v", got, want)
 	}
 	if !utf8.ValidString(want.Preview) || !strings.HasSuffix(want.Preview, "…") {
@@ -73,7 +72,7 @@ func TestEventIndexChunkFormats(t *testing.T) {
 	if err := z.Load(chunkKey(1), json.RawMessage(legacy)); err != nil {
 		t.Fatal(err)
 	}
-	got := z.events[indexChunk]
+	got := *z.events.at(indexChunk)
 	if got.Stream != (es.StreamRef{Type: "cart", ID: "c-1"}) || got.StreamS != "cart/c-1" || got.Version != 2 || got.Type != "ItemAdded" ||
 		!got.Time.Equal(env.Time) || got.Actor != "ana" || got.Preview != `{"sku":"s-1"}` {
 		t.Errorf("legacy chunk loaded as %+v", got)
@@ -111,6 +110,15 @@ func TestEventIndexChunkDocsAreTheChunksEncoded(t *testing.T) {
 		doc, _ := x.Doc(chunkKey(n))
 		if err := restored.Load(chunkKey(n), doc); err != nil {
 			t.Fatal(err)
+		}
+	}
+	was, is := x.Page(IndexQuery{Limit: total + 1}), restored.Page(IndexQuery{Limit: total + 1})
+	if was.Total != total || is.Total != total || len(is.Events) != total {
+		t.Fatalf("restored: %d events of %d, want %d", len(is.Events), is.Total, total)
+	}
+	for i := range was.Events {
+		if is.Events[i] != was.Events[i] {
+			t.Fatalf("restored, the %dth newest event is %+v, want %+v", i+1, is.Events[i], was.Events[i])
 		}
 	}
 	for i := total; i < total+indexChunk+3; i++ {
