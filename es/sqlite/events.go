@@ -180,18 +180,28 @@ func checkRequest(req es.AppendRequest) error {
 	return nil
 }
 
-func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.AppendResult, err error) {
-	st := req.Stream
-	last := req.Expected + int64(len(req.Events))
+// appendOne writes one append in a transaction of its own.
+func (s *Store) appendOne(ctx context.Context, req es.AppendRequest) (res es.AppendResult, err error) {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
+	if res, err = s.appendIn(ctx, tx, req); err != nil {
+		tx.Rollback()
+		return es.AppendResult{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return es.AppendResult{}, fmt.Errorf("committing: %w", err)
+	}
+	return res, nil
+}
+
+// appendIn writes one append in tx, or refuses it (*es.ConflictError,
+// *es.DuplicateCommandError) or fails; after a refusal or a failure, what it
+// wrote must be rolled back.
+func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) (res es.AppendResult, err error) {
+	st := req.Stream
+	last := req.Expected + int64(len(req.Events))
 
 	// The command record comes first, so that a repeated command is reported
 	// as such even when its expected version is stale too: its sender wants
@@ -266,9 +276,6 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (res es.Append
 			st.Type, st.ID, sn.Version, sn.Schema, text(sn.Data)); err != nil {
 			return res, fmt.Errorf("writing snapshot at version %d: %w", sn.Version, err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("committing: %w", err)
 	}
 	return res, nil
 }

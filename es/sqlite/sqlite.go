@@ -31,6 +31,8 @@ type Store struct {
 	reader *sql.DB
 	// stmts are the hot paths' statements, prepared on both.
 	stmts *statements
+	// group commits appends that queue for the writer together.
+	group group
 
 	// pollEvery is how often a feed with nothing to do looks at the file for
 	// appends by another process; appends by this one wake it at once.

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/foldboard/foldboard/es"
+)
+
+// maxGroup bounds the appends one transaction commits together.
+const maxGroup = 64
+
+// group commits together the appends that arrive while another is being
+// written: they wait for the writer anyway, and one transaction, one fsync,
+// for all of them costs about what one costs. Each append is a savepoint of
+// its own inside the transaction, so a refused one (a conflict, a repeated
+// command) is rolled back alone and the others are written; whoever is
+// refused or written learns it only once the transaction has committed. An
+// append alone is written as before, in a transaction of its own.
+//
+// No goroutine of its own: the first append to find the writer idle leads,
+// writing whatever is queued when it starts; when it is done, the first
+// append queued meanwhile leads the next group.
+type group struct {
+	mu      sync.Mutex
+	queue   []*pendingAppend
+	leading bool // a leader is writing a group
+	groups  int  // groups written, for the tests
+}
+
+type pendingAppend struct {
+	ctx  context.Context
+	req  es.AppendRequest
+	res  es.AppendResult
+	err  error
+	done chan struct{} // closed when res and err are final
+	lead chan struct{} // closed when this append is to lead the next group
+}
+
+// append writes req, alone or in a group with others.
+func (s *Store) append(ctx context.Context, req es.AppendRequest) (es.AppendResult, error) {
+	p := &pendingAppend{ctx: ctx, req: req, done: make(chan struct{}), lead: make(chan struct{})}
+	g := &s.group
+	g.mu.Lock()
+	g.queue = append(g.queue, p)
+	if g.leading {
+		g.mu.Unlock()
+		// Queued appends do not leave when their ctx ends: a leader may be
+		// writing them already, and the caller must not be told "not
+		// written" of an append that was. One whose ctx has ended before
+		// its group starts is not written.
+		select {
+		case <-p.done:
+			return p.res, p.err
+		case <-p.lead:
+		}
+	} else {
+		g.leading = true
+		g.mu.Unlock()
+	}
+	s.leadGroup()
+	return p.res, p.err
+}
+
+// leadGroup writes the queued appends (the leader's own first among them)
+// and hands the lead to the first one queued meanwhile.
+func (s *Store) leadGroup() {
+	g := &s.group
+	g.mu.Lock()
+	n := min(len(g.queue), maxGroup)
+	batch := g.queue[:n:n]
+	g.queue = append([]*pendingAppend(nil), g.queue[n:]...)
+	g.mu.Unlock()
+
+	s.writeGroup(batch)
+	for _, p := range batch {
+		close(p.done)
+	}
+
+	g.mu.Lock()
+	g.groups++
+	if len(g.queue) > 0 {
+		close(g.queue[0].lead)
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+}
+
+// writeGroup writes the appends in one transaction and sets each one's
+// outcome.
+func (s *Store) writeGroup(batch []*pendingAppend) {
+	if len(batch) == 1 {
+		p := batch[0]
+		p.res, p.err = s.appendOne(p.ctx, p.req)
+		return
+	}
+	// The group's transaction is not any one caller's to cancel.
+	ctx := context.WithoutCancel(batch[0].ctx)
+	fail := func(err error) {
+		for _, p := range batch {
+			p.res, p.err = es.AppendResult{}, err
+		}
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	written := 0
+	for _, p := range batch {
+		if err := p.ctx.Err(); err != nil {
+			p.err = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT append`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("savepoint: %w", err))
+			return
+		}
+		p.res, p.err = s.appendIn(ctx, tx, p.req)
+		if p.err != nil {
+			p.res = es.AppendResult{}
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO append`); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("rolling back to the savepoint: %w", errors.Join(p.err, err)))
+				return
+			}
+		} else {
+			written++
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE append`); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("releasing the savepoint: %w", err))
+			return
+		}
+	}
+	if written == 0 {
+		if err := tx.Rollback(); err != nil {
+			fail(err)
+		}
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		// Nothing of the group is written; a refusal read inside it may
+		// not hold either.
+		fail(fmt.Errorf("committing: %w", err))
+	}
+}
