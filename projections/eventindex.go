@@ -47,6 +47,11 @@ type EventIndex struct {
 	// openKey is chunkKey(openKeyN), the newest chunk's key, kept.
 	openKey  string
 	openKeyN int
+	// closed is the document of chunk closedN, the open chunk until it
+	// filled: the projector saves it once more after the event that starts
+	// the next one (nil after a Load).
+	closed  []byte
+	closedN int
 }
 
 const (
@@ -78,6 +83,7 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.events.load(n, chunk)
+	x.closed = nil
 	return nil
 }
 
@@ -98,6 +104,9 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 		doc = append(doc, '[')
 		doc = append(doc, x.open...)
 		return append(doc, ']'), nil
+	}
+	if n == x.closedN && x.closed != nil && len(chunk) == indexChunk {
+		return append(json.RawMessage(nil), x.closed...), nil
 	}
 	return encodeChunk(chunk)
 }
@@ -222,6 +231,11 @@ func appendJSONString(b []byte, s string) []byte {
 // events (after a Load). Call it with x.mu held.
 func (x *EventIndex) appendOpen(n int, e *IndexedEvent) {
 	chunk, start := n/indexChunk, n/indexChunk*indexChunk
+	if chunk == x.openN+1 && x.openLen == indexChunk && n == start {
+		// The open chunk is full: keep its document for the save to come.
+		x.closed = append(append(append(x.closed[:0], '['), x.open...), ']')
+		x.closedN = x.openN
+	}
 	if chunk != x.openN || x.openLen != n-start {
 		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
 		before := x.events.chunk(chunk)[:n-start]
