@@ -47,12 +47,16 @@ type EventIndex struct {
 	// openKey is chunkKey(openKeyN), the newest chunk's key, kept.
 	openKey  string
 	openKeyN int
-	// closed is the document of chunk closedN, the open chunk until it
-	// filled: the projector saves it once more after the event that starts
-	// the next one (nil after a Load).
-	closed  []byte
-	closedN int
+	// closed holds the documents of the last closedKeep chunks that filled
+	// while open: the projector saves each once more, at the end of the
+	// batch in which it filled (a batch of 500 events fills two). None
+	// after a Load.
+	closed map[int][]byte
 }
+
+// closedKeep is how many filled chunks' documents the index keeps: a
+// feed's batch holds at most 1,000 events.
+const closedKeep = 4
 
 const (
 	indexKey   = "events/"
@@ -83,7 +87,7 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.events.load(n, chunk)
-	x.closed = nil
+	clear(x.closed)
 	return nil
 }
 
@@ -105,8 +109,8 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 		doc = append(doc, x.open...)
 		return append(doc, ']'), nil
 	}
-	if n == x.closedN && x.closed != nil && len(chunk) == indexChunk {
-		return append(json.RawMessage(nil), x.closed...), nil
+	if doc, ok := x.closed[n]; ok && len(chunk) == indexChunk {
+		return append(json.RawMessage(nil), doc...), nil
 	}
 	return encodeChunk(chunk)
 }
@@ -233,8 +237,11 @@ func (x *EventIndex) appendOpen(n int, e *IndexedEvent) {
 	chunk, start := n/indexChunk, n/indexChunk*indexChunk
 	if chunk == x.openN+1 && x.openLen == indexChunk && n == start {
 		// The open chunk is full: keep its document for the save to come.
-		x.closed = append(append(append(x.closed[:0], '['), x.open...), ']')
-		x.closedN = x.openN
+		if x.closed == nil {
+			x.closed = map[int][]byte{}
+		}
+		x.closed[x.openN] = append(append(append(make([]byte, 0, len(x.open)+2), '['), x.open...), ']')
+		delete(x.closed, x.openN-closedKeep)
 	}
 	if chunk != x.openN || x.openLen != n-start {
 		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
