@@ -117,3 +117,26 @@ func TestHeadsNeverDecideOnAStaleState(t *testing.T) {
 		t.Errorf("store at v%d, model at v%d", head.Version, version)
 	}
 }
+
+// A state that grows past what Heads takes must not leave its smaller, older
+// record behind: the next command would decide on it and conflict with this
+// process's own last append.
+func TestHeadsForgetAStateThatGrewTooBig(t *testing.T) {
+	store := &callCounter{Store: openStore(t)}
+	h := newHandler(store)
+	h.Heads = es.NewHeads(8 * 400) // records of up to ~400 bytes
+	meta := es.Meta{StreamID: "t-1", Expected: es.AnyVersion}
+	big := make([]int, 100) // ~200 bytes of JSON more
+	for i := range big {
+		big[i] = 9
+	}
+	for i, cmd := range []tallyCmd{{Add: []int{1}}, {Add: big}, {Add: []int{2}}} {
+		before := store.appends.Load()
+		if _, err := h.Handle(t.Context(), meta, cmd); err != nil {
+			t.Fatal(err)
+		}
+		if n := store.appends.Load() - before; n != 1 {
+			t.Errorf("command %d: %d appends, want 1 (a conflict with this process's own last append)", i+1, n)
+		}
+	}
+}

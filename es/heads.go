@@ -17,6 +17,9 @@ import (
 // A decision that appends nothing (a refusal, no events) is checked against
 // the store the same way before it is answered.
 //
+// A stream's version must always name the same state: a store whose streams
+// are deleted and made again under a running process would defeat it.
+//
 // It keeps the encoded record, never a decoded state: a decider's Evolve may
 // share a state's maps with the state before it, so only bytes are safe to
 // hand out twice. Bounded by bytes; the least recently used go first.
@@ -67,12 +70,18 @@ func (c *Heads) put(s StreamRef, r StateRecord) {
 		return
 	}
 	cost := len(r.Data) + len(s.ID) + headOverhead
-	if cost > c.max/8 {
-		return // one huge state would push out everything else
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.entries[s]; ok {
+	el, ok := c.entries[s]
+	if cost > c.max/8 {
+		// One huge state would push out everything else. Nor may the
+		// stream's older record stay: the next command would decide on it.
+		if ok && el.Value.(*headEntry).record.Version <= r.Version {
+			c.removeLocked(el)
+		}
+		return
+	}
+	if ok {
 		e := el.Value.(*headEntry)
 		if e.record.Version > r.Version {
 			return

@@ -707,8 +707,10 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		sh.empties++
 	}
 	switch {
-	case n >= recordsPerCall:
-		sh.nextPoll = now // more are waiting
+	case n > 0:
+		// More may be waiting: a page is cut at 1,000 records or 1 MB, and
+		// only an empty one says the shard has been read to its end.
+		sh.nextPoll = now
 	case t.awaiting(now):
 		sh.nextPoll = now.Add(min(time.Duration(sh.empties+1)*eagerPoll, maxEagerPoll, t.s.cfg.PollInterval))
 	default:

@@ -65,7 +65,9 @@ func (s *Store) append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 }
 
 // leadGroup writes the queued appends (the leader's own first among them)
-// and hands the lead to the first one queued meanwhile.
+// and hands the lead to the first one queued meanwhile. Should writing panic,
+// the group's appends fail and the lead is handed on all the same, so that
+// one panicking request does not leave every later append waiting.
 func (s *Store) leadGroup() {
 	g := &s.group
 	g.mu.Lock()
@@ -74,11 +76,25 @@ func (s *Store) leadGroup() {
 	g.queue = append([]*pendingAppend(nil), g.queue[n:]...)
 	g.mu.Unlock()
 
+	defer func() {
+		if v := recover(); v != nil {
+			for _, p := range batch {
+				p.res, p.err = es.AppendResult{}, fmt.Errorf("writing a group of appends: panic: %v", v)
+			}
+			s.groupDone(batch)
+			panic(v)
+		}
+	}()
 	s.writeGroup(batch)
+	s.groupDone(batch)
+}
+
+// groupDone answers the group's appends and hands the lead on.
+func (s *Store) groupDone(batch []*pendingAppend) {
 	for _, p := range batch {
 		close(p.done)
 	}
-
+	g := &s.group
 	g.mu.Lock()
 	g.groups++
 	if len(g.queue) > 0 {
@@ -138,9 +154,9 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 		}
 	}
 	if written == 0 {
-		if err := tx.Rollback(); err != nil {
-			fail(err)
-		}
+		// Nothing to keep: each append keeps its refusal (or error), true
+		// whether or not the empty transaction's rollback succeeds.
+		tx.Rollback()
 		return
 	}
 	if err := tx.Commit(); err != nil {

@@ -179,3 +179,47 @@ func TestConcurrentAppendsAreGroupedAndEachAnswered(t *testing.T) {
 		t.Errorf("%d events in the log, want %d", len(page.Events), want)
 	}
 }
+
+// A group whose writing panics fails its appends and hands the lead on: the
+// appends after it are written, none waits forever.
+func TestAPanickingGroupFailsItsAppendsAndHandsTheLeadOn(t *testing.T) {
+	s := groupStore(t)
+	pending := func(ctx context.Context, id string) *pendingAppend {
+		return &pendingAppend{ctx: ctx, req: appendReq(id, 0, 1, ""), done: make(chan struct{}), lead: make(chan struct{})}
+	}
+	//lint:ignore SA1012 a nil context is how this test makes writing panic
+	bad, good := pending(nil, "x"), pending(context.Background(), "y")
+	s.group.leading = true
+	s.group.queue = []*pendingAppend{bad, good}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic was not passed on to the leader")
+			}
+		}()
+		s.leadGroup()
+	}()
+	for _, p := range []*pendingAppend{bad, good} {
+		select {
+		case <-p.done:
+			if p.err == nil {
+				t.Errorf("append to %s: no error after the group panicked", p.req.Stream.ID)
+			}
+		default:
+			t.Errorf("append to %s was never answered", p.req.Stream.ID)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Append(context.Background(), appendReq("z", 0, 1, ""))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("the append after the panic: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the append after the panic waited 5 s: the lead was never handed on")
+	}
+}
