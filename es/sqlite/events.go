@@ -180,8 +180,13 @@ func checkRequest(req es.AppendRequest) error {
 	return nil
 }
 
-// appendOne writes one append in a transaction of its own.
+// appendOne writes one append in a transaction of its own. Once begun, it is
+// not interrupted when ctx ends (see uninterrupted).
 func (s *Store) appendOne(ctx context.Context, req es.AppendRequest) (res es.AppendResult, err error) {
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	ctx = uninterrupted(ctx)
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return res, err

@@ -91,6 +91,6 @@ type page struct {
 
 func (f feed) read(ctx context.Context, after int64) page {
 	woken := f.s.changes()
-	envs, err := f.s.readLog(ctx, after, feedBatch)
+	envs, err := f.s.readLog(uninterrupted(ctx), after, feedBatch)
 	return page{envs: envs, err: err, woken: woken}
 }

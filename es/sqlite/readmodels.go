@@ -42,7 +42,10 @@ func (s *Store) LoadReadModels(ctx context.Context, projector string) (checkpoin
 // SaveReadModels writes the documents (deleting those with a nil value) and
 // the checkpoint in one transaction on the writer connection.
 func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
-	if err := s.saveReadModels(ctx, projector, checkpoint, docs); err != nil {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: save read models of %s: %w", projector, err)
+	}
+	if err := s.saveReadModels(uninterrupted(ctx), projector, checkpoint, docs); err != nil {
 		return fmt.Errorf("sqlite: save read models of %s at %q: %w", projector, checkpoint, err)
 	}
 	return nil
