@@ -119,6 +119,24 @@ type shard struct {
 	empties    int   // empty GetRecords in a row
 	failures   int   // failed calls in a row
 	ahead      *page // the next page, fetched while this one is handed on
+	// readAt is when GetRecords was last called on the shard, and minGap
+	// the least time between two calls: 0 until the shard is throttled
+	// (AWS allows 5 reads a second a shard, DynamoDB Local any number), then
+	// doubled at each throttle and shrunk by an eighth at each read that
+	// is not, so that eager polling settles just under the shard's limit.
+	readAt time.Time
+	minGap time.Duration
+}
+
+// maxMinGap caps a throttled shard's least time between reads.
+const maxMinGap = time.Second
+
+// paced is t, or later if the shard's least time between reads says so.
+func (sh *shard) paced(t time.Time) time.Time {
+	if earliest := sh.readAt.Add(sh.minGap); sh.minGap > 0 && t.Before(earliest) {
+		return earliest
+	}
+	return t
 }
 
 // page is a GetRecords call made ahead, on the iterator iter: after a full
@@ -373,7 +391,7 @@ func (t *tailer) tail(ctx context.Context) error {
 			for _, sh := range t.shards {
 				// A throttled shard keeps its back-off; an eager one, its
 				// pace (it is due within maxEagerPoll anyway).
-				if first := now; sh.failures == 0 && sh.nextPoll.After(first) {
+				if first := sh.paced(now); sh.failures == 0 && sh.nextPoll.After(first) {
 					sh.nextPoll, sh.empties = first, 0
 				}
 			}
@@ -668,6 +686,7 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		out, err = r.out, r.err
 	} else {
 		sh.ahead = nil
+		sh.readAt = now
 		out, err = t.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: aws.String(sh.iter), Limit: aws.Int32(recordsPerCall)})
 	}
 	if err == nil && len(out.Records) >= recordsPerCall && out.NextShardIterator != nil {
@@ -684,6 +703,9 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		return 0, t.shardFailed(ctx, sh, now, "reading records", err)
 	}
 	sh.failures = 0
+	if sh.minGap -= sh.minGap / 8; sh.minGap < time.Millisecond {
+		sh.minGap = 0
+	}
 	for _, r := range out.Records {
 		if r.Dynamodb == nil {
 			continue
@@ -716,6 +738,7 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 	default:
 		sh.nextPoll = now.Add(t.s.cfg.PollInterval)
 	}
+	sh.nextPoll = sh.paced(sh.nextPoll)
 	return n, nil
 }
 
@@ -739,9 +762,12 @@ func (t *tailer) shardFailed(ctx context.Context, sh *shard, now time.Time, doin
 		// which, and fails if it is the stream.
 		return fmt.Errorf("shard %s: %w: %w", sh.id, errTrimmed, err)
 	case classify(ctx, err) != permanent:
+		if throttled(err) {
+			sh.minGap = min(max(2*sh.minGap, 50*time.Millisecond), maxMinGap)
+		}
 		sh.failures++
 		sh.iter = "" // it may be the iterator's fault; a new one is cheap
-		sh.nextPoll = now.Add(backoff(sh.failures))
+		sh.nextPoll = sh.paced(now.Add(backoff(sh.failures)))
 		if sh.failures == 1 || sh.failures%20 == 0 {
 			t.log.Warn("dynamo feed: "+doing, "shard", sh.id, "failures", sh.failures, "err", err)
 		}

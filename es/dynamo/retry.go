@@ -46,6 +46,12 @@ var serverCodes = map[string]bool{
 	"RequestTimeoutException":        true,
 }
 
+// throttled reports whether DynamoDB refused a call for its rate.
+func throttled(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && throttleCodes[api.ErrorCode()] && api.ErrorCode() != "TransactionConflictException"
+}
+
 func classify(ctx context.Context, err error) transience {
 	if err == nil || ctx.Err() != nil {
 		return permanent

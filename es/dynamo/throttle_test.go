@@ -1,0 +1,80 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// limitedStreams throttles GetRecords called within gap of the call before,
+// as AWS does past a shard's 5 reads a second (DynamoDB Local never does).
+type limitedStreams struct {
+	*fakeStreams
+	gap time.Duration
+
+	mu    sync.Mutex
+	last  time.Time
+	calls []limitedCall
+}
+
+type limitedCall struct {
+	at        time.Time
+	throttled bool
+}
+
+func (l *limitedStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, o ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	l.mu.Lock()
+	now := time.Now()
+	throttled := now.Sub(l.last) < l.gap
+	l.last = now
+	l.calls = append(l.calls, limitedCall{at: now, throttled: throttled})
+	l.mu.Unlock()
+	if throttled {
+		return nil, &stypes.LimitExceededException{Message: aws.String("rate exceeded for shard")}
+	}
+	return l.fakeStreams.GetRecords(ctx, in, o...)
+}
+
+// A shard that is throttled is read at the pace it allows: local appends
+// still make the feed eager, but no longer with a read every few
+// milliseconds that the shard refuses, and every event still arrives.
+func TestFeedSettlesUnderAThrottledShardsPace(t *testing.T) {
+	l := newLineage(t, 10*time.Second)
+	limited := &limitedStreams{fakeStreams: l.fake, gap: 200 * time.Millisecond}
+	l.s.streams = limited
+	l.fake.addShard("A", "")
+	l.follow(l.checkpointAt(map[string]string{"A": ""}))
+	// Appends for 3 s, up to 40 a second, each waking the feed.
+	start := time.Now()
+	var want []string
+	for i := 0; time.Since(start) < 3*time.Second; i++ {
+		envs := l.appendEvents(sS, int64(i), 1)
+		l.fake.put("A", envs...)
+		want = append(want, fmt.Sprintf("s/%d", i+1))
+		time.Sleep(25 * time.Millisecond)
+	}
+	l.expect(want...)
+	// After the first second (finding the pace), most reads get through.
+	limited.mu.Lock()
+	defer limited.mu.Unlock()
+	var reads, throttles int
+	for _, c := range limited.calls {
+		switch {
+		case c.at.Sub(start) < time.Second:
+		case c.throttled:
+			throttles++
+		default:
+			reads++
+		}
+	}
+	t.Logf("%d appends; after the first second, %d reads and %d throttled", len(want), reads, throttles)
+	if reads == 0 || throttles*2 > reads {
+		t.Errorf("after the first second %d GetRecords throttled against %d read: the feed does not keep to the shard's pace", throttles, reads)
+	}
+}
