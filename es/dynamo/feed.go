@@ -18,12 +18,14 @@ import (
 
 // Feed tuning that needs no knob.
 const (
-	// eagerWindow: after a local append wakes the feed, GetRecords is
-	// called again every eagerPoll (growing to maxEagerPoll while it comes
-	// back empty) until the append's record has been handed on, for at most
-	// this long. The record reaches Streams a millisecond or so after the
-	// commit on DynamoDB Local; asking sooner, or again once it has come, only
-	// takes CPU from the writes (DynamoDB Local) or read capacity (AWS).
+	// eagerWindow: a local append wakes the feed, which reads at once, and
+	// again every eagerPoll (growing to maxEagerPoll while reads come back
+	// empty) until the append's record has been handed on, for at most this
+	// long; then at its idle pace. The record reaches Streams a millisecond
+	// or so after the commit on DynamoDB Local; reading on after it has come
+	// (beyond the one read that finds the shard's end) would only take CPU
+	// from the writes (DynamoDB Local) or read capacity (AWS, where a
+	// throttled shard sets the pace: shard.minGap).
 	eagerWindow  = 100 * time.Millisecond
 	eagerPoll    = time.Millisecond
 	maxEagerPoll = 5 * time.Millisecond
