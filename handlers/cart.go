@@ -20,7 +20,8 @@ import (
 func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, "/carts"
-	render(w, r, http.StatusOK, views.CartsPage(p, a.read().Carts.List(nil), es.NewULID(time.Now())))
+	carts, total := a.read().Carts.Newest(projections.ListLimit, nil)
+	render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }
 

@@ -21,7 +21,8 @@ func (a *App) MatchesPage(w http.ResponseWriter, r *http.Request) error {
 func (a *App) matchesPage(r *http.Request, f views.Form) templ.Component {
 	p := a.page(r, "Matches")
 	p.Section, p.Topics, p.Path = "matches", []string{projections.TopicMatches}, "/matches"
-	return views.MatchesPage(p, a.read().Matches.List(nil), f)
+	matches, total := a.read().Matches.Newest(projections.ListLimit, nil)
+	return views.MatchesPage(p, matches, total, f)
 }
 
 // MatchPage is GET /matches/{id}: the live scoreboard and the command forms.

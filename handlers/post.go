@@ -36,7 +36,8 @@ func (a *App) postsPage(r *http.Request, actor string, f views.Form) templ.Compo
 	p := a.page(r, "Posts")
 	p.Section, p.Path = "posts", "/posts"
 	p.Topics = []string{projections.TopicPosts, projections.DraftsTopic(actor)}
-	return views.PostsPage(p, views.Posts{Actor: actor, Published: a.read().Posts.Published(), Drafts: a.read().Posts.Drafts(actor)}, f)
+	published, total := a.read().Posts.NewestPublished(projections.ListLimit)
+	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: a.read().Posts.Drafts(actor)}, f)
 }
 
 // PostPage is GET /posts/{id}: the live post, with its forms for its author.

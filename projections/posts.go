@@ -66,8 +66,16 @@ func (m *Posts) Apply(env es.Envelope, ch *Changes) error {
 
 // Published lists the published posts, newest first.
 func (m *Posts) Published() []Post {
-	return m.List(func(p Post) bool { return p.State.Published })
+	return m.List(published)
 }
+
+// NewestPublished returns the n newest published posts and how many there
+// are (see Newest).
+func (m *Posts) NewestPublished(n int) ([]Post, int) {
+	return m.Newest(n, published)
+}
+
+func published(p Post) bool { return p.State.Published }
 
 // Drafts lists an author's drafts, newest first.
 func (m *Posts) Drafts(author string) []Post {

@@ -101,6 +101,9 @@ func (m *Streams[S, C, E]) Get(id string) (StreamView[S], bool) {
 	return *v, true
 }
 
+// ListLimit is how many streams a list page shows: the most recently started.
+const ListLimit = 100
+
 // List returns the views that keep passes (all, for nil), newest first.
 func (m *Streams[S, C, E]) List(keep func(StreamView[S]) bool) []StreamView[S] {
 	m.mu.RLock()
@@ -111,11 +114,40 @@ func (m *Streams[S, C, E]) List(keep func(StreamView[S]) bool) []StreamView[S] {
 		}
 	}
 	m.mu.RUnlock()
-	slices.SortFunc(out, func(a, b StreamView[S]) int {
-		if d := b.Created.Compare(a.Created); d != 0 {
-			return d
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(out, newestFirst[S])
 	return out
+}
+
+// Newest returns the n most recently started views that keep passes (all,
+// for nil), newest first, and how many it passes in all. A list page shows
+// these: its cost grows with the streams by one pass over them, where
+// sorting them all would grow faster, and its size not at all.
+func (m *Streams[S, C, E]) Newest(n int, keep func(StreamView[S]) bool) ([]StreamView[S], int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	top := make([]StreamView[S], 0, max(0, min(n, len(m.views))))
+	total := 0
+	for _, v := range m.views {
+		if keep != nil && !keep(*v) {
+			continue
+		}
+		total++
+		if n <= 0 || (len(top) == n && newestFirst(*v, top[n-1]) > 0) {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, *v, newestFirst[S])
+		if len(top) == n {
+			top = top[:n-1]
+		}
+		top = slices.Insert(top, i, *v)
+	}
+	return top, total
+}
+
+// newestFirst orders views by when they started, newest first, then by id.
+func newestFirst[S any](a, b StreamView[S]) int {
+	if d := b.Created.Compare(a.Created); d != 0 {
+		return d
+	}
+	return strings.Compare(a.ID, b.ID)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/projections"
 )
 
 // addItem adds to a cart by JSON and wants it to succeed.
@@ -415,5 +416,33 @@ func TestDozensAddingToOneCartAllSucceed(t *testing.T) {
 	}
 	if v := c.get("/streams/cart/shared/events?limit=1").json(t)["version"]; v != float64(people*adds) {
 		t.Fatalf("the cart is at version %v, want %d", v, people*adds)
+	}
+}
+
+// The carts page shows the newest carts only, says how many there are, and
+// where the rest are.
+func TestTheCartsPageShowsTheNewestAndCountsTheRest(t *testing.T) {
+	c := newClient(t, apptest.Start(t, apptest.Options{}))
+	const n = projections.ListLimit + 2
+	for i := range n {
+		addItem(t, c, fmt.Sprintf("many-%03d", i), "tea", 1, "1.00")
+	}
+	var page string
+	waitFor(t, func() bool { // the projector has every cart
+		page = c.get("/carts").body
+		return strings.Contains(page, fmt.Sprintf("All carts <small>(%d)</small>", n))
+	})
+	if rows := strings.Count(page, `<tr data-cart="`); rows != projections.ListLimit {
+		t.Errorf("%d carts listed, want the newest %d", rows, projections.ListLimit)
+	}
+	if want := fmt.Sprintf("The %d most recent of %d", projections.ListLimit, n); !strings.Contains(page, want) {
+		t.Errorf("the page does not say %q", want)
+	}
+	// The first two started are the two left out.
+	for i := range n {
+		id := fmt.Sprintf("many-%03d", i)
+		if listed := strings.Contains(page, `<tr data-cart="`+id+`">`); listed != (i >= 2) {
+			t.Errorf("cart %s listed: %v", id, listed)
+		}
 	}
 }
