@@ -44,13 +44,19 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 			return views.EventsTotal(a.read().Events.Page(projections.IndexQuery{}).Total)
 		}
 	case projections.TopicMatches:
-		return func(context.Context) templ.Component { return views.MatchList(a.read().Matches.Newest(projections.ListLimit, nil)) }
+		return func(context.Context) templ.Component {
+			return views.MatchList(a.read().Matches.Newest(projections.ListLimit, nil))
+		}
 	case projections.TopicCarts:
-		return func(context.Context) templ.Component { return views.CartList(a.read().Carts.Newest(projections.ListLimit, nil)) }
+		return func(context.Context) templ.Component {
+			return views.CartList(a.read().Carts.Newest(projections.ListLimit, nil))
+		}
 	case projections.TopicSales:
 		return func(context.Context) templ.Component { return views.SalesLive(a.salesChart()) }
 	case projections.TopicPosts:
-		return func(context.Context) templ.Component { return views.PostList(a.read().Posts.NewestPublished(projections.ListLimit)) }
+		return func(context.Context) templ.Component {
+			return views.PostList(a.read().Posts.NewestPublished(projections.ListLimit))
+		}
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
 		ref, err := es.ParseStreamRef(rest)
