@@ -39,6 +39,9 @@ type headEntry struct {
 // headOverhead is roughly what an entry costs besides its state's bytes.
 const headOverhead = 160
 
+// headCost is what remembering r for s counts against the cache's bytes.
+func headCost(s StreamRef, r StateRecord) int { return len(r.Data) + len(s.ID) + headOverhead }
+
 // NewHeads makes a cache that holds up to maxBytes of state records (the
 // records' data plus about 160 bytes each); 0 or less makes none (nil).
 func NewHeads(maxBytes int) *Heads {
@@ -69,7 +72,7 @@ func (c *Heads) put(s StreamRef, r StateRecord) {
 	if c == nil || r.Version == 0 {
 		return
 	}
-	cost := len(r.Data) + len(s.ID) + headOverhead
+	cost := headCost(s, r)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.entries[s]
@@ -86,7 +89,7 @@ func (c *Heads) put(s StreamRef, r StateRecord) {
 		if e.record.Version > r.Version {
 			return
 		}
-		c.size += cost - (len(e.record.Data) + len(s.ID) + headOverhead)
+		c.size += cost - headCost(s, e.record)
 		e.record = r
 		c.order.MoveToFront(el)
 	} else {
@@ -113,7 +116,7 @@ func (c *Heads) forget(s StreamRef) {
 func (c *Heads) removeLocked(el *list.Element) {
 	e := c.order.Remove(el).(*headEntry)
 	delete(c.entries, e.stream)
-	c.size -= len(e.record.Data) + len(e.stream.ID) + headOverhead
+	c.size -= headCost(e.stream, e.record)
 }
 
 // Len is how many streams are remembered.

@@ -239,21 +239,6 @@ func (s *Store) wakeChan() <-chan struct{} {
 	return s.wake
 }
 
-// Wake tells every feed following this store that a new record exists, so it
-// polls soon instead of waiting out its idle interval. Append does more (see
-// appended); call Wake after writing to the events table by other means in
-// this process.
-func (s *Store) Wake() {
-	s.wakeMu.Lock()
-	s.wakeLocked()
-	s.wakeMu.Unlock()
-}
-
-func (s *Store) wakeLocked() {
-	close(s.wake)
-	s.wake = make(chan struct{})
-}
-
 // appended notes a committed append, stream at version, and wakes the feeds:
 // they poll eagerly until they have handed it on (or for eagerWindow), and
 // no more than idle once they have.
@@ -270,7 +255,8 @@ func (s *Store) appended(stream es.StreamRef, version int64) {
 	if len(s.unseen) < maxUnseen {
 		s.unseen[stream] = localAppend{version: version, at: now}
 	}
-	s.wakeLocked()
+	close(s.wake)
+	s.wake = make(chan struct{})
 }
 
 // awaiting reports whether one of this process's appends of the last
