@@ -20,8 +20,6 @@ type fixture struct {
 	store es.Store
 	rm    es.ReadModelStore
 	feed  es.Feed
-	// wake, when set, wakes the feed after an append (as the server does).
-	wake func()
 	// outage, when set, takes the store away for d and brings it back: its
 	// feed and the saves of read models fail meanwhile.
 	outage func(t *testing.T, d time.Duration)
@@ -65,7 +63,7 @@ func openDynamo(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	return fixture{
-		store: s, rm: s, feed: s.Feed(), wake: s.Wake, load: 50,
+		store: s, rm: s, feed: s.Feed(), load: 50,
 		outage: func(t *testing.T, d time.Duration) {
 			srv.Stop(t)
 			time.Sleep(d)

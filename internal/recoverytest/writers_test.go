@@ -29,15 +29,11 @@ type writers struct {
 }
 
 func newWriters(f fixture) *writers {
-	var onAppend func(es.AppendResult)
-	if f.wake != nil {
-		onAppend = func(es.AppendResult) { f.wake() }
-	}
 	return &writers{
 		store:   f.store,
-		carts:   &es.Handler[cart.State, cart.Command, cart.Event]{Decider: cart.Decider(), Store: f.store, SnapshotEvery: 10, OnAppend: onAppend},
-		matches: &es.Handler[cricket.State, cricket.Command, cricket.Event]{Decider: cricket.Decider(), Store: f.store, SnapshotEvery: 10, OnAppend: onAppend},
-		posts:   &es.Handler[blog.State, blog.Command, blog.Event]{Decider: blog.Decider(), Store: f.store, SnapshotEvery: 10, OnAppend: onAppend},
+		carts:   &es.Handler[cart.State, cart.Command, cart.Event]{Decider: cart.Decider(), Store: f.store, SnapshotEvery: 10},
+		matches: &es.Handler[cricket.State, cricket.Command, cricket.Event]{Decider: cricket.Decider(), Store: f.store, SnapshotEvery: 10},
+		posts:   &es.Handler[blog.State, blog.Command, blog.Event]{Decider: blog.Decider(), Store: f.store, SnapshotEvery: 10},
 		streams: map[es.StreamRef]bool{},
 	}
 }
