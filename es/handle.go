@@ -36,7 +36,11 @@ type Result[S any] struct {
 	Stream  StreamRef
 	Version int64
 	State   S
-	Events  []Envelope
+	// StateJSON is State encoded as the store keeps it (json.Marshal), when
+	// the command appended: an answer can send it as it is rather than
+	// encode the state a second time. Nil otherwise.
+	StateJSON json.RawMessage
+	Events    []Envelope
 	// Created says the command started the stream.
 	Created bool
 	// Repeated says the command id had been handled before and nothing was
@@ -239,7 +243,7 @@ func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta,
 		return Result[S]{}, remembered, err
 	}
 	h.Heads.put(stream, req.State)
-	return Result[S]{Stream: stream, Version: res.Version, State: state, Events: res.Events, Created: version == 0}, remembered, nil
+	return Result[S]{Stream: stream, Version: res.Version, State: state, StateJSON: req.State.Data, Events: res.Events, Created: version == 0}, remembered, nil
 }
 
 // current is the state to decide on: the one Heads remembers when it is at

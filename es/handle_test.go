@@ -67,6 +67,10 @@ func TestHandleAppendsAndReturnsState(t *testing.T) {
 	if err := json.Unmarshal(head.Data, &stored); err != nil || head.Version != 2 || head.Schema != 1 || !reflect.DeepEqual(stored, res.State) {
 		t.Errorf("head = {v%d schema %d %s} (%v), want the result's state at v2", head.Version, head.Schema, head.Data, err)
 	}
+	// The result carries that JSON, byte for byte what encoding the state gives.
+	if want, _ := json.Marshal(res.State); string(res.StateJSON) != string(want) || string(res.StateJSON) != string(head.Data) {
+		t.Errorf("StateJSON = %s, want %s, as stored (%s)", res.StateJSON, want, head.Data)
+	}
 
 	res, err = h.Handle(t.Context(), es.Meta{StreamID: "t-1", Expected: 2}, tallyCmd{Add: []int{4}})
 	if err != nil {
@@ -82,8 +86,8 @@ func TestHandleWithoutEventsAppendsNothing(t *testing.T) {
 	h := newHandler(store)
 	h.OnAppend = func(es.AppendResult) { t.Error("OnAppend called for a command without events") }
 	res, err := h.Handle(t.Context(), es.Meta{StreamID: "t-1"}, tallyCmd{})
-	if err != nil || res.Version != 0 || len(res.Events) != 0 {
-		t.Fatalf("Handle of an empty command = {v%d %d events}, err %v; want v0, none, nil", res.Version, len(res.Events), err)
+	if err != nil || res.Version != 0 || len(res.Events) != 0 || res.StateJSON != nil {
+		t.Fatalf("Handle of an empty command = {v%d %d events, state JSON %s}, err %v; want v0, none, none, nil", res.Version, len(res.Events), res.StateJSON, err)
 	}
 	if head, _ := store.Head(t.Context(), res.Stream); head.Version != 0 {
 		t.Errorf("stream at version %d, want 0", head.Version)
@@ -266,6 +270,9 @@ func TestHandleRepeatedCommandReturnsFirstResult(t *testing.T) {
 	}
 	if !reflect.DeepEqual(again.Events, first.Events) {
 		t.Errorf("repeated events = %+v, want the first's %+v", again.Events, first.Events)
+	}
+	if again.StateJSON != nil {
+		t.Errorf("repeated StateJSON = %s, want none: the state was not stored by this call", again.StateJSON)
 	}
 	if head, _ := store.Head(t.Context(), first.Stream); head.Version != 3 {
 		t.Errorf("stream at version %d, want 3: the repeat appended", head.Version)

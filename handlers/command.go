@@ -28,12 +28,14 @@ type command[S any, C any, E es.Event] struct {
 	location func(streamID string) string
 }
 
-// commandResponse is the JSON answer to a command.
-type commandResponse[S any] struct {
+// commandResponse is the JSON answer to a command. State is the stream's
+// state: the JSON the store keeps when the command appended it, else the
+// state itself, encoded here (the same JSON either way).
+type commandResponse struct {
 	Stream  string        `json:"stream"`
 	Version int64         `json:"version"`
 	Events  []es.Envelope `json:"events"`
-	State   S             `json:"state"`
+	State   any           `json:"state"`
 }
 
 // run decodes, decides and appends one command for stream streamID, and
@@ -109,7 +111,11 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 		if events == nil {
 			events = []es.Envelope{}
 		}
-		writeJSON(w, status, commandResponse[S]{Stream: res.Stream.String(), Version: res.Version, Events: events, State: res.State})
+		var state any = res.State
+		if res.StateJSON != nil {
+			state = res.StateJSON
+		}
+		writeJSON(w, status, commandResponse{Stream: res.Stream.String(), Version: res.Version, Events: events, State: state})
 		return nil
 	}
 	a.waitForReadSide(r.Context(), res.Stream, res.Version)

@@ -446,3 +446,32 @@ func TestTheCartsPageShowsTheNewestAndCountsTheRest(t *testing.T) {
 		}
 	}
 }
+
+// A command's answer sends the state as the store keeps it; its repeat (the
+// same command id) encodes the state it reads back: the two are the same JSON.
+func TestACommandAndItsRepeatAnswerTheSameState(t *testing.T) {
+	c := newClient(t, apptest.Start(t, apptest.Options{}))
+	addItem(t, c, "c-1", "tea-1", 2, "19.99")
+	send := func() response {
+		return c.postJSON("/carts/c-1/items", `{"sku":"cup","qty":1,"price":"5.50","commandId":"add-cup"}`)
+	}
+	first, again := send(), send()
+	wantStatus(t, first, http.StatusOK, "")
+	wantStatus(t, again, http.StatusOK, "")
+	var a, b struct {
+		Version int64           `json:"version"`
+		State   json.RawMessage `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(first.body), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(again.body), &b); err != nil {
+		t.Fatal(err)
+	}
+	if a.Version != 2 || b.Version != 2 || string(a.State) != string(b.State) {
+		t.Fatalf("first answered v%d %s, the repeat v%d %s: want one version and one state", a.Version, a.State, b.Version, b.State)
+	}
+	if !strings.Contains(string(a.State), `"total":"45.48"`) {
+		t.Errorf("state %s: want the total of both lines", a.State)
+	}
+}

@@ -168,28 +168,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		_, _ = rand.Read(b[:])
 		cfg.RunID = "L" + hex.EncodeToString(b[:])
 	}
-	transport := &http.Transport{
-		Proxy:               nil, // never through a proxy: loopback only
-		DialContext:         dial,
-		MaxIdleConnsPerHost: cfg.Clients,
-		MaxConnsPerHost:     cfg.Clients,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{
-		Transport: transport,
-		Timeout:   cfg.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-
 	// stop ends the sending of new commands; requests in flight finish.
 	stop, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
-	r := &run{cfg: cfg, base: base, client: client, stop: stop, ctx: ctx, start: start}
+	r := &run{cfg: cfg, base: base, dial: dial, stop: stop, ctx: ctx, start: start}
 	progressDone := make(chan struct{})
 	var progressWG sync.WaitGroup
 	if cfg.Progress != nil {
@@ -198,7 +181,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	clients := make([]*worker, cfg.Clients)
 	var wg sync.WaitGroup
 	for i := range clients {
-		w := &worker{run: r, id: i, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i)))}
+		w := &worker{run: r, id: i, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), conn: conn{dial: dial}}
 		clients[i] = w
 		wg.Go(w.loop)
 	}
@@ -286,12 +269,12 @@ func target(addr string) (string, func(ctx context.Context, network, _ string) (
 }
 
 type run struct {
-	cfg    Config
-	base   string
-	client *http.Client
-	stop   context.Context // done: send no more commands
-	ctx    context.Context // done: abandon requests in flight
-	start  time.Time
+	cfg   Config
+	base  string
+	dial  func(ctx context.Context, network, _ string) (net.Conn, error)
+	stop  context.Context // done: send no more commands
+	ctx   context.Context // done: abandon requests in flight
+	start time.Time
 
 	claimed  atomic.Int64 // commands claimed by the workers
 	answered atomic.Int64 // requests answered
@@ -339,9 +322,11 @@ type worker struct {
 
 	firstError string
 	body       []byte
+	conn       conn
 }
 
 func (w *worker) loop() {
+	defer w.conn.close()
 	w.status = map[int]int64{}
 	for {
 		if w.stop.Err() != nil {
@@ -527,13 +512,7 @@ func (w *worker) post(path string, body []byte) (code int, ans answer, ok bool) 
 	}
 	req.Header.Set("X-Actor", actor)
 	start := time.Now()
-	res, err := w.client.Do(req)
-	if err != nil {
-		w.fail(err)
-		return 0, ans, false
-	}
-	data, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	res.Body.Close()
+	res, data, err := w.conn.do(ctx, req)
 	if err != nil {
 		w.fail(err)
 		return 0, ans, false
