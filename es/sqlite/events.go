@@ -198,6 +198,7 @@ func (s *Store) appendOne(ctx context.Context, req es.AppendRequest) (res es.App
 	if err := tx.Commit(); err != nil {
 		return es.AppendResult{}, fmt.Errorf("committing: %w", err)
 	}
+	s.recent.add(res.Events)
 	return res, nil
 }
 

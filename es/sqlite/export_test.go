@@ -12,3 +12,24 @@ func WriterPragma(s *Store, name string) (string, error) {
 	err := s.writer.QueryRow("PRAGMA " + name).Scan(&v)
 	return v, err
 }
+
+// ReadFeedsFromFile makes s's feeds read every event from the file, never from
+// the events s appended last.
+func ReadFeedsFromFile(s *Store) {
+	s.recent.mu.Lock()
+	s.recent.off = true
+	s.recent.mu.Unlock()
+}
+
+// FeedFileReads counts the reads of the file by s's feeds.
+func FeedFileReads(s *Store) int64 { return s.feedFileReads.Load() }
+
+// RecentLen is how many appended events s keeps for its feeds.
+func RecentLen(s *Store) int {
+	s.recent.mu.Lock()
+	defer s.recent.mu.Unlock()
+	return len(s.recent.pos)
+}
+
+// RecentKeep is how many it keeps at least.
+const RecentKeep = recentKeep

@@ -21,11 +21,13 @@ type feed struct{ s *Store }
 // for this process's next append, or at most the poll interval, for appends
 // by another process on the same file. Positions are in commit order (one
 // writer at a time), so a read past the checkpoint never skips an event
-// committed later. After a full batch (a backlog: catching up, a rebuild) it
-// reads the next one while apply works on this one; a batch that is not full
-// is applied as soon as it is read, as before. It returns nil when ctx ends,
-// apply's error when apply fails, and the store's error when the file cannot
-// be read.
+// committed later. The events this process appended last are taken from
+// memory rather than the file when they are next (recentLog). When more are
+// known to follow a batch (a backlog: catching up, a rebuild) it reads the
+// next one while apply works on this one; a batch with nothing known behind
+// it is applied as soon as it is read. It returns nil when ctx ends, apply's
+// error when apply fails, and the store's error when the file cannot be
+// read.
 func (f feed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
 	pos, err := parsePosition(from)
 	if err != nil {
@@ -37,13 +39,14 @@ func (f feed) Follow(ctx context.Context, from string, apply func(context.Contex
 	poll := time.NewTicker(f.s.pollEvery)
 	defer poll.Stop()
 	var ahead chan page // the batch after a full one, being read
+	ours := false       // woken by this process's append, not the poll
 	for {
 		var p page
 		if ahead != nil {
 			p = <-ahead
 			ahead = nil
 		} else {
-			p = f.read(ctx, pos)
+			p = f.read(ctx, pos, ours)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -58,9 +61,9 @@ func (f feed) Follow(ctx context.Context, from string, apply func(context.Contex
 			if err != nil {
 				return err
 			}
-			if len(envs) == feedBatch { // more are waiting: read them meanwhile
+			if p.more { // more are waiting: read them meanwhile
 				ch := make(chan page, 1)
-				go func() { ch <- f.read(ctx, next) }()
+				go func() { ch <- f.read(ctx, next, false) }()
 				ahead = ch
 			}
 			if err := apply(ctx, b); err != nil {
@@ -76,7 +79,9 @@ func (f feed) Follow(ctx context.Context, from string, apply func(context.Contex
 		case <-ctx.Done():
 			return nil
 		case <-p.woken:
+			ours = true
 		case <-poll.C:
+			ours = false
 		}
 	}
 }
@@ -84,13 +89,28 @@ func (f feed) Follow(ctx context.Context, from string, apply func(context.Contex
 // page is one read of the log, and the channel that an append after the
 // read began closes.
 type page struct {
-	envs  []es.Envelope
-	err   error
+	envs []es.Envelope
+	err  error
+	// more says the log is known to hold more events after these.
+	more  bool
 	woken <-chan struct{}
 }
 
-func (f feed) read(ctx context.Context, after int64) page {
+// read reads the log after a position: from the events this process appended
+// last when the next one is among them (recentLog), else from the file. A
+// feed woken by an append of this process (ours) that has delivered every
+// event kept here has nothing to read: that append's events are kept here,
+// and another process's are the poll's to find.
+func (f feed) read(ctx context.Context, after int64, ours bool) page {
 	woken := f.s.changes()
+	envs, more, l := f.s.recent.after(after, feedBatch)
+	switch {
+	case l == hit:
+		return page{envs: envs, more: more, woken: woken}
+	case l == seen && ours:
+		return page{woken: woken}
+	}
+	f.s.feedFileReads.Add(1)
 	envs, err := f.s.readLog(uninterrupted(ctx), after, feedBatch)
-	return page{envs: envs, err: err, woken: woken}
+	return page{envs: envs, err: err, more: len(envs) == feedBatch, woken: woken}
 }

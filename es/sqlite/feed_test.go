@@ -33,13 +33,14 @@ func appendStreams(t *testing.T, s *sqlite.Store, n int) {
 	}
 }
 
-// After a full batch the feed reads the next one while the first is being
+// After a full batch from the file the feed reads the next one while the first is being
 // applied: an event appended meanwhile is not in it, but comes at once in
 // the batch after (the poll would take an hour), and nothing is lost or
 // repeated.
 func TestFeedReadsTheNextBatchWhileApplyingAFullOne(t *testing.T) {
 	s := open(t)
 	sqlite.SetPollInterval(s, time.Hour)
+	sqlite.ReadFeedsFromFile(s)
 	appendStreams(t, s, 700)
 	var sizes []int
 	var positions []string
@@ -92,6 +93,7 @@ func TestFeedReadsTheNextBatchWhileApplyingAFullOne(t *testing.T) {
 // its error.
 func TestFeedReturnsApplyErrorWhileReadingAhead(t *testing.T) {
 	s := open(t)
+	sqlite.ReadFeedsFromFile(s)
 	appendStreams(t, s, 1200)
 	boom := errors.New("boom")
 	calls := 0

@@ -163,5 +163,11 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 		// Nothing of the group is written; a refusal read inside it may
 		// not hold either.
 		fail(fmt.Errorf("committing: %w", err))
+		return
+	}
+	for _, p := range batch {
+		if p.err == nil {
+			s.recent.add(p.res.Events)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
@@ -33,6 +34,10 @@ type Store struct {
 	stmts *statements
 	// group commits appends that queue for the writer together.
 	group group
+	// recent is the events appended last, for the feeds.
+	recent recentLog
+	// feedFileReads counts the feeds' reads of the file, for the tests.
+	feedFileReads atomic.Int64
 
 	// pollEvery is how often a feed with nothing to do looks at the file for
 	// appends by another process; appends by this one wake it at once.

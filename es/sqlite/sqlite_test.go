@@ -41,6 +41,15 @@ func TestConformance(t *testing.T) {
 		s := open(t)
 		return estest.Harness{Store: s, Feed: s.Feed(), ReadModels: s}
 	})
+	// The feeds take this process's latest appends from memory: the same
+	// again with every event read from the file, as after a restart.
+	t.Run("feeds reading the file", func(t *testing.T) {
+		estest.Run(t, func(t *testing.T) estest.Harness {
+			s := open(t)
+			sqlite.ReadFeedsFromFile(s)
+			return estest.Harness{Store: s, Feed: s.Feed(), ReadModels: s}
+		})
+	})
 }
 
 // oneEvent is an append of one event at version after+1.
