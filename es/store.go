@@ -111,6 +111,16 @@ type Feed interface {
 // items: the documents and the checkpoint).
 const MaxDocsPerSave = 99
 
+// StreamWriteLimit is implemented by a store whose streams each take at most
+// so many writes a second, however much capacity the store has (DynamoDB: a
+// stream's events share one partition key). The dashboard warns of a stream
+// nearing its limit.
+type StreamWriteLimit interface {
+	// StreamEventLimit is the most events a second one stream can take when
+	// each event holds dataBytes bytes of data.
+	StreamEventLimit(dataBytes int) float64
+}
+
 // SaveCapacity is implemented by a ReadModelStore that can write more than
 // MaxDocsPerSave documents in one atomic save (SQLite's transactions take any
 // number; DynamoDB's take 100 items), to say how many.

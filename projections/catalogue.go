@@ -47,6 +47,9 @@ type Catalogue struct {
 	// rate counts events by the second of their time, over the last
 	// RateWindow before the newest event: the dashboard's events per second.
 	rate eventRate
+	// hot counts each stream's recent events: the busiest streams. Not
+	// saved: it is about the last seconds.
+	hot hotStreams
 }
 
 const (
@@ -143,6 +146,7 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	if c.rate.add(env.Time) {
 		ch.Doc(c, rateKey)
 	}
+	c.hot.add(env.Stream, env.Time, len(env.Data))
 	ch.Doc(c, catalogueKey+env.Stream.String())
 	ch.Doc(c, statsKey)
 	ch.Topic(TopicDashboard, TimelineTopic(env.Stream))
@@ -227,6 +231,14 @@ func (c *Catalogue) Parked() []StreamInfo {
 	c.mu.RUnlock()
 	slices.SortFunc(out, func(a, b StreamInfo) int { return cmp.Compare(a.Stream.String(), b.Stream.String()) })
 	return out
+}
+
+// Busiest returns the n streams with the most events a second over the
+// HotWindow before now, most first.
+func (c *Catalogue) Busiest(now time.Time, n int) []HotStream {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.hot.busiest(now, n)
 }
 
 // Rate counts the events of each of n periods of width each, the last one

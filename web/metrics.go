@@ -84,6 +84,12 @@ func newMetrics(s *Server) *metrics {
 		}
 		return l
 	}
+	busiest := func() projections.HotStream {
+		if b := s.live.Load().Projector.Catalogue().Busiest(time.Now(), 1); len(b) > 0 {
+			return b[0]
+		}
+		return projections.HotStream{}
+	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -101,6 +107,20 @@ func newMetrics(s *Server) *metrics {
 			Name: "foldboard_projector_applied_events",
 			Help: "Events in the read models in use.",
 		}, func() float64 { return float64(s.live.Load().Projector.Catalogue().Stats().Events) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "foldboard_busiest_stream_events_per_second",
+			Help: "Events a second of the busiest stream over the last 10 s.",
+		}, func() float64 { return busiest().PerSecond }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "foldboard_busiest_stream_limit_share",
+			Help: "The busiest stream's events a second as a share of what the store takes on one stream (DynamoDB: one partition key's write units); 0 where the store sets no such limit. The dashboard warns at 0.5.",
+		}, func() float64 {
+			b := busiest()
+			if l := streamLimit(s.deps.Store); l != nil && b.PerSecond > 0 {
+				return b.PerSecond / l.StreamEventLimit(b.MeanData)
+			}
+			return 0
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "foldboard_live_clients",
 			Help: "WebSocket clients connected for live updates.",

@@ -169,6 +169,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus, OnCommand: s.metrics.command,
+		StreamLimit: streamLimit(d.Store),
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -311,4 +312,12 @@ func (s *Server) drain(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// streamLimit is the store's limit on one stream's writes, if it has one.
+func streamLimit(s es.Store) es.StreamWriteLimit {
+	if l, ok := s.(es.StreamWriteLimit); ok {
+		return l
+	}
+	return nil
 }
