@@ -191,6 +191,8 @@ func (s *Store) appendOne(ctx context.Context, req es.AppendRequest) (res es.App
 	if err != nil {
 		return res, err
 	}
+	// A panic must not leave the one writer connection in a transaction.
+	defer tx.Rollback() // after Commit, a no-op
 	if res, err = s.appendIn(ctx, tx, req); err != nil {
 		tx.Rollback()
 		return es.AppendResult{}, err
@@ -202,10 +204,16 @@ func (s *Store) appendOne(ctx context.Context, req es.AppendRequest) (res es.App
 	return res, nil
 }
 
+// testHookAppendIn, when set (by tests), is called as each append is written.
+var testHookAppendIn func(es.AppendRequest)
+
 // appendIn writes one append in tx, or refuses it (*es.ConflictError,
 // *es.DuplicateCommandError) or fails; after a refusal or a failure, what it
 // wrote must be rolled back.
 func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) (res es.AppendResult, err error) {
+	if testHookAppendIn != nil {
+		testHookAppendIn(req)
+	}
 	st := req.Stream
 	last := req.Expected + int64(len(req.Events))
 

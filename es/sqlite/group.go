@@ -125,6 +125,8 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 		fail(err)
 		return
 	}
+	// A panic must not leave the one writer connection in a transaction.
+	defer tx.Rollback() // after Commit, a no-op
 	written := 0
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {

@@ -223,3 +223,64 @@ func TestAPanickingGroupFailsItsAppendsAndHandsTheLeadOn(t *testing.T) {
 		t.Fatal("the append after the panic waited 5 s: the lead was never handed on")
 	}
 }
+
+// A panic while an append is written, inside its transaction, rolls the
+// transaction back: the one writer connection is free for the appends after
+// it, alone or in a group.
+func TestAPanicInsideTheTransactionLeavesTheWriterFree(t *testing.T) {
+	s := groupStore(t)
+	testHookAppendIn = func(req es.AppendRequest) {
+		if req.Stream.ID == "boom" {
+			panic("boom")
+		}
+	}
+	t.Cleanup(func() { testHookAppendIn = nil })
+	appendWithin := func(id string) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.Append(context.Background(), appendReq(id, 0, 1, ""))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("append to %s after the panic: %v", id, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("append to %s after the panic waited 5 s: the writer was left in a transaction", id)
+		}
+	}
+	// Alone: appendOne's transaction.
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic")
+			}
+		}()
+		s.Append(context.Background(), appendReq("boom", 0, 1, ""))
+	}()
+	appendWithin("after-one")
+	// Second in a group: the group's transaction has begun and written the first.
+	pending := func(id string) *pendingAppend {
+		return &pendingAppend{ctx: context.Background(), req: appendReq(id, 0, 1, ""), done: make(chan struct{}), lead: make(chan struct{})}
+	}
+	first, bad := pending("first"), pending("boom")
+	s.group.mu.Lock()
+	s.group.leading = true
+	s.group.queue = []*pendingAppend{first, bad}
+	s.group.mu.Unlock()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic from the group")
+			}
+		}()
+		s.leadGroup()
+	}()
+	appendWithin("after-group")
+	// The group's first append was rolled back with it: not in the file.
+	if envs, err := s.ReadStream(context.Background(), es.StreamRef{Type: "tally", ID: "first"}, es.ReadOptions{}); err != nil || len(envs) != 0 {
+		t.Errorf("the panicked group's first append: %d events (%v), want none", len(envs), err)
+	}
+}

@@ -10,8 +10,12 @@ import (
 )
 
 // recentKeep is how many of its latest appended events a store keeps for its
-// feeds.
-const recentKeep = 2048
+// feeds, and recentKeepBytes how much of their data: it drops the older half
+// when either is twice over.
+const (
+	recentKeep      = 2048
+	recentKeepBytes = 8 << 20
+)
 
 // recentLog holds the events this process appended last, as its feeds would
 // read them back from the file, in commit order: a feed that has read the log
@@ -19,17 +23,18 @@ const recentKeep = 2048
 // follows it without a gap, from here instead of querying the file (a read
 // of the log was half of the projector's time at one client).
 //
-// A position names one event for good, and positions follow each other
-// without gaps in a log that is only ever appended to, so the event at p+1
-// found here is the one the file holds at p+1, whoever appended the rest. An
+// A position names one event for good (the log is only ever appended to, so
+// no position is reused), so the event at p+1 found here is the one the file
+// holds at p+1, whoever appended the rest. An
 // event appended by another process on the same file is never here: a feed
 // whose next event is one of those reads it from the file, as are events
 // older than the last recentKeep, or a gap in the positions here (another
 // process's appends between two of this one's).
 type recentLog struct {
-	mu   sync.Mutex
-	pos  []int64       // ascending
-	envs []es.Envelope // envs[i] is at pos[i]
+	mu    sync.Mutex
+	pos   []int64       // ascending
+	envs  []es.Envelope // envs[i] is at pos[i]
+	bytes int           // of their data
 
 	// off makes every lookup miss, for the tests of reads from the file.
 	off bool
@@ -46,16 +51,22 @@ func (r *recentLog) add(events []es.Envelope) {
 		if err != nil || (len(r.pos) > 0 && p <= r.pos[len(r.pos)-1]) {
 			// Not what the file assigned, or out of order: keep nothing
 			// that a feed could misread.
-			r.pos, r.envs = r.pos[:0], r.envs[:0]
+			clear(r.envs)
+			r.pos, r.envs, r.bytes = r.pos[:0], r.envs[:0], 0
 			return
 		}
 		r.pos = append(r.pos, p)
 		r.envs = append(r.envs, asRead(e))
+		r.bytes += len(e.Data)
 	}
-	if len(r.pos) > 2*recentKeep {
-		// Drop the oldest in bulk, not one by one.
-		n := copy(r.pos, r.pos[len(r.pos)-recentKeep:])
-		copy(r.envs, r.envs[len(r.envs)-recentKeep:])
+	if len(r.pos) > 2*recentKeep || r.bytes > 2*recentKeepBytes {
+		// Drop the older half in bulk, not one by one.
+		drop := len(r.pos) / 2
+		for _, e := range r.envs[:drop] {
+			r.bytes -= len(e.Data)
+		}
+		n := copy(r.pos, r.pos[drop:])
+		copy(r.envs, r.envs[drop:])
 		clear(r.envs[n:])
 		r.pos, r.envs = r.pos[:n], r.envs[:n]
 	}
@@ -79,6 +90,16 @@ const (
 // that later events are here: the file holds more after the ones returned
 // (by the limit, or another process's events in a gap).
 func (r *recentLog) after(after int64, limit int) (envs []es.Envelope, more bool, l lookup) {
+	envs, more, l = r.run(after, limit)
+	for k := range envs {
+		// Each reader its own data, as from the file; outside the lock (an
+		// entry kept is never changed), which add waits for.
+		envs[k].Data = append([]byte(nil), envs[k].Data...)
+	}
+	return envs, more, l
+}
+
+func (r *recentLog) run(after int64, limit int) (envs []es.Envelope, more bool, l lookup) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.off || len(r.pos) == 0 {
@@ -95,18 +116,16 @@ func (r *recentLog) after(after int64, limit int) (envs []es.Envelope, more bool
 	for j < len(r.pos) && j-i < limit && r.pos[j] == r.pos[j-1]+1 {
 		j++
 	}
-	envs = make([]es.Envelope, j-i)
-	for k := range envs {
-		envs[k] = r.envs[i+k]
-		envs[k].Data = append([]byte(nil), envs[k].Data...) // each reader its own, as from the file
-	}
-	return envs, j < len(r.pos), hit
+	return append([]es.Envelope(nil), r.envs[i:j]...), j < len(r.pos), hit
 }
 
 // asRead is an appended event as queryEvents reads it back: its time in UTC
-// at the nanosecond, without a monotonic reading; empty data as none.
+// at the nanosecond, without a monotonic reading, and the zero time (in any
+// zone) as the zero time; empty data as none.
 func asRead(e es.Envelope) es.Envelope {
-	if !e.Time.IsZero() {
+	if e.Time.IsZero() {
+		e.Time = time.Time{}
+	} else {
 		e.Time = time.Unix(0, e.Time.UnixNano()).UTC()
 	}
 	e.Data = raw(text(e.Data))

@@ -107,7 +107,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return &Store{writer: writer, reader: reader, stmts: stmts, pollEvery: time.Second, changed: make(chan struct{})}, nil
 }
 
-// Close closes the file. A feed still following fails at its next read.
+// Close closes the file. A feed still following fails at its next read of
+// the file (it may deliver this process's last appends from memory first).
 func (s *Store) Close() error {
 	return errors.Join(s.stmts.close(), s.reader.Close(), s.writer.Close())
 }
