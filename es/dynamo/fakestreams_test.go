@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -29,6 +30,10 @@ type fakeStreams struct {
 	// succeeds: an *stypes.ExpiredIteratorException, a throttle …
 	fail  map[string][]error
 	calls []string
+	// delay, when set, is how long each GetRecords takes, outside the lock;
+	// inFlight and maxInFlight count the calls under way together.
+	delay                 time.Duration
+	inFlight, maxInFlight int
 }
 
 type fakeShard struct {
@@ -173,9 +178,21 @@ func (f *fakeStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.Ge
 	return &dynamodbstreams.GetShardIteratorOutput{ShardIterator: aws.String(it)}, nil
 }
 
-func (f *fakeStreams) GetRecords(_ context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+func (f *fakeStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	f.mu.Lock()
+	delay := f.delay
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer func() { f.inFlight-- }()
 	it, ok := f.iters[aws.ToString(in.ShardIterator)]
 	if !ok {
 		return nil, fmt.Errorf("fakeStreams: unknown iterator %q", aws.ToString(in.ShardIterator))

@@ -410,6 +410,7 @@ func (t *tailer) tail(ctx context.Context) error {
 			}
 		}
 		progressed := false
+		t.fetchDue(ctx, now)
 		for _, sh := range t.ordered() {
 			if sh.closed || !t.readable(sh) || sh.nextPoll.After(now) {
 				continue
@@ -445,6 +446,31 @@ func (t *tailer) tail(ctx context.Context) error {
 		if !progressed {
 			t.wait(ctx, wake)
 		}
+	}
+}
+
+// fetchDue starts the GetRecords calls of all the shards due now at once when
+// there are several (siblings after a split, a busy table's many partitions),
+// so that their round trips overlap instead of adding up: one goroutine
+// reading shards in turn makes only a few hundred calls a second. The loop
+// then takes each shard's page in order, as it takes a page fetched ahead,
+// so records are taken as before: parents first (a child is due only once
+// its parent is read to its end), one page after the other. A lone due shard
+// is read in the loop, without a goroutine, as is a shard's first read (it
+// gets its iterator there).
+func (t *tailer) fetchDue(ctx context.Context, now time.Time) {
+	var due []*shard
+	for _, sh := range t.ordered() {
+		if !sh.closed && t.readable(sh) && !sh.nextPoll.After(now) && sh.iter != "" && sh.ahead == nil {
+			due = append(due, sh)
+		}
+	}
+	if len(due) < 2 {
+		return
+	}
+	for _, sh := range due {
+		sh.readAt = now
+		sh.ahead = t.fetch(ctx, sh.iter)
 	}
 }
 

@@ -218,6 +218,40 @@ func TestFeedReadsParentShardsBeforeChildren(t *testing.T) {
 	}
 }
 
+// Open sibling shards are read at once, each shard's records still in order
+// and each stream's events in version order.
+func TestFeedReadsSiblingShardsInParallel(t *testing.T) {
+	l := newLineage(t, 10*time.Second)
+	s := l.appendEvents(sS, 0, 3)
+	tt := l.appendEvents(sT, 0, 3)
+	for _, sh := range [][2]string{{"A", ""}, {"B", "A"}, {"C", "A"}, {"D", "A"}} {
+		l.fake.addShard(sh[0], sh[1])
+	}
+	l.fake.put("A", s[0], tt[0])
+	l.fake.close("A")
+	l.follow(l.checkpointAt(map[string]string{"A": "", "B": "", "C": "", "D": ""}))
+	l.expect("s/1", "t/1")
+	// The children have been read once (their iterators got, nothing in
+	// them); from now on each GetRecords takes 50 ms.
+	time.Sleep(100 * time.Millisecond)
+	l.fake.mu.Lock()
+	l.fake.delay, l.fake.maxInFlight = 50*time.Millisecond, 0
+	l.fake.mu.Unlock()
+	l.fake.put("B", s[1])
+	l.fake.put("C", tt[1], s[2])
+	l.fake.put("D", tt[2])
+	l.expect("s/2", "t/2", "s/3", "t/3")
+	l.fake.mu.Lock()
+	most := l.fake.maxInFlight
+	l.fake.mu.Unlock()
+	if most < 3 {
+		t.Errorf("at most %d GetRecords under way at once, want B, C and D's together (3)", most)
+	}
+	if read := l.fake.recordsRead(); read[0] != "A" {
+		t.Errorf("shards read in the order %v: want the parent A first", read)
+	}
+}
+
 func TestFeedFollowsAShardRolloverAndResumesAfterIt(t *testing.T) {
 	l := newLineage(t, 10*time.Second)
 	s := l.appendEvents(sS, 0, 5)
