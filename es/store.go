@@ -112,13 +112,15 @@ type Feed interface {
 const MaxDocsPerSave = 99
 
 // StreamWriteLimit is implemented by a store whose streams each take at most
-// so many writes a second, however much capacity the store has (DynamoDB: a
-// stream's events share one partition key). The dashboard warns of a stream
-// nearing its limit.
+// so many write units a second, however much capacity the store has
+// (DynamoDB: a stream's events share one partition key). The dashboard warns
+// of a stream nearing its limit.
 type StreamWriteLimit interface {
-	// StreamEventLimit is the most events a second one stream can take when
-	// each event holds dataBytes bytes of data.
-	StreamEventLimit(dataBytes int) float64
+	// StreamWriteUnits is the most write units a second one stream's events
+	// take.
+	StreamWriteUnits() float64
+	// EventWriteUnits is what appending e costs against that limit.
+	EventWriteUnits(e Envelope) float64
 }
 
 // SaveCapacity is implemented by a ReadModelStore that can write more than

@@ -46,9 +46,6 @@ type Deps struct {
 	RebuildStatus func() views.RebuildStatus
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
-	// StreamLimit is the store's limit on one stream's writes, when it has
-	// one: the dashboard warns of a stream nearing it.
-	StreamLimit es.StreamWriteLimit
 }
 
 // App holds the handlers' dependencies.
@@ -63,7 +60,6 @@ type App struct {
 	rebuild       func() error
 	rebuildStatus func() views.RebuildStatus
 	onCommand     func(CommandOutcome)
-	streamLimit   es.StreamWriteLimit
 
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
 	carts   *es.Handler[cart.State, cart.Command, cart.Event]
@@ -84,7 +80,7 @@ func New(d Deps) *App {
 	a := &App{
 		store: d.Store, live: live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log,
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, streamLimit: d.StreamLimit,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand,
 		streams: map[string]streamKind{},
 	}
 	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{

@@ -50,14 +50,7 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	if a.rebuildStatus != nil {
 		d.Rebuild = a.rebuildStatus()
 	}
-	for _, h := range cat.Busiest(now, busiestShown) {
-		b := views.BusyStream{Stream: h.Stream, PerSecond: h.PerSecond}
-		if a.streamLimit != nil {
-			b.Limit = a.streamLimit.StreamEventLimit(h.MeanData)
-			b.Share = h.PerSecond / b.Limit
-		}
-		d.Busiest = append(d.Busiest, b)
-	}
+	d.Busiest = cat.Busiest(now, busiestShown)
 	return d
 }
 

@@ -146,7 +146,7 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	if c.rate.add(env.Time) {
 		ch.Doc(c, rateKey)
 	}
-	c.hot.add(env.Stream, env.Time, len(env.Data))
+	c.hot.add(env, time.Now())
 	ch.Doc(c, catalogueKey+env.Stream.String())
 	ch.Doc(c, statsKey)
 	ch.Topic(TopicDashboard, TimelineTopic(env.Stream))
@@ -233,8 +233,8 @@ func (c *Catalogue) Parked() []StreamInfo {
 	return out
 }
 
-// Busiest returns the n streams with the most events a second over the
-// HotWindow before now, most first.
+// Busiest returns the n streams nearest their write limit (where the store
+// has one) or with the most events a second, over the HotWindow before now.
 func (c *Catalogue) Busiest(now time.Time, n int) []HotStream {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

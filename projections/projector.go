@@ -68,6 +68,9 @@ type Config struct {
 	// (DeferSaves), merging the saves of the batches in between, instead of
 	// once per batch; Run writes what is pending when it returns.
 	SaveEvery time.Duration
+	// WriteLimit, when set, is the store's limit on one stream's writes: the
+	// catalogue prices each recent event against it (Catalogue.Busiest).
+	WriteLimit es.StreamWriteLimit
 	// OnBatch, when set, is told of every batch the feed brought, once it
 	// is applied and saved (for metrics).
 	OnBatch func(BatchStats)
@@ -92,9 +95,11 @@ func NewProjector(cfg Config) *Projector {
 	if cfg.SaveEvery > 0 {
 		cfg.Store = DeferSaves(cfg.Store, cfg.SaveEvery, cfg.Log)
 	}
+	cat := NewCatalogue()
+	cat.hot.limit = cfg.WriteLimit
 	return &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
-		cat: NewCatalogue(), models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
+		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}

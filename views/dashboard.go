@@ -5,7 +5,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -23,24 +22,16 @@ type Dashboard struct {
 	Busiest []BusyStream
 }
 
-// HotShare is the part of a stream's write limit (BusyStream.Limit) past which
-// the dashboard warns: time to spread the writes over more streams, before
-// the store throttles them.
+// HotShare is the part of a stream's write limit past which the dashboard
+// warns: time to spread the writes over more streams, before the store
+// throttles them.
 const HotShare = 0.5
 
-// BusyStream is one of the busiest streams: its events a second over the last
-// projections.HotWindow and, on a store that limits each stream's writes
-// (es.StreamWriteLimit: DynamoDB's partition keys), that limit for events of
-// its size and the rate's share of it.
-type BusyStream struct {
-	Stream    es.StreamRef
-	PerSecond float64
-	Limit     float64 // 0: the store sets none
-	Share     float64
-}
+// BusyStream is one of the busiest streams lately (projections.HotStream).
+type BusyStream = projections.HotStream
 
-// Hot says the stream takes HotShare or more of its limit.
-func (b BusyStream) Hot() bool { return b.Limit > 0 && b.Share >= HotShare }
+// hot says a busy stream's busiest second took HotShare or more of its limit.
+func hot(b BusyStream) bool { return b.Limit > 0 && b.Share >= HotShare }
 
 // percent writes a share as a whole percentage.
 func percent(share float64) string { return fmt.Sprintf("%.0f%%", math.Floor(share*100)) }

@@ -13,6 +13,7 @@ import (
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own (so
@@ -84,11 +85,13 @@ func newMetrics(s *Server) *metrics {
 		}
 		return l
 	}
-	busiest := func() projections.HotStream {
-		if b := s.live.Load().Projector.Catalogue().Busiest(time.Now(), 1); len(b) > 0 {
-			return b[0]
+	// busiest is the busiest streams' top rate and top share of a limit
+	// (the catalogue ranks by share where the store has a limit).
+	busiest := func() (perSecond, share float64) {
+		for _, b := range s.live.Load().Projector.Catalogue().Busiest(time.Now(), 1000) {
+			perSecond, share = max(perSecond, b.PerSecond), max(share, b.Share)
 		}
-		return projections.HotStream{}
+		return perSecond, share
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -109,18 +112,12 @@ func newMetrics(s *Server) *metrics {
 		}, func() float64 { return float64(s.live.Load().Projector.Catalogue().Stats().Events) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "foldboard_busiest_stream_events_per_second",
-			Help: "Events a second of the busiest stream over the last 10 s.",
-		}, func() float64 { return busiest().PerSecond }),
+			Help: "Events a second of the busiest stream over the last " + projections.HotWindow.String() + ".",
+		}, func() float64 { r, _ := busiest(); return r }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "foldboard_busiest_stream_limit_share",
-			Help: "The busiest stream's events a second as a share of what the store takes on one stream (DynamoDB: one partition key's write units); 0 where the store sets no such limit. The dashboard warns at 0.5.",
-		}, func() float64 {
-			b := busiest()
-			if l := streamLimit(s.deps.Store); l != nil && b.PerSecond > 0 {
-				return b.PerSecond / l.StreamEventLimit(b.MeanData)
-			}
-			return 0
-		}),
+			Help: "The largest share of one stream's write limit (DynamoDB: a partition key's write units a second) taken by a stream in its busiest second of the last " + projections.HotWindow.String() + "; 0 where the store sets no such limit. The dashboard warns at " + strconv.FormatFloat(views.HotShare, 'g', -1, 64) + ".",
+		}, func() float64 { _, s := busiest(); return s }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "foldboard_live_clients",
 			Help: "WebSocket clients connected for live updates.",

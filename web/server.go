@@ -169,7 +169,6 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus, OnCommand: s.metrics.command,
-		StreamLimit: streamLimit(d.Store),
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -202,7 +201,7 @@ func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.P
 	var p *projections.Projector
 	p = projections.NewProjector(projections.Config{
 		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log, SaveEvery: projections.DefaultSaveEvery,
-		Models: read.Models(), OnBatch: s.metrics.batch,
+		Models: read.Models(), OnBatch: s.metrics.batch, WriteLimit: streamLimit(s.deps.Store),
 		OnChange: func(topics []string) {
 			if s.live.Load().Projector == p {
 				s.hub.Publish(context.Background(), topics)

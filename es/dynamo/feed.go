@@ -449,15 +449,13 @@ func (t *tailer) tail(ctx context.Context) error {
 	}
 }
 
-// fetchDue starts the GetRecords calls of all the shards due now at once when
-// there are several (siblings after a split, a busy table's many partitions),
-// so that their round trips overlap instead of adding up: one goroutine
-// reading shards in turn makes only a few hundred calls a second. The loop
-// then takes each shard's page in order, as it takes a page fetched ahead,
-// so records are taken as before: parents first (a child is due only once
-// its parent is read to its end), one page after the other. A lone due shard
-// is read in the loop, without a goroutine, as is a shard's first read (it
-// gets its iterator there).
+// fetchDue starts the GetRecords calls of the shards due now at once when
+// there are several (siblings after a split, a busy table's partitions), at
+// most maxParallelReads, so that their round trips overlap instead of adding
+// up. The loop then takes each shard's page in order, as it takes a page
+// fetched ahead: records are taken as before, parents first (a child is due
+// only once its parent is read to its end). A lone due shard, and a shard's
+// first read (it gets its iterator there), are read in the loop.
 func (t *tailer) fetchDue(ctx context.Context, now time.Time) {
 	var due []*shard
 	for _, sh := range t.ordered() {
@@ -468,11 +466,17 @@ func (t *tailer) fetchDue(ctx context.Context, now time.Time) {
 	if len(due) < 2 {
 		return
 	}
-	for _, sh := range due {
-		sh.readAt = now
+	started := time.Now()
+	for _, sh := range due[:min(len(due), maxParallelReads)] {
+		sh.readAt = started
 		sh.ahead = t.fetch(ctx, sh.iter)
 	}
 }
+
+// maxParallelReads bounds the GetRecords calls fetchDue starts together:
+// each may bring a page of up to 1 MB, and the SDK keeps 10 idle connections
+// to a host.
+const maxParallelReads = 8
 
 // readGap reads held-back versions from the events table.
 func (t *tailer) readGap(ctx context.Context, stream es.StreamRef, from, to int64) ([]es.Envelope, error) {

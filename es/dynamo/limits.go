@@ -7,20 +7,17 @@ import "github.com/foldboard/foldboard/es"
 // hot key on a partition of its own but never gives it more.
 const PartitionWriteUnits = 1000
 
-// eventItemOverhead is an event item's size without its data: its keys, ids,
-// type, time and actor with their attribute names, as itemSize counts them
-// for an event with every id set (a test keeps it honest).
-const eventItemOverhead = 330
-
 var _ es.StreamWriteLimit = (*Store)(nil)
 
-// StreamEventLimit is the most events a second one stream can take: all of a
-// stream's events are items under its one partition key of the events table,
-// each written in a transaction, at 2 write units per KB begun. (Its head
-// item, in the state table, has a partition key of its own, written as often
-// at 2 units per KB of state.)
-func (s *Store) StreamEventLimit(dataBytes int) float64 {
-	return PartitionWriteUnits / float64(transactWriteUnits(eventItemOverhead+max(dataBytes, 0)))
+// StreamWriteUnits is what one stream's events take a second: they are all
+// items under its one partition key of the events table. (Its head item, in
+// the state table, has a partition key of its own, written once per append at
+// 2 units per KB of state, which the events do not tell.)
+func (s *Store) StreamWriteUnits() float64 { return PartitionWriteUnits }
+
+// EventWriteUnits is what writing e's item costs in a transaction.
+func (s *Store) EventWriteUnits(e es.Envelope) float64 {
+	return float64(transactWriteUnits(itemSize(eventItem(e))))
 }
 
 // transactWriteUnits is what writing an item of size bytes in a transaction

@@ -9,29 +9,35 @@ import (
 	"github.com/foldboard/foldboard/es"
 )
 
-func TestStreamEventLimitCountsTheEventItemsWriteUnits(t *testing.T) {
-	// The overhead is what itemSize gives an event with every field set,
-	// to within a few bytes either way.
-	e := es.Envelope{
-		ID: es.NewULID(time.Now()), Stream: es.StreamRef{Type: "cart", ID: "01JD0000000000000000000000"}, Version: 1234,
-		Type: "ItemAdded", SchemaVersion: 1, Time: time.Now(), Actor: "a person with a name",
-		CorrelationID: es.NewULID(time.Now()), CausationID: es.NewULID(time.Now()), CommandID: es.NewULID(time.Now()),
-	}
-	if got := itemSize(eventItem(e)); got > eventItemOverhead || got < eventItemOverhead-60 {
-		t.Errorf("an event item without data is %d bytes; eventItemOverhead %d is off", got, eventItemOverhead)
-	}
-	e.Data = json.RawMessage(`{"pad":"` + strings.Repeat("x", 3000) + `"}`)
-	units := transactWriteUnits(itemSize(eventItem(e)))
+func TestAnEventsWriteUnitsAreTwoPerKBOfItsItem(t *testing.T) {
 	var s Store
-	if got, want := s.StreamEventLimit(len(e.Data)), float64(PartitionWriteUnits)/float64(units); got != want {
-		t.Errorf("limit for 3 KB events: %.1f a second, want %.1f (%d units each)", got, want, units)
+	e := es.Envelope{
+		ID: es.NewULID(time.Now()), Stream: es.StreamRef{Type: "cart", ID: "c-1"}, Version: 12,
+		Type: "ItemAdded", SchemaVersion: 1, Time: time.Now(), Actor: "ana",
 	}
+	size := itemSize(eventItem(e))
 	for _, c := range []struct {
 		data int
 		want float64
-	}{{0, 500}, {200, 500}, {1000, 250}, {1800, 1000.0 / 6}, {-1, 500}} {
-		if got := s.StreamEventLimit(c.data); got != c.want {
-			t.Errorf("StreamEventLimit(%d) = %.1f, want %.1f", c.data, got, c.want)
+	}{
+		{0, 2}, {1024 - size - 10, 2}, // within the first KB
+		{1024 - size + 10, 4}, // just over it
+		{3 * 1024, 8},         // 3 KB of data and the rest: 4 KB begun
+	} {
+		e.Data = nil
+		if c.data > 0 {
+			e.Data = json.RawMessage(`"` + strings.Repeat("x", c.data-2) + `"`)
 		}
+		if got := s.EventWriteUnits(e); got != c.want {
+			t.Errorf("%d bytes of data (an item of %d): %v units, want %v", c.data, itemSize(eventItem(e)), got, c.want)
+		}
+	}
+	// A long actor or ids count too: the item is what is priced.
+	e.Data, e.Actor = nil, strings.Repeat("a", 1100)
+	if got := s.EventWriteUnits(e); got != 4 {
+		t.Errorf("an event with a 1,100-byte actor: %v units, want 4", got)
+	}
+	if s.StreamWriteUnits() != 1000 {
+		t.Errorf("StreamWriteUnits %v, want DynamoDB's 1,000 a partition key", s.StreamWriteUnits())
 	}
 }

@@ -218,22 +218,37 @@ func TestFeedReadsParentShardsBeforeChildren(t *testing.T) {
 	}
 }
 
-// Open sibling shards are read at once, each shard's records still in order
-// and each stream's events in version order.
+// Open sibling shards are read at once, at most maxParallelReads together,
+// each shard's records still in order and each stream's events in version
+// order.
 func TestFeedReadsSiblingShardsInParallel(t *testing.T) {
 	l := newLineage(t, 10*time.Second)
 	s := l.appendEvents(sS, 0, 3)
 	tt := l.appendEvents(sT, 0, 3)
-	for _, sh := range [][2]string{{"A", ""}, {"B", "A"}, {"C", "A"}, {"D", "A"}} {
-		l.fake.addShard(sh[0], sh[1])
+	l.fake.addShard("A", "")
+	children := strings.Split("BCDEFGHIJK", "") // ten, more than maxParallelReads
+	for _, id := range children {
+		l.fake.addShard(id, "A")
 	}
 	l.fake.put("A", s[0], tt[0])
 	l.fake.close("A")
-	l.follow(l.checkpointAt(map[string]string{"A": "", "B": "", "C": "", "D": ""}))
+	from := map[string]string{"A": ""}
+	for _, id := range children {
+		from[id] = ""
+	}
+	l.follow(l.checkpointAt(from))
 	l.expect("s/1", "t/1")
-	// The children have been read once (their iterators got, nothing in
-	// them); from now on each GetRecords takes 50 ms.
-	time.Sleep(100 * time.Millisecond)
+	// Once the children have been read (their iterators got, nothing in
+	// them yet), each GetRecords takes 50 ms.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		read := l.fake.recordsRead()
+		if !slices.ContainsFunc(children, func(id string) bool { return !slices.Contains(read, id) }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the children were not read within 5 s: %v", read)
+		}
+	}
 	l.fake.mu.Lock()
 	l.fake.delay, l.fake.maxInFlight = 50*time.Millisecond, 0
 	l.fake.mu.Unlock()
@@ -244,8 +259,8 @@ func TestFeedReadsSiblingShardsInParallel(t *testing.T) {
 	l.fake.mu.Lock()
 	most := l.fake.maxInFlight
 	l.fake.mu.Unlock()
-	if most < 3 {
-		t.Errorf("at most %d GetRecords under way at once, want B, C and D's together (3)", most)
+	if most != maxParallelReads {
+		t.Errorf("at most %d GetRecords under way at once, want the ten children's, %d at a time", most, maxParallelReads)
 	}
 	if read := l.fake.recordsRead(); read[0] != "A" {
 		t.Errorf("shards read in the order %v: want the parent A first", read)
