@@ -186,6 +186,7 @@ func (l *lineage) checkpoint() checkpoint {
 var (
 	sS = es.StreamRef{Type: "match", ID: "s"}
 	sT = es.StreamRef{Type: "match", ID: "t"}
+	sU = es.StreamRef{Type: "match", ID: "u"}
 )
 
 func TestFeedReadsParentShardsBeforeChildren(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/foldboard/foldboard/es"
 )
 
 // limitedStreams throttles GetRecords called within gap of the call before,
@@ -17,6 +19,8 @@ import (
 type limitedStreams struct {
 	*fakeStreams
 	gap time.Duration
+	// shard, when set, is the one shard limited; the others are not.
+	shard string
 
 	mu    sync.Mutex
 	last  time.Time
@@ -29,6 +33,14 @@ type limitedCall struct {
 }
 
 func (l *limitedStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, o ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
+	if l.shard != "" {
+		l.fakeStreams.mu.Lock()
+		shard := l.fakeStreams.iters[aws.ToString(in.ShardIterator)].shard
+		l.fakeStreams.mu.Unlock()
+		if shard != l.shard {
+			return l.fakeStreams.GetRecords(ctx, in, o...)
+		}
+	}
 	l.mu.Lock()
 	now := time.Now()
 	throttled := now.Sub(l.last) < l.gap
@@ -76,5 +88,50 @@ func TestFeedSettlesUnderAThrottledShardsPace(t *testing.T) {
 	t.Logf("%d appends; after the first second, %d reads and %d throttled", len(want), reads, throttles)
 	if reads == 0 || throttles*2 > reads {
 		t.Errorf("after the first second %d GetRecords throttled against %d read: the feed does not keep to the shard's pace", throttles, reads)
+	}
+}
+
+// Read in parallel with its siblings, a throttled shard still keeps to its
+// pace: only the shards due are read together.
+func TestFeedKeepsAThrottledShardsPaceAmongSiblingsReadInParallel(t *testing.T) {
+	l := newLineage(t, 10*time.Second)
+	limited := &limitedStreams{fakeStreams: l.fake, gap: 200 * time.Millisecond, shard: "D"}
+	l.s.streams = limited
+	l.fake.addShard("A", "")
+	for _, id := range []string{"B", "C", "D"} {
+		l.fake.addShard(id, "A")
+	}
+	l.fake.close("A")
+	l.follow(l.checkpointAt(map[string]string{"A": "", "B": "", "C": "", "D": ""}))
+	// Appends for 4 s to a stream on each child, each waking the feed.
+	start := time.Now()
+	var want []string
+	for i := 0; time.Since(start) < 4*time.Second; i++ {
+		for _, sh := range []struct {
+			shard  string
+			stream es.StreamRef
+		}{{"B", sS}, {"C", sT}, {"D", sU}} {
+			envs := l.appendEvents(sh.stream, int64(i), 1)
+			l.fake.put(sh.shard, envs...)
+			want = append(want, fmt.Sprintf("%s/%d", sh.stream.ID, i+1))
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	l.expect(want...)
+	limited.mu.Lock()
+	defer limited.mu.Unlock()
+	var reads, throttles int
+	for _, c := range limited.calls {
+		switch {
+		case c.at.Sub(start) < time.Second:
+		case c.throttled:
+			throttles++
+		default:
+			reads++
+		}
+	}
+	t.Logf("%d appends; after the first second, shard D: %d reads and %d throttled", len(want), reads, throttles)
+	if reads == 0 || throttles*2 > reads {
+		t.Errorf("after the first second %d GetRecords on D throttled against %d read: the parallel reads do not keep to its pace", throttles, reads)
 	}
 }
