@@ -53,6 +53,22 @@ func (l *limitedStreams) GetRecords(ctx context.Context, in *dynamodbstreams.Get
 	return l.fakeStreams.GetRecords(ctx, in, o...)
 }
 
+// after counts the calls since from: those read and those throttled.
+func (l *limitedStreams) after(from time.Time) (reads, throttles int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.calls {
+		switch {
+		case c.at.Before(from):
+		case c.throttled:
+			throttles++
+		default:
+			reads++
+		}
+	}
+	return reads, throttles
+}
+
 // A shard that is throttled is read at the pace it allows: local appends
 // still make the feed eager, but no longer with a read every few
 // milliseconds that the shard refuses, and every event still arrives.
@@ -73,18 +89,7 @@ func TestFeedSettlesUnderAThrottledShardsPace(t *testing.T) {
 	}
 	l.expect(want...)
 	// After the first second (finding the pace), most reads get through.
-	limited.mu.Lock()
-	defer limited.mu.Unlock()
-	var reads, throttles int
-	for _, c := range limited.calls {
-		switch {
-		case c.at.Sub(start) < time.Second:
-		case c.throttled:
-			throttles++
-		default:
-			reads++
-		}
-	}
+	reads, throttles := limited.after(start.Add(time.Second))
 	t.Logf("%d appends; after the first second, %d reads and %d throttled", len(want), reads, throttles)
 	if reads == 0 || throttles*2 > reads {
 		t.Errorf("after the first second %d GetRecords throttled against %d read: the feed does not keep to the shard's pace", throttles, reads)
@@ -118,18 +123,7 @@ func TestFeedKeepsAThrottledShardsPaceAmongSiblingsReadInParallel(t *testing.T) 
 		time.Sleep(25 * time.Millisecond)
 	}
 	l.expect(want...)
-	limited.mu.Lock()
-	defer limited.mu.Unlock()
-	var reads, throttles int
-	for _, c := range limited.calls {
-		switch {
-		case c.at.Sub(start) < time.Second:
-		case c.throttled:
-			throttles++
-		default:
-			reads++
-		}
-	}
+	reads, throttles := limited.after(start.Add(time.Second))
 	t.Logf("%d appends; after the first second, shard D: %d reads and %d throttled", len(want), reads, throttles)
 	if reads == 0 || throttles*2 > reads {
 		t.Errorf("after the first second %d GetRecords on D throttled against %d read: the parallel reads do not keep to its pace", throttles, reads)

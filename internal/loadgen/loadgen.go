@@ -172,7 +172,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	stop, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	start := time.Now()
-	r := &run{cfg: cfg, base: base, dial: dial, stop: stop, ctx: ctx, start: start}
+	r := &run{cfg: cfg, base: base, stop: stop, ctx: ctx, start: start}
 	progressDone := make(chan struct{})
 	var progressWG sync.WaitGroup
 	if cfg.Progress != nil {
@@ -271,7 +271,6 @@ func target(addr string) (string, func(ctx context.Context, network, _ string) (
 type run struct {
 	cfg   Config
 	base  string
-	dial  func(ctx context.Context, network, _ string) (net.Conn, error)
 	stop  context.Context // done: send no more commands
 	ctx   context.Context // done: abandon requests in flight
 	start time.Time
