@@ -150,12 +150,32 @@ func (m *metrics) batch(b projections.BatchStats) {
 	m.batchSeconds.Observe(b.Took.Seconds())
 }
 
+// request counts one request. Every label comes from a fixed set: a method
+// outside the standard ones is "other", a route is one of chi's patterns,
+// and a path no route serves is "unmatched" (a client must not be able to
+// grow the metrics).
 func (m *metrics) request(method, route string, status int, took time.Duration) {
+	method = methodLabel(method)
 	if route == "" {
-		route = "unmatched" // keeps the label set bounded
+		route = "unmatched"
 	}
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestSeconds.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+// standardMethods are the methods of RFC 9110, the only method labels.
+var standardMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodConnect: true,
+	http.MethodOptions: true, http.MethodTrace: true,
+}
+
+// methodLabel is method when it is a standard one, else "other".
+func methodLabel(method string) string {
+	if standardMethods[method] {
+		return method
+	}
+	return "other"
 }
 
 // timedStore times the store's appends.

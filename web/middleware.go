@@ -54,12 +54,31 @@ func logRequests(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
-			route := chi.RouteContext(r.Context()).RoutePattern()
+			route := routeLabel(r)
 			took := time.Since(start)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
+				slog.String("method", clip(r.Method, 32)), slog.String("route", route), slog.String("path", clip(r.URL.Path, 256)),
 				slog.Int("status", ww.Status()), slog.Duration("duration", took))
 			m.request(r.Method, route, ww.Status(), took)
 		})
 	}
+}
+
+// routeLabel is the chi pattern that served r; "" when none matched (the
+// not-found and method-not-allowed answers).
+func routeLabel(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil {
+		return ""
+	}
+	return rc.RoutePattern()
+}
+
+// clip keeps a log line's field to n bytes: a client chooses the method
+// and path, up to the header limit.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
