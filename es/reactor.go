@@ -1,0 +1,520 @@
+package es
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Reactor runs one reaction: it tails the feed from its own checkpoint and
+// runs each command the reaction asks for through Commands, with a command
+// id derived from the event's id and the reaction's name, so that a replay,
+// a redelivery or a crash between the command and the checkpoint never
+// applies it twice. A command the domain refuses is the reaction's outcome
+// (counted, never retried); an error of the store is retried with backoff; an
+// event the reaction keeps failing on is parked (counted, listed) and the
+// reactor goes on. Only one process may run a reaction's reactor at a time
+// (in a cluster, the lease holder).
+type Reactor struct {
+	reaction Reaction
+	name     string
+	feed     Feed
+	saves    ReadModelStore
+	store    Store
+	commands *Commands
+	log      *slog.Logger
+	now      func() time.Time
+	attempts int
+	backoff  time.Duration
+
+	// turn lets one of the feed and the timer react at a time.
+	turn sync.Mutex
+	// Guarded by turn: what is not saved yet, and the commands the timer
+	// issued since start (so that a command due until the feed brings its
+	// effect is issued once).
+	changed   map[string]bool
+	unsaved   bool
+	savedAt   time.Time
+	issued    map[string]bool
+	reactedTo string // the checkpoint of the last batch reacted to
+
+	mu         sync.Mutex
+	checkpoint string // the last saved
+	outcomes   ReactionOutcomes
+	parked     []ParkedReaction
+	refusals   []Refusal
+	running    bool
+	lastErr    error
+}
+
+// ReactorConfig wires a reactor.
+type ReactorConfig struct {
+	Reaction Reaction
+	Feed     Feed
+	// Saves keeps the reactor's checkpoint, outcomes and parked events
+	// (under ReactorName), as read models are kept.
+	Saves ReadModelStore
+	// Store is read for the state a reaction needs.
+	Store    Store
+	Commands *Commands
+	Log      *slog.Logger
+	// Now is the timer's clock; the wall clock by default.
+	Now func() time.Time
+	// Attempts bounds the tries of an event against errors of the store
+	// before it is parked (default 8); Backoff is the first wait between
+	// them (default 100 ms), doubling up to 5 s.
+	Attempts int
+	Backoff  time.Duration
+}
+
+// ReactionOutcomes count what the reactor's commands did: applied, refused
+// by the domain, found applied before (a redelivery: nothing appended), and
+// the events parked.
+type ReactionOutcomes struct {
+	OK       int64 `json:"ok"`
+	Refused  int64 `json:"refused"`
+	Repeated int64 `json:"repeated"`
+	Parked   int64 `json:"parked"`
+}
+
+// ParkedReaction is an event the reaction failed on, attempt after attempt.
+type ParkedReaction struct {
+	EventID string    `json:"eventId"`
+	Stream  string    `json:"stream"`
+	Version int64     `json:"version"`
+	Type    string    `json:"type"`
+	Error   string    `json:"error"`
+	At      time.Time `json:"at"`
+}
+
+// Refusal is a command of the reaction the domain refused.
+type Refusal struct {
+	CauseID string    `json:"causeId"`
+	Stream  string    `json:"stream"`
+	Code    string    `json:"code"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+// keepListed bounds the parked events and refusals a reactor lists (the
+// counts count them all).
+const keepListed = 50
+
+// issuedKeep bounds the timer's memory of what it issued.
+const issuedKeep = 10_000
+
+// The reactor's own documents; a schedule's keys are saved behind
+// scheduleKey.
+const (
+	outcomesKey = "outcomes"
+	parkedKey   = "parked"
+	refusalsKey = "refusals"
+	scheduleKey = "s/"
+)
+
+// NewReactor makes a reactor; Load restores what it saved, Run runs it.
+func NewReactor(cfg ReactorConfig) *Reactor {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 8
+	}
+	if cfg.Backoff <= 0 {
+		cfg.Backoff = 100 * time.Millisecond
+	}
+	return &Reactor{
+		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
+		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
+		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff,
+		changed: map[string]bool{}, issued: map[string]bool{},
+	}
+}
+
+// Name is the reaction's name.
+func (r *Reactor) Name() string { return r.reaction.Name }
+
+// Load restores the saved checkpoint, outcomes, parked events and schedule.
+// Call it once, before Run.
+func (r *Reactor) Load(ctx context.Context) error {
+	checkpoint, docs, err := r.saves.LoadReadModels(ctx, r.name)
+	if err != nil {
+		return fmt.Errorf("loading reactor %s: %w", r.name, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for key, doc := range docs {
+		switch {
+		case key == outcomesKey:
+			err = json.Unmarshal(doc, &r.outcomes)
+		case key == parkedKey:
+			err = json.Unmarshal(doc, &r.parked)
+		case key == refusalsKey:
+			err = json.Unmarshal(doc, &r.refusals)
+		case strings.HasPrefix(key, scheduleKey) && r.reaction.Schedule != nil:
+			err = r.reaction.Schedule.Load(strings.TrimPrefix(key, scheduleKey), doc)
+		default:
+			r.log.Warn("reactor document with no owner", "key", key)
+		}
+		if err != nil {
+			return fmt.Errorf("loading reactor %s document %s: %w", r.name, key, err)
+		}
+	}
+	r.checkpoint, r.reactedTo = checkpoint, checkpoint
+	return nil
+}
+
+// Run follows the feed until ctx ends, resuming from the last checkpoint
+// after any failure, and asks a timed reaction what is due every Every.
+func (r *Reactor) Run(ctx context.Context) error {
+	r.setRunning(true, nil)
+	defer r.setRunning(false, nil)
+	defer r.flush(ctx)
+	if r.reaction.Schedule != nil {
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); r.runTimer(ctx) }()
+	}
+	delay := 100 * time.Millisecond
+	for {
+		r.turn.Lock()
+		from := r.reactedTo
+		r.turn.Unlock()
+		err := r.feed.Follow(ctx, from, r.apply)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			err = errors.New("feed ended")
+		}
+		r.log.Error("reactor feed failed; resuming from checkpoint", "err", err, "retry_in", delay)
+		r.setRunning(true, err)
+		if !sleep(ctx, delay) {
+			return nil
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (r *Reactor) setRunning(running bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.running, r.lastErr = running, err
+}
+
+// flush saves what is not saved yet, as the reactor stops.
+func (r *Reactor) flush(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	r.turn.Lock()
+	defer r.turn.Unlock()
+	if err := r.save(ctx, r.reactedTo); err != nil {
+		r.log.Error("saving reactor at stop", "err", err)
+	}
+}
+
+// saveEvery is how often a reactor saves a checkpoint that only passed over
+// events it does not react to: a crash costs passing over them again.
+const saveEvery = time.Second
+
+func (r *Reactor) apply(ctx context.Context, b Batch) error {
+	r.turn.Lock()
+	defer r.turn.Unlock()
+	previous := r.reactedTo
+	for _, env := range b.Events {
+		if !r.reaction.reactsTo(env) {
+			continue
+		}
+		if err := r.react(ctx, env); err != nil {
+			return err
+		}
+		if len(r.changed) >= DocsPerSave(r.saves)-4 {
+			// Saved with the checkpoint before this batch: after a restart
+			// the batch comes again, and reacting to it again is harmless.
+			if err := r.save(ctx, previous); err != nil {
+				return err
+			}
+		}
+	}
+	r.reactedTo = b.Checkpoint
+	if r.unsaved || len(r.changed) > 0 || time.Since(r.savedAt) >= saveEvery {
+		return r.save(ctx, b.Checkpoint)
+	}
+	return nil
+}
+
+// react runs the reaction on one event: a schedule watches it; otherwise
+// the reaction's commands are issued. Only ctx's end fails it.
+func (r *Reactor) react(ctx context.Context, env Envelope) error {
+	if s := r.reaction.Schedule; s != nil {
+		keys, err := guard(func() ([]string, error) { return s.Watch(env) })
+		if err != nil {
+			r.park(env, err)
+			return nil
+		}
+		for _, k := range keys {
+			r.changed[k] = true
+		}
+		return nil
+	}
+	var cmds []IssuedCommand
+	err := r.attempt(ctx, func() (err error) {
+		cmds, err = r.reaction.Commands(ctx, r.store, env)
+		return err
+	})
+	if err != nil {
+		return r.failed(ctx, env, err)
+	}
+	for i, c := range cmds {
+		cause := DueCommand{IssuedCommand: c, CauseID: env.ID, CauseStream: env.Stream, CauseCorrelation: env.CorrelationID}
+		if err := r.attempt(ctx, func() error { return r.issue(ctx, cause, i) }); err != nil {
+			return r.failed(ctx, env, fmt.Errorf("command %d for %s: %w", i, c.Stream, err))
+		}
+	}
+	return nil
+}
+
+// failed parks env for err, unless ctx has ended (then the event comes
+// again after the restart).
+func (r *Reactor) failed(ctx context.Context, env Envelope, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	r.park(env, err)
+	return nil
+}
+
+// attempt runs f until it succeeds, fails for good, or has failed
+// r.attempts times, waiting longer after each failure.
+func (r *Reactor) attempt(ctx context.Context, f func() error) error {
+	delay := r.backoff
+	for n := 1; ; n++ {
+		err := f()
+		var p permanentError
+		if err == nil || errors.As(err, &p) || n >= r.attempts || ctx.Err() != nil {
+			return err
+		}
+		r.log.Warn("reaction failed; trying again", "err", err, "attempt", n, "retry_in", delay)
+		if !sleep(ctx, delay) {
+			return ctx.Err()
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// issue runs the index-th command for a cause and records its outcome. It
+// fails only for an error worth trying again (the store's) or for good
+// (permanentError).
+func (r *Reactor) issue(ctx context.Context, c DueCommand, index int) error {
+	meta := Meta{
+		Expected:      AnyVersion,
+		CommandID:     ReactionCommandID(r.reaction.Name, c.CauseID, index),
+		Actor:         SystemActor(r.reaction.Name),
+		CorrelationID: c.CauseCorrelation,
+		CausationID:   c.CauseID,
+	}
+	if c.AtVersion > 0 {
+		meta.Expected = c.AtVersion
+	}
+	if meta.CorrelationID == "" {
+		meta.CorrelationID = c.CauseID
+	}
+	res, err := guard(func() (Dispatched, error) { return r.commands.Dispatch(ctx, c.Stream, meta, c.Command) })
+	var domain *Error
+	var conflict *ConflictError
+	switch {
+	case err == nil:
+		r.count(func(o *ReactionOutcomes) {
+			if res.Repeated {
+				o.Repeated++
+			} else {
+				o.OK++
+			}
+		})
+		r.log.Info("reaction issued a command", "stream", c.Stream.String(), "version", res.Version, "command_id", meta.CommandID, "repeated", res.Repeated)
+		return nil
+	case errors.As(err, &domain):
+		r.refused(c, domain.Code, domain.Message)
+		return nil
+	case errors.As(err, &conflict) && c.AtVersion > 0:
+		r.refused(c, "VersionConflict", conflict.Error())
+		return nil
+	}
+	return err
+}
+
+func (r *Reactor) refused(c DueCommand, code, message string) {
+	r.log.Info("reaction's command refused", "stream", c.Stream.String(), "cause", c.CauseID, "code", code, "message", message)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes.Refused++
+	r.refusals = keepLast(append(r.refusals, Refusal{CauseID: c.CauseID, Stream: c.Stream.String(), Code: code, Message: message, At: r.now()}))
+	r.unsaved = true
+}
+
+func (r *Reactor) park(env Envelope, cause error) {
+	r.log.Error("parking event: the reaction keeps failing on it", "stream", env.Stream.String(), "version", env.Version, "type", env.Type, "event_id", env.ID, "err", cause)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.outcomes.Parked++
+	r.parked = keepLast(append(r.parked, ParkedReaction{
+		EventID: env.ID, Stream: env.Stream.String(), Version: env.Version, Type: env.Type, Error: cause.Error(), At: r.now(),
+	}))
+	r.unsaved = true
+}
+
+func (r *Reactor) count(f func(*ReactionOutcomes)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.outcomes)
+	r.unsaved = true
+}
+
+func keepLast[T any](s []T) []T {
+	if len(s) > keepListed {
+		return slices.Clone(s[len(s)-keepListed:])
+	}
+	return s
+}
+
+// save writes the outcomes, the lists, the schedule's changed documents and
+// the checkpoint in one step.
+func (r *Reactor) save(ctx context.Context, checkpoint string) error {
+	r.mu.Lock()
+	docs := map[string]json.RawMessage{}
+	var err error
+	if docs[outcomesKey], err = json.Marshal(r.outcomes); err == nil {
+		if docs[parkedKey], err = json.Marshal(r.parked); err == nil {
+			docs[refusalsKey], err = json.Marshal(r.refusals)
+		}
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encoding reactor %s: %w", r.name, err)
+	}
+	for key := range r.changed {
+		if docs[scheduleKey+key], err = r.reaction.Schedule.Doc(key); err != nil {
+			return fmt.Errorf("encoding reactor %s document %s: %w", r.name, key, err)
+		}
+	}
+	if err := r.saves.SaveReadModels(ctx, r.name, checkpoint, docs); err != nil {
+		return fmt.Errorf("saving reactor %s: %w", r.name, err)
+	}
+	clear(r.changed)
+	r.unsaved, r.savedAt = false, time.Now()
+	r.mu.Lock()
+	r.checkpoint = checkpoint
+	r.mu.Unlock()
+	return nil
+}
+
+// runTimer asks the schedule what is due every Every, until ctx ends.
+func (r *Reactor) runTimer(ctx context.Context) {
+	t := time.NewTicker(r.reaction.Every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Tick(ctx)
+		}
+	}
+}
+
+// Tick issues the timed reaction's commands due now (by the reactor's
+// clock): each once while the process runs, and once ever by its command id.
+// A command that fails on the store is tried again at the next tick.
+func (r *Reactor) Tick(ctx context.Context) {
+	s := r.reaction.Schedule
+	if s == nil {
+		return
+	}
+	r.turn.Lock()
+	defer r.turn.Unlock()
+	now := r.now()
+	due, err := guard(func() ([]DueCommand, error) { return s.Due(now), nil })
+	if err != nil {
+		r.log.Error("reaction's schedule failed", "err", err)
+		return
+	}
+	index := map[string]int{}
+	for _, d := range due {
+		i := index[d.CauseID]
+		index[d.CauseID]++
+		id := ReactionCommandID(r.reaction.Name, d.CauseID, i)
+		if r.issued[id] {
+			continue
+		}
+		err := r.issue(ctx, d, i)
+		var p permanentError
+		switch {
+		case errors.As(err, &p):
+			r.park(Envelope{ID: d.CauseID, Stream: d.CauseStream}, err)
+		case err != nil:
+			r.log.Warn("reaction's command failed; trying again at the next tick", "stream", d.Stream.String(), "err", err)
+			continue
+		}
+		if len(r.issued) >= issuedKeep {
+			clear(r.issued)
+		}
+		r.issued[id] = true
+	}
+	if r.unsaved {
+		if err := r.save(ctx, r.reactedTo); err != nil {
+			r.log.Warn("saving reactor after a tick", "err", err)
+		}
+	}
+}
+
+// ReactorStatus is how a reactor is doing, for the dashboard.
+type ReactorStatus struct {
+	Name       string
+	Running    bool
+	Checkpoint string
+	Outcomes   ReactionOutcomes
+	// Parked and Refusals are the latest (at most 50 of each), oldest first.
+	Parked   []ParkedReaction
+	Refusals []Refusal
+	Err      error
+}
+
+// Status reports how the reactor is doing.
+func (r *Reactor) Status() ReactorStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return ReactorStatus{
+		Name: r.reaction.Name, Running: r.running, Checkpoint: r.checkpoint, Outcomes: r.outcomes,
+		Parked: slices.Clone(r.parked), Refusals: slices.Clone(r.refusals), Err: r.lastErr,
+	}
+}
+
+// guard runs f, turning a panic into a permanent error.
+func guard[T any](f func() (T, error)) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = permanent(fmt.Errorf("panicked: %v", p))
+		}
+	}()
+	return f()
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

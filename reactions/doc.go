@@ -1,0 +1,34 @@
+// Package reactions holds foldboard's reactions: the policies that answer
+// an event of one domain with commands for another (contract.md,
+// "Reactions"). Each is a pure function, from an event (and the state of its
+// stream at that event) or from a timed schedule and the time, to commands;
+// es.Reactor runs them, exactly once per event, as the actor
+// system/{reaction}.
+//
+// Who may do what, for identity's owner rules: a reaction's commands carry
+// the actor es.SystemActor(name), which no person can sign in as. The rules
+// a decider needs for them:
+//   - match-report creates post/report-{id} with itself as the author, and
+//     publishes it as that author: the ordinary author rule holds, nothing
+//     special is needed;
+//   - loyalty deposits into account/{owner}, someone else's account: the
+//     account decider must accept a Deposit whose actor is
+//     es.SystemActor(Loyalty) ("system/loyalty") besides the owner's (and
+//     nothing else from it: no withdrawal, no close);
+//   - cart-reminder's SendReminder is accepted from
+//     es.SystemActor(CartReminder) only (no route offers it to people).
+package reactions
+
+import "github.com/foldboard/foldboard/es"
+
+// The reactions' names: their actors are es.SystemActor(name).
+const (
+	MatchReport  = "match-report"
+	Loyalty      = "loyalty"
+	CartReminder = "cart-reminder"
+)
+
+// All lists the reactions foldboard runs.
+func All() []es.Reaction {
+	return []es.Reaction{MatchReportReaction()}
+}
