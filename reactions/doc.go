@@ -19,7 +19,11 @@
 //     es.SystemActor(CartReminder) only (no route offers it to people).
 package reactions
 
-import "github.com/foldboard/foldboard/es"
+import (
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+)
 
 // The reactions' names: their actors are es.SystemActor(name).
 const (
@@ -28,7 +32,26 @@ const (
 	CartReminder = "cart-reminder"
 )
 
+// Config tunes the reactions.
+type Config struct {
+	// ReminderAfter is how long a cart must be quiet before its reminder;
+	// DefaultReminderAfter when 0.
+	ReminderAfter time.Duration
+}
+
 // All lists the reactions foldboard runs.
-func All() []es.Reaction {
-	return []es.Reaction{MatchReportReaction()}
+func All(cfg Config) []es.Reaction {
+	return []es.Reaction{MatchReportReaction(), CartReminderReaction(cfg.ReminderAfter)}
+}
+
+// CauseTypes are the event types the reactions answer, for the read model
+// of chains of causes (projections.Chains).
+func CauseTypes(rs []es.Reaction) []string {
+	var out []string
+	for _, r := range rs {
+		if r.Schedule == nil {
+			out = append(out, r.Types...)
+		}
+	}
+	return out
 }

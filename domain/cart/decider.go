@@ -23,13 +23,13 @@ const (
 	// StreamType is the type part of every cart stream: "cart/{id}".
 	StreamType = "cart"
 	// StateSchema versions State as stored; bump it when State or Evolve changes.
-	StateSchema = 1
+	StateSchema = 2
 
 	MaxQty   = 9_999 // per AddItem, and per line
 	MaxLines = 1_000 // distinct skus in one cart
 )
 
-// Command is one of AddItem, RemoveItem, CheckOut (as values).
+// Command is one of AddItem, RemoveItem, CheckOut, SendReminder (as values).
 type Command interface{ isCommand() }
 
 // AddItem adds Qty of SKU at Price; the first AddItem creates the cart.
@@ -51,7 +51,7 @@ func (AddItem) isCommand()    {}
 func (RemoveItem) isCommand() {}
 func (CheckOut) isCommand()   {}
 
-// Event is one of ItemAdded, ItemRemoved, CheckedOut (as values). Their JSON is
+// Event is one of ItemAdded, ItemRemoved, CheckedOut, ReminderSent (as values). Their JSON is
 // the payload of contract.md (Money as a string); their type names are fixed.
 type Event interface {
 	es.Event
@@ -105,6 +105,9 @@ type State struct {
 	CheckedOut bool   `json:"checkedOut"`
 	Total      Money  `json:"total"` // the sum of the lines' amounts
 	Items      int    `json:"items"` // the sum of the lines' quantities
+	// Reminded says a reminder was sent since the last item was added or
+	// removed (ReminderSent, once per quiet spell).
+	Reminded bool `json:"reminded,omitempty"`
 }
 
 // Line returns the cart's line for sku.
@@ -135,6 +138,8 @@ func Decide(cmd Command, s State) ([]Event, error) {
 		return removeItem(c, s)
 	case CheckOut:
 		return checkOut(s)
+	case SendReminder:
+		return sendReminder(c, s)
 	}
 	return nil, errorf(ErrUnknownCommand, "%T is not a cart command", cmd)
 }
@@ -209,14 +214,18 @@ func Evolve(s State, e Event) State {
 			s.Lines = append(s.Lines, Line{SKU: e.SKU, Qty: e.Qty, Price: e.Price})
 		}
 		s.Total, s.Items = sum(s.Lines)
+		s.Reminded = false
 	case ItemRemoved:
 		s.Exists = true
+		s.Reminded = false
 		s.Lines = slices.DeleteFunc(slices.Clone(s.Lines), func(l Line) bool { return l.SKU == e.SKU })
 		s.Total, s.Items = sum(s.Lines)
 	case CheckedOut:
 		s.Exists = true
 		s.CheckedOut = true
 		s.Total, s.Items = e.Total, e.Items
+	case ReminderSent:
+		s.Reminded = true
 	}
 	return s
 }
@@ -235,6 +244,7 @@ func Events() *es.Registry[Event] {
 	es.Register[ItemAdded](r, "ItemAdded", 1)
 	es.Register[ItemRemoved](r, "ItemRemoved", 1)
 	es.Register[CheckedOut](r, "CheckedOut", 1)
+	es.Register[ReminderSent](r, "ReminderSent", 1)
 	return r
 }
 

@@ -178,6 +178,7 @@ func TestEventsEncodeAsTheContractSays(t *testing.T) {
 		{Event: addTea, Name: "ItemAdded", Schema: 1, Data: `{"sku":"tea-1","qty":2,"price":"19.99"}`},
 		{Event: removeTea, Name: "ItemRemoved", Schema: 1, Data: `{"sku":"tea-1"}`},
 		{Event: checked, Name: "CheckedOut", Schema: 1, Data: `{"total":"45.48","items":3}`},
+		{Event: ReminderSent{}, Name: "ReminderSent", Schema: 1, Data: `{}`},
 	})
 	// A price written as a JSON number is read exactly.
 	e, err := reg.Decode("ItemAdded", 1, json.RawMessage(`{"sku":"x","qty":1,"price":0.1}`))
@@ -188,7 +189,7 @@ func TestEventsEncodeAsTheContractSays(t *testing.T) {
 
 func TestDecider(t *testing.T) {
 	d := Decider()
-	if d.StreamType != "cart" || d.StateSchema != 1 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
+	if d.StreamType != "cart" || d.StateSchema != 2 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
 		t.Fatalf("Decider() = %+v", d)
 	}
 }
@@ -198,6 +199,8 @@ func TestErrorCodesAreStable(t *testing.T) {
 		{Err: ErrCartNotFound, Code: "CartNotFound", Kind: es.Missing},
 		{Err: ErrCartCheckedOut, Code: "CartCheckedOut", Kind: es.Refused},
 		{Err: ErrItemNotInCart, Code: "ItemNotInCart", Kind: es.Refused},
+		{Err: ErrAlreadyReminded, Code: "AlreadyReminded", Kind: es.Refused},
+		{Err: ErrRemindersBySystem, Code: "RemindersBySystem", Kind: es.Forbidden},
 		{Err: ErrEmptyCart, Code: "EmptyCart", Kind: es.Refused},
 		{Err: ErrPriceMismatch, Code: "PriceMismatch", Kind: es.Refused},
 		{Err: ErrCartFull, Code: "CartFull", Kind: es.Refused},

@@ -18,6 +18,10 @@ var (
 	ErrPriceMismatch = &es.Error{Kind: es.Refused, Code: "PriceMismatch", Message: "the item is in the cart at another price"}
 	// ErrCartFull: AddItem of a new sku to a cart of MaxLines skus.
 	ErrCartFull = &es.Error{Kind: es.Refused, Code: "CartFull", Message: "the cart holds as many items as it may"}
+	// ErrAlreadyReminded: SendReminder to a cart reminded since it last changed.
+	ErrAlreadyReminded = &es.Error{Kind: es.Refused, Code: "AlreadyReminded", Message: "a reminder was sent since the cart last changed"}
+	// ErrRemindersBySystem: SendReminder from anyone but a reaction.
+	ErrRemindersBySystem = &es.Error{Kind: es.Forbidden, Code: "RemindersBySystem", Message: "only a reaction sends reminders"}
 
 	// ErrBadSKU: a sku that is not 1-64 characters of A-Z a-z 0-9 - _ .
 	ErrBadSKU = &es.Error{Kind: es.Invalid, Code: "BadSKU", Message: "sku: want 1-64 characters of A-Z a-z 0-9 - _ ."}
