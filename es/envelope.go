@@ -30,18 +30,19 @@ func ParseStreamRef(s string) (StreamRef, error) {
 // safe to use in a key or a query.
 func (s StreamRef) Validate() error {
 	if !ValidID(s.Type) {
-		return fmt.Errorf("stream type %q: want 1-64 characters of A-Z a-z 0-9 - _ .", s.Type)
+		return fmt.Errorf("stream type %q: want 1-64 characters of A-Z a-z 0-9 - _ ., not only dots", s.Type)
 	}
 	if !ValidID(s.ID) {
-		return fmt.Errorf("stream id %q: want 1-64 characters of A-Z a-z 0-9 - _ .", s.ID)
+		return fmt.Errorf("stream id %q: want 1-64 characters of A-Z a-z 0-9 - _ ., not only dots", s.ID)
 	}
 	return nil
 }
 
 // ValidID reports whether s is 1-64 characters of A-Z a-z 0-9 - _ . — the
-// alphabet of stream ids and command ids.
+// alphabet of stream ids and command ids — and not only dots ("." and ".."
+// name no page: a browser folds them out of a path).
 func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
+	if len(s) == 0 || len(s) > 64 || strings.Trim(s, ".") == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -120,9 +120,9 @@ func (a *App) SetActor(w http.ResponseWriter, r *http.Request) error {
 }
 
 // localPath is p when it is a path on this site, else the home page: a form's
-// "back" field never sends anyone to another site.
+// "back" field never sends anyone to another site (sameOriginPath).
 func localPath(p string) string {
-	if strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+	if sameOriginPath(p) {
 		return p
 	}
 	return "/"

@@ -3,7 +3,6 @@ package handlers
 import (
 	"net/http"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -103,7 +102,8 @@ func (a *App) CheckOut(w http.ResponseWriter, r *http.Request) error {
 }
 
 // plainDecimal is a decimal as people and JSON write amounts: digits, and
-// optionally a point and more digits, perhaps negative. No exponent.
+// optionally a point and more digits, perhaps negative. No exponent, no
+// spaces, no plus.
 var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // readPrice reads an exact price. Something that is not a decimal at all
@@ -115,7 +115,6 @@ func readPrice(in *input, name string) (cart.Money, error) {
 	if err != nil {
 		return 0, err
 	}
-	s = strings.TrimSpace(s)
 	if !ok || s == "" {
 		return 0, badRequest("MissingField", name, "%s is required", name)
 	}

@@ -176,7 +176,7 @@ func routeID(r *http.Request) func(*input) (string, error) {
 // newID takes a new stream's id from an optional field, or makes a ULID.
 func newID(field string) func(*input) (string, error) {
 	return func(in *input) (string, error) {
-		id, ok, err := in.text(field)
+		id, ok, err := in.rawText(field) // an id: validStreamID judges it
 		if err != nil || (ok && id != "") {
 			return id, err
 		}

@@ -45,14 +45,14 @@ func readInput(r *http.Request) (*input, error) {
 		if in.form, err = url.ParseQuery(string(body)); err != nil {
 			return nil, badRequest("BadForm", "", "the form could not be read: %v", err)
 		}
-	case "application/json":
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&in.json); err != nil || in.json == nil {
-			return nil, badRequest("BadJSON", "", "the body is not a JSON object")
+		for name, vs := range in.form {
+			if len(vs) > 1 {
+				return nil, duplicateField(name)
+			}
 		}
-		if dec.More() {
-			return nil, badRequest("BadJSON", "", "the body holds more than one JSON value")
+	case "application/json":
+		if in.json, err = decodeObject(body); err != nil {
+			return nil, err
 		}
 	default:
 		return nil, errUnsupportedMedia
@@ -60,8 +60,70 @@ func readInput(r *http.Request) (*input, error) {
 	return in, nil
 }
 
-// text reads a text field; ok is false when it is absent.
+// decodeObject reads a JSON object's fields as they are, refusing a field
+// sent twice (encoding/json would keep the last, and a reader might check
+// the first).
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
+	notObject := badRequest("BadJSON", "", "the body is not a JSON object")
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
+	}
+	obj := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, isName := tok.(string)
+		if err != nil || !isName {
+			return nil, notObject
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject
+		}
+		if _, seen := obj[name]; seen {
+			return nil, duplicateField(name)
+		}
+		obj[name] = raw
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, badRequest("BadJSON", "", "the body holds more than one JSON value")
+	}
+	return obj, nil
+}
+
+func duplicateField(name string) error {
+	return badRequest("DuplicateField", name, "%.64q is sent more than once; send each field once", name)
+}
+
+// text reads a one-line text field; ok is false when it is absent.
 func (in *input) text(name string) (s string, ok bool, err error) {
+	return in.textOf(name, oneLine)
+}
+
+// multiLineText reads a text field that may hold tabs and line breaks.
+func (in *input) multiLineText(name string) (s string, ok bool, err error) {
+	return in.textOf(name, multiLine)
+}
+
+// textOf reads a text field, refusing text that should not be stored
+// (checkText): every text field of every command passes here.
+func (in *input) textOf(name string, shape textShape) (s string, ok bool, err error) {
+	s, ok, err = in.rawText(name)
+	if err == nil && ok {
+		err = checkText(name, s, shape)
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return s, ok, nil
+}
+
+// rawText reads a field's text as sent.
+func (in *input) rawText(name string) (s string, ok bool, err error) {
 	in.used[name] = true
 	if in.json != nil {
 		raw, ok := in.json[name]
@@ -113,10 +175,15 @@ func (in *input) count(name string) (n int64, ok bool, err error) {
 		return n, true, nil
 	}
 	vs, present := in.form[name]
-	if !present || strings.TrimSpace(vs[0]) == "" {
-		return 0, false, nil
+	if !present || vs[0] == "" {
+		return 0, false, nil // an empty number input is sent as ""
 	}
-	if n, err = strconv.ParseInt(strings.TrimSpace(vs[0]), 10, 64); err != nil {
+	// Digits, perhaps after a minus (the domain refuses negatives with its
+	// own code): no spaces, no plus.
+	if digits := strings.TrimPrefix(vs[0], "-"); digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, false, bad()
+	}
+	if n, err = strconv.ParseInt(vs[0], 10, 64); err != nil {
 		return 0, false, bad()
 	}
 	return n, true, nil
@@ -150,7 +217,7 @@ func (in *input) decimal(name string) (string, bool, error) {
 		}
 		return s, true, nil
 	}
-	return in.text(name)
+	return in.rawText(name)
 }
 
 // meta reads the fields every command takes: the expected version and the
@@ -165,13 +232,13 @@ func (in *input) meta(streamID string) (es.Meta, error) {
 		}
 		m.Expected = v
 	}
-	id, ok, err := in.text("commandId")
+	id, ok, err := in.rawText("commandId") // an id: BadCommandID below
 	if err != nil {
 		return m, err
 	}
 	if ok && id != "" {
 		if !es.ValidID(id) {
-			return m, badRequest("BadCommandID", "commandId", "commandId must be 1-64 characters of A-Z a-z 0-9 - _ .")
+			return m, badRequest("BadCommandID", "commandId", "commandId must be 1-64 characters of A-Z a-z 0-9 - _ . and not only dots")
 		}
 		m.CommandID = id
 	}
@@ -198,7 +265,7 @@ func wantsJSON(r *http.Request) bool {
 // validStreamID refuses an id outside the alphabet before it reaches a key.
 func validStreamID(id string) error {
 	if !es.ValidID(id) {
-		return badRequest("BadID", "id", "ids are 1-64 characters of A-Z a-z 0-9 - _ .")
+		return badRequest("BadID", "id", "ids are 1-64 characters of A-Z a-z 0-9 - _ . and not only dots")
 	}
 	return nil
 }

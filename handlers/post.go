@@ -82,7 +82,7 @@ func (a *App) CreatePost(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return nil, err
 			}
-			body, _, err := in.text("body")
+			body, _, err := in.multiLineText("body")
 			if err != nil {
 				return nil, err
 			}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -18,17 +19,30 @@ func streamRef(r *http.Request) (es.StreamRef, error) {
 	return ref, nil
 }
 
-// queryInt reads an optional whole-number query parameter within [lo, hi].
+// queryInt reads an optional whole-number query parameter within [lo, hi],
+// given once.
 func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
+	vs := r.URL.Query()[name]
+	if len(vs) > 1 {
+		return 0, duplicateField(name)
+	}
+	if len(vs) == 0 || vs[0] == "" {
 		return def, nil
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < lo || n > hi {
-		return 0, badRequest("BadQuery", name, "%s must be a whole number from %d to %d", name, lo, hi)
+	n, err := strconv.ParseInt(vs[0], 10, 64)
+	if err != nil || n < lo || n > hi || vs[0][0] == '+' {
+		return 0, badRequest("BadQuery", name, "%s", rangeText(name, lo, hi))
 	}
 	return n, nil
+}
+
+// rangeText says what a number parameter takes, as a person would: a bound
+// no one reaches (a version of 2^62) is "or more".
+func rangeText(name string, lo, hi int64) string {
+	if hi >= 1<<40 {
+		return fmt.Sprintf("%s must be a whole number, %d or more", name, lo)
+	}
+	return fmt.Sprintf("%s must be a whole number from %d to %d", name, lo, hi)
 }
 
 // StreamEvents is GET /streams/{type}/{id}/events?from=&limit=&reverse=.

@@ -87,14 +87,28 @@ func (m *SalesByDay) Apply(env es.Envelope, ch *Changes) error {
 	day := SalesDay(env.Time)
 	m.mu.Lock()
 	d := m.days[day]
-	d.Day = day
-	d.Total += checkout.Total
+	total, ok := addMoney(d.Total, checkout.Total)
+	if !ok {
+		m.mu.Unlock()
+		return fmt.Errorf("%s version %d: the sales of %s (%s) and this checkout's total (%s) add beyond what a total holds", env.Stream, env.Version, day, d.Total, checkout.Total)
+	}
+	d.Day, d.Total = day, total
 	d.Count++
 	m.days[day] = d
 	m.mu.Unlock()
 	ch.Doc(m, salesKey+day)
 	ch.Topic(TopicSales)
 	return nil
+}
+
+// addMoney adds two amounts; ok is false when the sum does not fit (the
+// day's total is left as it was, and the event is refused).
+func addMoney(a, b cart.Money) (cart.Money, bool) {
+	sum := a + b
+	if (b > 0 && sum < a) || (b < 0 && sum > a) {
+		return a, false
+	}
+	return sum, true
 }
 
 // SalesDay is the day a checkout at t counts for: its UTC date.

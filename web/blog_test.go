@@ -148,7 +148,7 @@ func TestPostFormsShowTheirProblemsOnThePage(t *testing.T) {
 		{"bad post id", "ana", "/posts", url.Values{"postId": {"a b"}, "title": {"T"}}, 400, "BadID", "create-form"},
 		{"blank title", "ana", "/posts", url.Values{"title": {" "}}, 422, "BadTitle", "create-form"},
 		{"body too long", "ana", "/posts", url.Values{"title": {"T"}, "body": {long}}, 422, "BodyTooLong", "create-form"},
-		{"body not UTF-8", "ana", "/posts", url.Values{"title": {"T"}, "body": {"caf\xe9"}}, 422, "BadBody", "create-form"},
+		{"body not UTF-8", "ana", "/posts", url.Values{"title": {"T"}, "body": {"caf\xe9"}}, 422, "BadText", "create-form"},
 		{"post exists", "bo", "/posts", url.Values{"postId": {"draft"}, "title": {"Mine"}}, 409, "PostExists", "create-form"},
 		{"retitle to nothing", "ana", "/posts/draft/title", url.Values{"title": {""}}, 422, "BadTitle", "title-form"},
 		{"stale version", "ana", "/posts/draft/title", url.Values{"title": {"T"}, "expectedVersion": {"0"}}, 409, "VersionConflict", "title-form"},

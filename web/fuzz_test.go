@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unicode"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/internal/apptest"
@@ -221,8 +222,13 @@ func checkCommand(t *testing.T, fa *fuzzApp, route uint8, id string, body []byte
 			t.Fatalf("POST %s answered %d, yet appended %d events", target, rec.Code, appended)
 		}
 		if rec.Code == http.StatusSeeOther {
-			if loc := rec.Header().Get("Location"); !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsAny(loc, "\\\r\n") {
+			if loc := rec.Header().Get("Location"); !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") || strings.ContainsFunc(loc, func(r rune) bool { return r <= ' ' || r == '\\' || r == 0x7f }) {
 				t.Fatalf("POST %s redirects off the site: %q", target, loc)
+			}
+		}
+		if ok && accept == "application/json" {
+			if bad := unstorableText(rec.Body.Bytes()); bad != "" {
+				t.Fatalf("POST %s stored text it should have refused: %q", target, bad)
 			}
 		}
 		if !ok && accept == "application/json" {
@@ -250,8 +256,10 @@ func seedCommandRoutes(add func(route uint8, id string, body []byte, shape uint8
 		nil, true, -1, 0, 10_001, json.Number("1e309"), json.Number("-0.0"), "99999999999999999999", 2.5, "", " ", strings.Repeat("x", 70_000),
 		"<script>alert(1)</script>", "\xff\xfe", "a\x00b", map[string]any{"a": 1}, []any{1}, "1e3", "-0", "0x10", "١٢",
 		"19.999", "-5.00", "1000000.01",
+		// Text that must not be stored (BadText), numbers with signs or spaces.
+		"\u202eevil", "a\u2066b", "\u200b", "\u3164", "a\tb", "a\nb", "\x1b[31m", "a\u0085b", " 1", "+5", "1 ",
 	}
-	ids := []string{"", "a b", strings.Repeat("x", 65), "é", "..", "a/b", "%2F", "a\x00b", "m-1", "<x>"}
+	ids := []string{"", "a b", strings.Repeat("x", 65), "é", "..", ".", "...", "a/b", "%2F", "a\x00b", "m-1", "<x>"}
 	for i, r := range commandRoutes {
 		route := uint8(i)
 		for _, shape := range []uint8{shapeJSON, shapeForm, shapeJSON | shapePage, shapeForm | shapePage} {
@@ -287,6 +295,8 @@ func seedCommandRoutes(add func(route uint8, id string, body []byte, shape uint8
 		for _, body := range []string{
 			"{", "[]", "null", "1", `"x"`, `{"a":1}{"b":2}`, `{"venue":"a","venue":"b"}`, "a=%zz&b", "&&==&", strings.Repeat("[", 20_000),
 			`{"innings":1,"runs":250,"wickets":7,"innings":2}`, "\xef\xbb\xbf{}", `{"sku":"pear","qty":1,"price":{"$gt":""}}`,
+			"venue=a&venue=b&homeTeam=A&awayTeam=B", "sku=pear&qty=1&qty=2&price=1", `{"title":"a","\u0074itle":"b"}`,
+			"back=/%09/evil.example&name=Ana", "back=/%5C%5Cevil.example&name=Ana",
 		} {
 			add(route, "", []byte(body), uint8(shapeJSON))
 			add(route, "", []byte(body), uint8(shapeForm|shapePage))
@@ -302,6 +312,51 @@ func seedCommandRoutes(add func(route uint8, id string, body []byte, shape uint8
 	// Over the 1 MiB limit: 413.
 	add(uint8(0), "", encode(map[string]any{"venue": strings.Repeat("v", 1<<20), "homeTeam": "A", "awayTeam": "B"}, shapeJSON), uint8(shapeJSON))
 	add(uint8(0), "", []byte("venue="+strings.Repeat("v", 1<<20)+"&homeTeam=A&awayTeam=B"), uint8(shapeForm))
+}
+
+// unstorableText finds, in a command's JSON answer, a string that holds a
+// control character (tab and line breaks only in a body), a bidirectional
+// override or nothing but invisible characters; "" when none does.
+func unstorableText(answer []byte) string {
+	var walk func(key string, v any) string
+	walk = func(key string, v any) string {
+		switch v := v.(type) {
+		case string:
+			multiLine := key == "body"
+			visible := v == ""
+			for _, r := range v {
+				switch {
+				case (r < 0x20 || r >= 0x7f && r < 0xa0) && !(multiLine && strings.ContainsRune("\t\n\r", r)):
+					return v
+				case r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069:
+					return v
+				case r != 0x200b && r != 0x3164 && r != 0xfeff && r != 0x2060 && !unicode.IsSpace(r):
+					visible = true
+				}
+			}
+			if !visible {
+				return v
+			}
+		case map[string]any:
+			for k, e := range v {
+				if bad := walk(k, e); bad != "" {
+					return bad
+				}
+			}
+		case []any:
+			for _, e := range v {
+				if bad := walk(key, e); bad != "" {
+					return bad
+				}
+			}
+		}
+		return ""
+	}
+	var v any
+	if json.Unmarshal(answer, &v) != nil {
+		return ""
+	}
+	return walk("", v)
 }
 
 func clone(m map[string]any) map[string]any {
