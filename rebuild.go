@@ -53,7 +53,7 @@ func rebuildCommand(ctx context.Context, args []string, getenv func(string) stri
 	go func() { done <- p.Run(runCtx) }()
 	bar := progressBar{w: stdout}
 	var last projections.Progress
-	err = projections.CatchUp(ctx, p, inUse.Catalogue, 200*time.Millisecond, func(pr projections.Progress) {
+	err = projections.CatchUp(ctx, p, inUse.Catalogue(), 200*time.Millisecond, func(pr projections.Progress) {
 		last = pr
 		bar.draw(pr)
 	})

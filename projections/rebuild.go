@@ -99,16 +99,30 @@ type Progress struct {
 }
 
 // CatchUp watches p, which replays the log from the beginning (its Run is
-// the caller's), until it has caught up, calling report about every `every`
-// and once at the end. Caught up means: for a feed that counts its backlog
-// (es.BacklogFeed), no event after its checkpoint; otherwise every stream of
-// target (the catalogue of the read models in use, or nil for none) at
-// least at the version target has, so that swapping p in never goes back.
-func CatchUp(ctx context.Context, p *Projector, target func() *Catalogue, every time.Duration, report func(Progress)) error {
+// the caller's), until it has reached where the log stood when CatchUp began,
+// calling report about every `every` and once at the end. Events appended
+// meanwhile do not move the end, so it finishes under steady writes. The end
+// is, for a feed that counts its backlog (es.BacklogFeed), every event
+// committed at the start behind p's checkpoint; otherwise every stream of
+// target (the catalogue of the read models in use, or nil for none) at least
+// at the version target had at the start, so that swapping p in never goes
+// back further than target moved meanwhile (Reach closes that).
+func CatchUp(ctx context.Context, p *Projector, target *Catalogue, every time.Duration, report func(Progress)) error {
 	start := time.Now()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	bf, counts := p.feed.(es.BacklogFeed)
+	var end mark
+	var total0 int64 // for a counting feed: the events committed at the start
+	if counts {
+		b, err := bf.Backlog(ctx, "")
+		if err != nil {
+			return fmt.Errorf("counting the events to rebuild: %w", err)
+		}
+		total0 = b.Events
+	} else if target != nil {
+		end = target.mark()
+	}
 	var lastApplied int64
 	lastAt := start
 	rate := 0.0
@@ -126,27 +140,21 @@ func CatchUp(ctx context.Context, p *Projector, target func() *Catalogue, every 
 		}
 		pr.Rate = rate
 		if counts {
-			b, err := bf.Backlog(ctx, st.Checkpoint)
+			passed, err := passedEvents(ctx, bf, st.Checkpoint)
 			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 				pr.Err = err
 			} else {
-				pr.Total = st.Applied + b.Events
-				pr.Done = b.Events == 0 && st.Running
+				pr.Total = max(total0, st.Applied)
+				pr.Done = passed >= total0 && st.Running
 			}
+		} else if target == nil {
+			pr.Done = st.Running
 		} else {
-			var tc *Catalogue
-			if target != nil {
-				tc = target()
-			}
-			if tc == nil {
-				pr.Done = st.Running
-			} else {
-				pr.Total = max(tc.Stats().Events, st.Applied)
-				pr.Done = st.Running && st.Applied >= tc.Stats().Events && p.cat.covers(tc)
-			}
+			pr.Total = max(end.events, st.Applied)
+			pr.Done = st.Running && st.Applied >= end.events && p.cat.reached(end)
 		}
 		if pr.Done {
 			// Done when the last batch was saved, not when it was noticed.
@@ -169,18 +177,61 @@ func CatchUp(ctx context.Context, p *Projector, target func() *Catalogue, every 
 	}
 }
 
-// covers reports whether c has every stream of other at least at other's
-// version (or parked).
-func (c *Catalogue) covers(other *Catalogue) bool {
-	other.mu.RLock()
-	want := make(map[es.StreamRef]int64, len(other.streams))
-	for ref, info := range other.streams {
-		want[ref] = info.Version
+// passedEvents counts the events at or before checkpoint: every event less
+// those after it. The log only grows at its end, so once the count reaches
+// what the log held at some moment, checkpoint is past all of that.
+func passedEvents(ctx context.Context, bf es.BacklogFeed, checkpoint string) (int64, error) {
+	behind, err := bf.Backlog(ctx, checkpoint)
+	if err != nil {
+		return 0, err
 	}
-	other.mu.RUnlock()
+	all, err := bf.Backlog(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	return all.Events - behind.Events, nil
+}
+
+// Reach waits until p's catalogue covers target as it stands now (each
+// stream at least at its version, or parked), or ctx ends. After CatchUp,
+// the read models in use have moved on by what was appended meanwhile: a
+// caught-up p reaches them within a batch or two, and a swap after Reach
+// never shows an older state.
+func Reach(ctx context.Context, p *Projector, target *Catalogue) error {
+	end := target.mark()
+	for !p.cat.reached(end) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-p.Advanced():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// mark is a catalogue's streams and versions at one moment: an end to reach.
+type mark struct {
+	versions map[es.StreamRef]int64
+	events   int64
+}
+
+func (c *Catalogue) mark() mark {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for ref, v := range want {
+	m := mark{versions: make(map[es.StreamRef]int64, len(c.streams)), events: c.stats.Events}
+	for ref, info := range c.streams {
+		m.versions[ref] = info.Version
+	}
+	return m
+}
+
+// reached reports whether c has every stream of m at least at m's version
+// (or parked).
+func (c *Catalogue) reached(m mark) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for ref, v := range m.versions {
 		info, ok := c.streams[ref]
 		if v > 0 && (!ok || (info.Version < v && info.Parked == "")) {
 			return false

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +48,7 @@ func TestCatchUpEndsWhenTheNewReadModelsCoverTheOnesInUse(t *testing.T) {
 
 	var last Progress
 	reports := 0
-	err := CatchUp(ctx, p, func() *Catalogue { return target }, time.Millisecond, func(pr Progress) {
+	err := CatchUp(ctx, p, target, time.Millisecond, func(pr Progress) {
 		reports++
 		if pr.Applied > pr.Total {
 			t.Errorf("progress past its total: %+v", pr)
@@ -59,7 +61,7 @@ func TestCatchUpEndsWhenTheNewReadModelsCoverTheOnesInUse(t *testing.T) {
 	if !last.Done || last.Applied != 300 || last.Total != 300 || last.Name != "rebuilt" {
 		t.Fatalf("last report: %+v", last)
 	}
-	if !p.Catalogue().covers(target) {
+	if !p.Catalogue().reached(target.mark()) {
 		t.Fatal("CatchUp returned before the new read models covered the old")
 	}
 
@@ -69,7 +71,7 @@ func TestCatchUpEndsWhenTheNewReadModelsCoverTheOnesInUse(t *testing.T) {
 	applyAll(t, append(rebuildLog(300), tick("t/s-0", 1000, time.Now())), ahead)
 	short, cancelShort := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancelShort()
-	err = CatchUp(short, p, func() *Catalogue { return ahead }, time.Millisecond, func(Progress) {})
+	err = CatchUp(short, p, ahead, time.Millisecond, func(Progress) {})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("caught up with read models ahead of the log: %v", err)
 	}
@@ -129,4 +131,121 @@ func (s *namedReadModels) LoadReadModels(ctx context.Context, name string) (stri
 
 func (s *namedReadModels) SaveReadModels(ctx context.Context, name, cp string, docs map[string]json.RawMessage) error {
 	return s.of(name).SaveReadModels(ctx, name, cp, docs)
+}
+
+// growingFeed is a feed under steady writes: before it hands on an event it
+// appends another, so its backlog never empties.
+type growingFeed struct {
+	mu  sync.Mutex
+	log []es.Envelope
+}
+
+func (f *growingFeed) grow() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.log)
+	f.log = append(f.log, tick(fmt.Sprintf("t/g-%d", n), 1, time.Now()))
+}
+
+func (f *growingFeed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
+	i := 0
+	if from != "" {
+		i, _ = strconv.Atoi(from)
+	}
+	for ctx.Err() == nil {
+		f.grow()
+		f.mu.Lock()
+		e := f.log[i]
+		f.mu.Unlock()
+		i++
+		if err := apply(ctx, es.Batch{Events: []es.Envelope{e}, Checkpoint: strconv.Itoa(i)}); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	return nil
+}
+
+func (f *growingFeed) Backlog(_ context.Context, checkpoint string) (es.Backlog, error) {
+	i := 0
+	if checkpoint != "" {
+		i, _ = strconv.Atoi(checkpoint)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return es.Backlog{Events: int64(len(f.log) - i), Oldest: time.Now()}, nil
+}
+
+// runCatchUp runs p and CatchUp over it for at most 10 s; started, when
+// set, is called at the first report (CatchUp has taken its end).
+func runCatchUp(t *testing.T, p *Projector, target *Catalogue, started func()) (Progress, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	var last Progress
+	err := CatchUp(ctx, p, target, time.Millisecond, func(pr Progress) {
+		if started != nil {
+			started()
+			started = nil
+		}
+		last = pr
+	})
+	return last, err
+}
+
+func TestCatchUpEndsAtTheBacklogOfItsStartUnderSteadyWrites(t *testing.T) {
+	feed := &growingFeed{}
+	for range 200 {
+		feed.grow()
+	}
+	p := NewProjector(Config{Name: "rebuilt", Feed: feed, Store: &memoryReadModels{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	last, err := runCatchUp(t, p, nil, nil)
+	if err != nil {
+		t.Fatalf("CatchUp under steady writes: %v (last report %+v)", err, last)
+	}
+	if !last.Done || last.Applied < 200 {
+		t.Fatalf("done before the 200 events there were at the start: %+v", last)
+	}
+}
+
+func TestCatchUpEndsAtTheReadModelsAsTheyStoodAtItsStart(t *testing.T) {
+	log := rebuildLog(300)
+	target := NewCatalogue()
+	applyAll(t, log, target)
+	// The read models in use move on while the rebuild runs, to versions
+	// the rebuild's feed has not brought yet.
+	startMoving, stopMoving := make(chan struct{}), make(chan struct{})
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		select {
+		case <-startMoving:
+		case <-stopMoving:
+			return
+		}
+		for v := int64(1); ; v++ {
+			select {
+			case <-stopMoving:
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+			applyAll(t, []es.Envelope{tick("t/live", v, time.Now())}, target)
+		}
+	}()
+	defer func() { close(stopMoving); <-moved }()
+	p := NewProjector(Config{
+		Name: "rebuilt", Feed: newScriptedFeed(rand.New(rand.NewPCG(3, 4)), log), Store: &memoryReadModels{},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	last, err := runCatchUp(t, p, target, func() { close(startMoving) })
+	if err != nil {
+		t.Fatalf("CatchUp chased read models that moved on: %v (last report %+v)", err, last)
+	}
+	if !last.Done || last.Applied != 300 {
+		t.Fatalf("last report: %+v", last)
+	}
 }

@@ -50,8 +50,8 @@ func (s *Server) rebuild(ctx context.Context, name string) error {
 		return err
 	}
 	s.runProjector(p)
-	target := func() *projections.Catalogue { return s.live.Load().Projector.Catalogue() }
-	err := projections.CatchUp(ctx, p, target, 250*time.Millisecond, func(pr projections.Progress) {
+	inUse := s.live.Load().Projector.Catalogue()
+	err := projections.CatchUp(ctx, p, inUse, 250*time.Millisecond, func(pr projections.Progress) {
 		st := views.RebuildStatus{
 			Running: true, Name: name, Applied: pr.Applied, Total: pr.Total, Rate: pr.Rate, Elapsed: pr.Elapsed,
 		}
@@ -60,6 +60,13 @@ func (s *Server) rebuild(ctx context.Context, name string) error {
 		}
 		s.setRebuild(st)
 	})
+	if err == nil {
+		// What was appended during the catch-up, so that the swap goes
+		// back on no page.
+		reachCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = projections.Reach(reachCtx, p, inUse)
+		cancel()
+	}
 	if err != nil {
 		s.stopProjector(p)
 		s.dropLater(name)

@@ -34,6 +34,10 @@ type fakeStreams struct {
 	// inFlight and maxInFlight count the calls under way together.
 	delay                 time.Duration
 	inFlight, maxInFlight int
+	// growing, when set, is a shard that gets a new record before each read
+	// of it: writes that outpace the reads, so it never reads empty.
+	growing string
+	grown   int
 }
 
 type fakeShard struct {
@@ -73,6 +77,10 @@ func (f *fakeStreams) addShard(id, parent string) {
 func (f *fakeStreams) put(shard string, envs ...es.Envelope) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.putLocked(shard, envs...)
+}
+
+func (f *fakeStreams) putLocked(shard string, envs ...es.Envelope) []string {
 	sh := f.shard(shard)
 	if sh == nil || sh.closed {
 		panic("fakeStreams: no open shard " + shard)
@@ -86,8 +94,10 @@ func (f *fakeStreams) put(shard string, envs ...es.Envelope) []string {
 			EventName: stypes.OperationTypeInsert,
 			Dynamodb: &stypes.StreamRecord{
 				SequenceNumber: aws.String(seq),
-				NewImage:       toStreams(eventItem(e)),
-				StreamViewType: stypes.StreamViewTypeNewImage,
+				// As DynamoDB gives it: rounded down to the second.
+				ApproximateCreationDateTime: aws.Time(time.Now().Truncate(time.Second)),
+				NewImage:                    toStreams(eventItem(e)),
+				StreamViewType:              stypes.StreamViewTypeNewImage,
 			},
 		})
 	}
@@ -193,12 +203,23 @@ func (f *fakeStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRec
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer func() { f.inFlight-- }()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	it, ok := f.iters[aws.ToString(in.ShardIterator)]
 	if !ok {
 		return nil, fmt.Errorf("fakeStreams: unknown iterator %q", aws.ToString(in.ShardIterator))
 	}
 	sh := f.shard(it.shard)
 	f.calls = append(f.calls, "GetRecords "+sh.id)
+	if sh.id == f.growing {
+		f.grown++
+		now := time.Now().UTC()
+		f.putLocked(sh.id, es.Envelope{
+			ID: es.NewULID(now), Stream: es.StreamRef{Type: "match", ID: fmt.Sprintf("g-%d", f.grown)}, Version: 1,
+			Type: "Ticked", SchemaVersion: 1, Time: now, Actor: "tester", Data: []byte(`{}`),
+		})
+	}
 	if errs := f.fail[sh.id]; len(errs) > 0 {
 		f.fail[sh.id] = errs[1:]
 		return nil, errs[0]

@@ -275,9 +275,11 @@ func (t *tailer) rebuild(ctx context.Context, why string) error {
 	return t.scan(ctx, "")
 }
 
-// drain reads every shard from TRIM_HORIZON to where it ends now, parents
-// first, keeping only the positions (and the iterators, for the tail).
+// drain reads every shard from TRIM_HORIZON to where it ended when the drain
+// began (madeAfter), parents first, keeping only the positions (and the
+// iterators, for the tail).
 func (t *tailer) drain(ctx context.Context) error {
+	start := time.Now()
 	drained := map[string]bool{}
 	for {
 		progressed := false
@@ -287,7 +289,11 @@ func (t *tailer) drain(ctx context.Context) error {
 			}
 			drained[sh.id], progressed = true, true
 			for restarts := 0; !sh.closed; {
-				n, err := t.getRecords(ctx, sh, func(stypes.Record) error { return nil })
+				past := false
+				n, err := t.getRecords(ctx, sh, func(r stypes.Record) error {
+					past = past || madeAfter(r, start)
+					return nil
+				})
 				if errors.Is(err, errTrimmed) && restarts < 3 {
 					// Trimmed while draining: start that shard over.
 					sh.iter, sh.lastRead = "", ""
@@ -297,8 +303,8 @@ func (t *tailer) drain(ctx context.Context) error {
 				if err != nil {
 					return err
 				}
-				if n == 0 {
-					break // empty: caught up, or put off by a failure
+				if n == 0 || past {
+					break // empty (caught up, or put off by a failure), or at the start's end
 				}
 			}
 			sh.safe, sh.pending = sh.lastRead, nil
@@ -352,26 +358,53 @@ func (t *tailer) scan(ctx context.Context, cursor string) error {
 	}
 }
 
-// catchUp reads the shards to where they end now, at the end of a rebuild:
-// the records of events the table has just handed on (committed after the
-// drain, or visible in the stream only after it) are recognised as repeats, so
-// the rebuild's last checkpoint is past them and a restart from it does not
-// hand them on again.
+// madeAfter reports whether a record was made after start. A drain or a
+// catch-up stops at the first such record: an empty page, the only other
+// end, never comes while writes arrive faster than a read goes round (a
+// slow GetRecords, steady commands). The event's own time is taken when
+// its command is decided, before the commit: an event timed after start
+// was committed after it (give or take the writers' clock skew, which only
+// moves the stop a little; a stop too early costs repeats that the tail
+// recognises). DynamoDB's ApproximateCreationDateTime says the same where
+// it is precise enough (AWS rounds it down to the second; DynamoDB Local,
+// to the minute).
+func madeAfter(r stypes.Record, start time.Time) bool {
+	if at := r.Dynamodb.ApproximateCreationDateTime; at != nil && at.After(start) {
+		return true
+	}
+	v, ok := r.Dynamodb.NewImage[attrTime].(*stypes.AttributeValueMemberS)
+	if !ok {
+		return false
+	}
+	at, err := time.Parse(time.RFC3339Nano, v.Value)
+	return err == nil && at.After(start)
+}
+
+// catchUp reads the shards to where they ended when it began, at the end of
+// a rebuild: the records of events the table has just handed on (committed
+// after the drain, or visible in the stream only after it) are recognised as
+// repeats, so the rebuild's last checkpoint is past them and a restart from
+// it does not hand them on again.
 func (t *tailer) catchUp(ctx context.Context) error {
+	start := time.Now()
 	for _, sh := range t.ordered() {
 		if sh.closed || !t.readable(sh) {
 			continue
 		}
 		trusted := t.trusted(sh)
 		for !sh.closed {
-			n, err := t.getRecords(ctx, sh, func(r stypes.Record) error { return t.accept(sh, r, trusted) })
+			past := false
+			n, err := t.getRecords(ctx, sh, func(r stypes.Record) error {
+				past = past || madeAfter(r, start)
+				return t.accept(sh, r, trusted)
+			})
 			if errors.Is(err, errTrimmed) {
 				return nil // the tail meets it again, and rebuilds
 			}
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if n == 0 || past {
 				break
 			}
 		}
