@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -34,7 +35,7 @@ func rebuildCommand(ctx context.Context, args []string, getenv func(string) stri
 	// The read models in use are the mark to reach where the feed cannot
 	// count what is left (DynamoDB).
 	inUse := projections.NewProjector(projections.Config{
-		Name: current, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: projections.NewReadSide().Models(),
+		Name: current, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: handlers.NewReadSide().Models(),
 	})
 	if err := inUse.Load(ctx); err != nil {
 		return err
@@ -42,7 +43,7 @@ func rebuildCommand(ctx context.Context, args []string, getenv func(string) stri
 
 	name := projections.NewName(time.Now())
 	p := projections.NewProjector(projections.Config{
-		Name: name, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: projections.NewReadSide().Models(),
+		Name: name, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: handlers.NewReadSide().Models(),
 	})
 	if err := p.Load(ctx); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -50,7 +51,7 @@ func TestRebuildCommandReplaysTheLogAndSavesTheNewReadModelsAsInUse(t *testing.T
 	if !strings.Contains(out.String(), name) {
 		t.Errorf("the output does not name %s", name)
 	}
-	p := projections.NewProjector(projections.Config{Name: name, Feed: store.Feed(), Store: store, Models: projections.NewReadSide().Models()})
+	p := projections.NewProjector(projections.Config{Name: name, Feed: store.Feed(), Store: store, Models: handlers.NewReadSide().Models()})
 	if err := p.Load(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -10,10 +10,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/a-h/templ"
-	"github.com/foldboard/foldboard/domain/blog"
-	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/domain/cricket"
+	"github.com/go-chi/chi/v5"
+
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
@@ -22,11 +20,10 @@ import (
 // Deps are what the handlers need.
 type Deps struct {
 	Store es.Store
-	// Live is the read side and projector to serve from; when nil, one is
-	// made of Projector and Read.
-	Live      *projections.Live
-	Projector *projections.Projector
-	Read      *projections.ReadSide
+	// Live is the read side and projector to serve from.
+	Live *projections.Live
+	// Modules are the domains served; Modules() by default.
+	Modules []Module
 	// StoreName names the store on the dashboard ("sqlite", "dynamodb").
 	StoreName string
 	// Secret signs the actor cookie.
@@ -61,50 +58,62 @@ type App struct {
 	rebuildStatus func() views.RebuildStatus
 	onCommand     func(CommandOutcome)
 
-	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
-	carts   *es.Handler[cart.State, cart.Command, cart.Event]
-	posts   *es.Handler[blog.State, blog.Command, blog.Event]
-	// streams knows, for each stream type, how to replay and draw a stream.
-	streams map[string]streamKind
+	modules []Module
+	// streams are the modules by stream type, each with its command handler.
+	streams map[string]mounted
+	// nav is the navigation; pages the page of each module's streams.
+	nav   []views.Section
+	pages views.StreamPages
 }
 
-// New makes the handlers.
+// mounted is a module served by an App, with its command handler.
+type mounted struct {
+	Module
+	handler StreamHandler
+}
+
+// New makes the handlers of every module.
 func New(d Deps) *App {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	live := d.Live
-	if live == nil {
-		live = projections.NewLive(projections.Current{Read: d.Read, Projector: d.Projector})
+	if d.Modules == nil {
+		d.Modules = Modules()
 	}
 	a := &App{
-		store: d.Store, live: live, storeName: d.StoreName,
+		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log,
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand,
-		streams: map[string]streamKind{},
+		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
+		nav: []views.Section{views.DashboardSection},
 	}
-	a.matches = &es.Handler[cricket.State, cricket.Command, cricket.Event]{
-		Decider: cricket.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
+	opts := HandlerOptions{Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads}
+	for _, m := range d.Modules {
+		a.streams[m.StreamType()] = mounted{Module: m, handler: m.Kind.Handler(opts)}
+		a.pages[m.StreamType()] = m.Page
+		a.nav = append(a.nav, m.Sections...)
 	}
-	registerStream(a, a.matches, matchLocation, func(id string, v int64, s cricket.State) templ.Component {
-		return views.Scoreboard(views.Match{ID: id, Version: v, State: s})
-	})
-	a.carts = &es.Handler[cart.State, cart.Command, cart.Event]{
-		Decider: cart.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
-	}
-	registerStream(a, a.carts, cartLocation, func(id string, v int64, s cart.State) templ.Component {
-		return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
-	})
-	a.posts = &es.Handler[blog.State, blog.Command, blog.Event]{
-		Decider: blog.Decider(), Store: d.Store, Now: d.Now,
-		SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads,
-	}
-	registerStream(a, a.posts, postLocation, func(id string, v int64, s blog.State) templ.Component {
-		return views.PostView(views.Post{ID: id, Version: v, State: s})
-	})
+	a.nav = append(a.nav, views.EventsSection)
 	return a
+}
+
+// Mount adds every module's routes to r.
+func (a *App) Mount(r chi.Router) {
+	for _, m := range a.modules {
+		m.Kind.mount(a, a.streams[m.StreamType()].handler, r)
+	}
+}
+
+// ListTopics are the live topics of every module's lists, with the least
+// time between two pushes of each.
+func (a *App) ListTopics() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, m := range a.modules {
+		for _, t := range m.Topics {
+			out[t.Name] = t.Throttle
+		}
+	}
+	return out
 }
 
 // read is the read side the pages read from now.
@@ -115,7 +124,7 @@ func (a *App) proj() *projections.Projector { return a.live.Load().Projector }
 
 // page is the layout's view of a request.
 func (a *App) page(r *http.Request, title string) views.Page {
-	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path}
+	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path, Nav: a.nav}
 }
 
 // waitForReadSide gives the projector a moment to apply a command's events,

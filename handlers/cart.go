@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"time"
@@ -14,12 +16,72 @@ import (
 	"github.com/foldboard/foldboard/views"
 )
 
+// Carts is the shopping-cart module: carts filled and checked out, and the
+// sales by day of the checkouts.
+func Carts() Module {
+	return Module{
+		Name: "cart",
+		Kind: NewKind(cart.Decider(), func(id string, v int64, s cart.State) templ.Component {
+			return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
+		}, cartRoutes, randomCartCommand),
+		Page: views.RouteCart,
+		Sections: []views.Section{
+			{ID: "carts", Path: views.RouteCarts, Label: "Carts", Card: "Shopping carts", Blurb: "Fill a cart, check it out"},
+			{ID: "sales", Path: views.RouteSales, Label: "Sales", Card: "Sales by day", Blurb: "Checkouts per day, charted"},
+		},
+		ReadModels: []projections.ReadModel{
+			{Name: projections.TopicCarts, New: func() projections.Model { return projections.NewCarts() }},
+			{Name: projections.TopicSales, New: func() projections.Model { return projections.NewSalesByDay() }},
+		},
+		Topics: []Topic{
+			{Name: projections.TopicCarts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
+				return views.CartList(a.carts().Newest(projections.ListLimit, nil))
+			}},
+			{Name: projections.TopicSales, Throttle: listThrottle, Fragment: func(a *App) templ.Component { return views.SalesLive(a.salesChart()) }},
+		},
+		// A cart with no events yet is live too: its page waits for the
+		// first item.
+		StreamTopic: func(a *App, id string) templ.Component { return views.CartLive(a.cartView(id)) },
+		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
+			c, ok := projections.ModelOf[*projections.Carts](rs, projections.TopicCarts).Get(id)
+			return c.State, ok
+		},
+		Seed: seedCarts,
+		Load: []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
+		Examples: []Example{
+			{Path: "/carts/{id}/items", Fields: map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
+			{Path: "/carts/{id}/items/pear/remove", Fields: map[string]any{}},
+			{Path: "/carts/{id}/items", Fields: map[string]any{"sku": "apple", "qty": 1, "price": "1.00"}},
+			{Path: "/carts/{id}/checkout", Fields: map[string]any{}},
+		},
+	}
+}
+
+func (a *App) carts() *projections.Carts {
+	return projections.ModelOf[*projections.Carts](a.read(), projections.TopicCarts)
+}
+
+func (a *App) sales() *projections.SalesByDay {
+	return projections.ModelOf[*projections.SalesByDay](a.read(), projections.TopicSales)
+}
+
+func cartRoutes(a *App, h *es.Handler[cart.State, cart.Command, cart.Event], r chi.Router) {
+	r.Get(views.RouteCarts, a.Handle(a.CartsPage).ServeHTTP)
+	r.Get(views.RouteCart, a.Handle(a.CartPage).ServeHTTP)
+	r.Post(views.RouteCartItems, a.Handle(a.addItem(h)).ServeHTTP)
+	r.Post(views.RouteCartRemove, a.Handle(a.removeItem(h)).ServeHTTP)
+	r.Post(views.RouteCartCheckout, a.Handle(a.checkOut(h)).ServeHTTP)
+	r.Get(views.RouteSales, a.Handle(a.SalesPage).ServeHTTP)
+}
+
+type cartHandler = *es.Handler[cart.State, cart.Command, cart.Event]
+
 // CartsPage is GET /carts: every cart, and a link to a new one. A cart's
 // stream begins with its first AddItem, so a new cart is only a fresh id.
 func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
-	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, "/carts"
-	carts, total := a.read().Carts.Newest(projections.ListLimit, nil)
+	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, views.RouteCarts
+	carts, total := a.carts().Newest(projections.ListLimit, nil)
 	render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }
@@ -51,54 +113,60 @@ func (a *App) cartPage(r *http.Request, id string, f views.Form) templ.Component
 // cartView is the cart's read-model view, or an empty cart for one that has
 // no events yet.
 func (a *App) cartView(id string) views.Cart {
-	if c, ok := a.read().Carts.Get(id); ok {
+	if c, ok := a.carts().Get(id); ok {
 		return c
 	}
 	return views.Cart{ID: id, State: cart.Initial()}
 }
 
-func cartLocation(id string) string { return "/carts/" + id }
+func cartLocation(id string) string { return views.Path(views.RouteCart, id) }
 
-// AddItem is POST /carts/{id}/items.
-func (a *App) AddItem(w http.ResponseWriter, r *http.Request) error {
-	c := command[cart.State, cart.Command, cart.Event]{
-		handler: a.carts, form: "add", location: cartLocation, page: a.cartPage,
-		decode: func(in *input) (cart.Command, error) {
-			sku, err := in.requiredText("sku")
-			if err != nil {
-				return nil, err
-			}
-			qty, err := in.requiredCount("qty")
-			if err != nil {
-				return nil, err
-			}
-			price, err := readPrice(in, "price")
-			if err != nil {
-				return nil, err
-			}
-			return cart.AddItem{SKU: sku, Qty: clampInt(qty), Price: price}, nil
-		},
+// addItem is POST /carts/{id}/items.
+func (a *App) addItem(h cartHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := command[cart.State, cart.Command, cart.Event]{
+			handler: h, form: "add", location: cartLocation, page: a.cartPage,
+			decode: func(in *input) (cart.Command, error) {
+				sku, err := in.requiredText("sku")
+				if err != nil {
+					return nil, err
+				}
+				qty, err := in.requiredCount("qty")
+				if err != nil {
+					return nil, err
+				}
+				price, err := readPrice(in, "price")
+				if err != nil {
+					return nil, err
+				}
+				return cart.AddItem{SKU: sku, Qty: clampInt(qty), Price: price}, nil
+			},
+		}
+		return c.run(a, w, r, routeID(r))
 	}
-	return c.run(a, w, r, routeID(r))
 }
 
-// RemoveItem is POST /carts/{id}/items/{sku}/remove.
-func (a *App) RemoveItem(w http.ResponseWriter, r *http.Request) error {
-	sku := chi.URLParam(r, "sku")
-	c := command[cart.State, cart.Command, cart.Event]{
-		handler: a.carts, form: "remove", location: cartLocation, page: a.cartPage,
-		decode: func(*input) (cart.Command, error) { return cart.RemoveItem{SKU: sku}, nil },
+// removeItem is POST /carts/{id}/items/{sku}/remove.
+func (a *App) removeItem(h cartHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		sku := chi.URLParam(r, "sku")
+		c := command[cart.State, cart.Command, cart.Event]{
+			handler: h, form: "remove", location: cartLocation, page: a.cartPage,
+			decode: func(*input) (cart.Command, error) { return cart.RemoveItem{SKU: sku}, nil },
+		}
+		return c.run(a, w, r, routeID(r))
 	}
-	return c.run(a, w, r, routeID(r))
 }
 
-// CheckOut is POST /carts/{id}/checkout.
-func (a *App) CheckOut(w http.ResponseWriter, r *http.Request) error {
-	c := command[cart.State, cart.Command, cart.Event]{
-		handler: a.carts, form: "checkout", location: cartLocation, page: a.cartPage,
-		decode: func(*input) (cart.Command, error) { return cart.CheckOut{}, nil },
+// checkOut is POST /carts/{id}/checkout.
+func (a *App) checkOut(h cartHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := command[cart.State, cart.Command, cart.Event]{
+			handler: h, form: "checkout", location: cartLocation, page: a.cartPage,
+			decode: func(*input) (cart.Command, error) { return cart.CheckOut{}, nil },
+		}
+		return c.run(a, w, r, routeID(r))
 	}
-	return c.run(a, w, r, routeID(r))
 }
 
 // plainDecimal is a decimal as people and JSON write amounts: digits, and
@@ -122,4 +190,72 @@ func readPrice(in *input, name string) (cart.Money, error) {
 		return 0, badRequest("BadNumber", name, "%s must be a decimal amount such as 19.99", name)
 	}
 	return cart.ParseMoney(s)
+}
+
+// randomCartCommand is a command a cart might get next, often one it
+// refuses.
+func randomCartCommand(r *rand.Rand, s cart.State) cart.Command {
+	switch r.IntN(12) {
+	case 0:
+		return cart.CheckOut{}
+	case 1, 2:
+		return cart.RemoveItem{SKU: pick(r, "apple", "pear", "fig")}
+	default:
+		return cart.AddItem{SKU: pick(r, "apple", "pear", "fig"), Qty: 1 + r.IntN(4), Price: pick[cart.Money](r, 199, 250, 1000)}
+	}
+}
+
+var seedItems = []struct {
+	sku   string
+	price cart.Money
+}{
+	{"tea-earl-grey", 6_50}, {"mug-blue", 12_00}, {"bat-willow", 149_99}, {"ball-red", 24_95},
+	{"cap-baggy-green", 39_00}, {"scorebook", 9_99}, {"gloves", 54_00}, {"sunscreen", 11_25},
+}
+
+// seedCarts plans carts checked out every day of the last two weeks, a few
+// a day, and two carts filling up in the last few minutes.
+func seedCarts(p *SeedPlan) {
+	add := func(at time.Time, id, name, who string, cmd cart.Command) {
+		p.Add(at, cart.StreamType, id, name, who, cmd)
+	}
+	rng := p.Rand
+	for d := -13; d <= -1; d++ {
+		for n := range 2 + rng.IntN(5) {
+			id := fmt.Sprintf("seed-cart-%02d-%d", -d, n+1)
+			who := p.Actor()
+			at := p.Day(d, 8+rng.IntN(12), rng.IntN(60))
+			lines := 1 + rng.IntN(4)
+			var last string
+			for _, k := range rng.Perm(len(seedItems))[:lines] {
+				at = at.Add(time.Duration(1+rng.IntN(4)) * time.Minute)
+				item := seedItems[k]
+				add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(3), Price: item.price})
+				last = item.sku
+			}
+			if lines > 1 && rng.IntN(4) == 0 {
+				at = at.Add(time.Minute)
+				add(at, id, "remove", who, cart.RemoveItem{SKU: last})
+			}
+			add(at.Add(2*time.Minute), id, "checkout", who, cart.CheckOut{})
+		}
+	}
+	for c, who := range []string{"ben", "eve"} {
+		id := fmt.Sprintf("seed-cart-open-%d", c+1)
+		for k, idx := range rng.Perm(len(seedItems))[:5] {
+			item := seedItems[idx]
+			at := p.Ago(time.Duration(240-50*k-20*c) * time.Second)
+			add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(2), Price: item.price})
+		}
+	}
+}
+
+// loadCart is a cart's life for the load generator: nine items added,
+// checked out.
+func loadCart(id string, v int64, _ int, _ int, rng *rand.Rand, b []byte) (string, []byte) {
+	if v < 9 {
+		b = fmt.Appendf(b, `"sku":"sku-%d","qty":%d,"price":"%d.%02d"`, v%4, 1+rng.IntN(3), 1+v%4, 99)
+		return views.Path(views.RouteCartItems, id), b
+	}
+	return views.Path(views.RouteCartCheckout, id), b
 }

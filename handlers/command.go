@@ -97,6 +97,9 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err := in.done(); err != nil {
 		return fail(err)
 	}
+	if err := a.mayDo(actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd); err != nil {
+		return fail(err)
+	}
 	res, err := c.handler.Handle(r.Context(), meta, cmd)
 	if err != nil {
 		return fail(err)
@@ -120,6 +123,14 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	}
 	a.waitForReadSide(r.Context(), res.Stream, res.Version)
 	http.Redirect(w, r, c.location(id), http.StatusSeeOther)
+	return nil
+}
+
+// mayDo asks the stream's module whether actor may issue cmd.
+func (a *App) mayDo(actor string, ref es.StreamRef, cmd any) error {
+	if m, ok := a.streams[ref.Type]; ok && m.MayDo != nil {
+		return m.MayDo(actor, ref, cmd)
+	}
 	return nil
 }
 

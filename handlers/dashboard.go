@@ -51,6 +51,7 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 		d.Rebuild = a.rebuildStatus()
 	}
 	d.Busiest = cat.Busiest(now, busiestShown)
+	d.Pages = a.pages
 	return d
 }
 

@@ -34,6 +34,7 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 		b.StreamTypes = append(b.StreamTypes, t)
 	}
 	slices.Sort(b.StreamTypes)
+	b.Pages = a.pages
 	b.Self = views.EventsLink(b.Type, b.StreamType, 0)
 	if b.Page.Next > 0 {
 		b.Older = views.EventsLink(b.Type, b.StreamType, b.Page.Next)

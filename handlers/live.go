@@ -7,9 +7,6 @@ import (
 
 	"github.com/a-h/templ"
 
-	"github.com/foldboard/foldboard/domain/blog"
-	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
@@ -43,19 +40,12 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		return func(context.Context) templ.Component {
 			return views.EventsTotal(a.read().Events.Page(projections.IndexQuery{}).Total)
 		}
-	case projections.TopicMatches:
-		return func(context.Context) templ.Component {
-			return views.MatchList(a.read().Matches.Newest(projections.ListLimit, nil))
-		}
-	case projections.TopicCarts:
-		return func(context.Context) templ.Component {
-			return views.CartList(a.read().Carts.Newest(projections.ListLimit, nil))
-		}
-	case projections.TopicSales:
-		return func(context.Context) templ.Component { return views.SalesLive(a.salesChart()) }
-	case projections.TopicPosts:
-		return func(context.Context) templ.Component {
-			return views.PostList(a.read().Posts.NewestPublished(projections.ListLimit))
+	}
+	for _, m := range a.modules {
+		for _, t := range m.Topics {
+			if t.Name == topic {
+				return func(context.Context) templ.Component { return t.Fragment(a) }
+			}
 		}
 	}
 	if rest, ok := strings.CutPrefix(topic, "timeline/"); ok {
@@ -68,36 +58,16 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 			return views.TimelineLatest(info.Version)
 		}
 	}
-	if author, ok := projections.DraftsAuthor(topic); ok {
-		if !validActor(author) {
-			return nil
-		}
-		return func(context.Context) templ.Component { return views.DraftList(author, a.read().Posts.Drafts(author)) }
-	}
 	typ, id, ok := strings.Cut(topic, "/")
-	if !ok || !es.ValidID(id) {
-		return nil
+	if m, known := a.streams[typ]; ok && known && es.ValidID(id) && m.StreamTopic != nil {
+		return func(context.Context) templ.Component { return m.StreamTopic(a, id) }
 	}
-	switch typ {
-	case cricket.StreamType:
-		return func(context.Context) templ.Component {
-			m, ok := a.read().Matches.Get(id)
-			if !ok {
-				return templ.NopComponent
-			}
-			return views.MatchLive(m)
+	for _, m := range a.modules {
+		if m.OtherTopic == nil {
+			continue
 		}
-	case cart.StreamType:
-		// A cart with no events yet is live too: its page waits for the
-		// first item.
-		return func(context.Context) templ.Component { return views.CartLive(a.cartView(id)) }
-	case blog.StreamType:
-		return func(context.Context) templ.Component {
-			post, ok := a.read().Posts.Get(id)
-			if !ok {
-				return templ.NopComponent
-			}
-			return views.PostLive(post)
+		if render := m.OtherTopic(topic); render != nil {
+			return func(context.Context) templ.Component { return render(a) }
 		}
 	}
 	return nil

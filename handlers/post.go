@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
@@ -11,6 +14,63 @@ import (
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
 )
+
+// Posts is the blog module: posts written, published and retitled, each
+// author's drafts seen by that author.
+func Posts() Module {
+	return Module{
+		Name: "post",
+		Kind: NewKind(blog.Decider(), func(id string, v int64, s blog.State) templ.Component {
+			return views.PostView(views.Post{ID: id, Version: v, State: s})
+		}, postRoutes, randomPostCommand),
+		Page: views.RoutePost,
+		Sections: []views.Section{{ID: "posts", Path: views.RoutePosts, Label: "Posts",
+			Card: "Blog posts", Blurb: "Write, publish, retitle"}},
+		ReadModels: []projections.ReadModel{{Name: projections.TopicPosts, New: func() projections.Model { return projections.NewPosts() }}},
+		Topics: []Topic{{Name: projections.TopicPosts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
+			return views.PostList(a.posts().NewestPublished(projections.ListLimit))
+		}}},
+		OtherTopic: func(topic string) func(a *App) templ.Component {
+			author, ok := projections.DraftsAuthor(topic)
+			if !ok || !validActor(author) {
+				return nil
+			}
+			return func(a *App) templ.Component { return views.DraftList(author, a.posts().Drafts(author)) }
+		},
+		StreamTopic: func(a *App, id string) templ.Component {
+			post, ok := a.posts().Get(id)
+			if !ok {
+				return templ.NopComponent
+			}
+			return views.PostLive(post)
+		},
+		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
+			p, ok := projections.ModelOf[*projections.Posts](rs, projections.TopicPosts).Get(id)
+			return p.State, ok
+		},
+		Seed: seedPosts,
+		Load: []LoadWork{{Name: "post", Life: 10, Next: loadPost}},
+		Examples: []Example{
+			{Path: "/posts", Fields: map[string]any{"postId": "{id}", "title": "Hello", "body": "Some text"}, Text: []string{"title", "body"}},
+			{Path: "/posts/{id}/title", Fields: map[string]any{"title": "Hello again"}, Text: []string{"title"}},
+			{Path: "/posts/{id}/publish", Fields: map[string]any{}},
+		},
+	}
+}
+
+func (a *App) posts() *projections.Posts {
+	return projections.ModelOf[*projections.Posts](a.read(), projections.TopicPosts)
+}
+
+func postRoutes(a *App, h *es.Handler[blog.State, blog.Command, blog.Event], r chi.Router) {
+	r.Get(views.RoutePosts, a.Handle(a.PostsPage).ServeHTTP)
+	r.Post(views.RoutePosts, a.Handle(a.createPost(h)).ServeHTTP)
+	r.Get(views.RoutePost, a.Handle(a.PostPage).ServeHTTP)
+	r.Post(views.RoutePostPublish, a.Handle(a.publishPost(h)).ServeHTTP)
+	r.Post(views.RoutePostTitle, a.Handle(a.changeTitle(h)).ServeHTTP)
+}
+
+type postHandler = *es.Handler[blog.State, blog.Command, blog.Event]
 
 // Who sees a draft: its author, on the posts page and on the post's own
 // page; anyone else gets the 404 of a post that does not exist. That keeps
@@ -34,10 +94,10 @@ func (a *App) PostsPage(w http.ResponseWriter, r *http.Request) error {
 
 func (a *App) postsPage(r *http.Request, actor string, f views.Form) templ.Component {
 	p := a.page(r, "Posts")
-	p.Section, p.Path = "posts", "/posts"
+	p.Section, p.Path = "posts", views.RoutePosts
 	p.Topics = []string{projections.TopicPosts, projections.DraftsTopic(actor)}
-	published, total := a.read().Posts.NewestPublished(projections.ListLimit)
-	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: a.read().Posts.Drafts(actor)}, f)
+	published, total := a.posts().NewestPublished(projections.ListLimit)
+	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: a.posts().Drafts(actor)}, f)
 }
 
 // PostPage is GET /posts/{id}: the live post, with its forms for its author.
@@ -61,7 +121,7 @@ func (a *App) postPage(r *http.Request, id string, f views.Form) templ.Component
 	if err != nil {
 		return nil
 	}
-	post, ok := a.read().Posts.Get(id)
+	post, ok := a.posts().Get(id)
 	if !ok || !post.State.Published && post.State.Author != actor {
 		return nil
 	}
@@ -71,59 +131,122 @@ func (a *App) postPage(r *http.Request, id string, f views.Form) templ.Component
 	return views.PostPage(p, post, actor, f)
 }
 
-func postLocation(id string) string { return "/posts/" + id }
+func postLocation(id string) string { return views.Path(views.RoutePost, id) }
 
-// CreatePost is POST /posts. The author is the request's actor.
-func (a *App) CreatePost(w http.ResponseWriter, r *http.Request) error {
-	c := command[blog.State, blog.Command, blog.Event]{
-		handler: a.posts, form: "create", location: postLocation,
-		decode: func(in *input) (blog.Command, error) {
-			title, err := in.requiredText("title")
-			if err != nil {
-				return nil, err
-			}
-			body, _, err := in.multiLineText("body")
-			if err != nil {
-				return nil, err
-			}
-			author, err := a.actor(r)
-			return blog.CreatePost{Title: title, Body: body, Author: author}, err
-		},
-		page: func(r *http.Request, _ string, f views.Form) templ.Component {
-			actor, err := a.actor(r)
-			if err != nil {
-				return nil
-			}
-			return a.postsPage(r, actor, f)
-		},
+// createPost is POST /posts. The author is the request's actor.
+func (a *App) createPost(h postHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := command[blog.State, blog.Command, blog.Event]{
+			handler: h, form: "create", location: postLocation,
+			decode: func(in *input) (blog.Command, error) {
+				title, err := in.requiredText("title")
+				if err != nil {
+					return nil, err
+				}
+				body, _, err := in.multiLineText("body")
+				if err != nil {
+					return nil, err
+				}
+				author, err := a.actor(r)
+				return blog.CreatePost{Title: title, Body: body, Author: author}, err
+			},
+			page: func(r *http.Request, _ string, f views.Form) templ.Component {
+				actor, err := a.actor(r)
+				if err != nil {
+					return nil
+				}
+				return a.postsPage(r, actor, f)
+			},
+		}
+		return c.run(a, w, r, newID("postId"))
 	}
-	return c.run(a, w, r, newID("postId"))
 }
 
-// PublishPost is POST /posts/{id}/publish.
-func (a *App) PublishPost(w http.ResponseWriter, r *http.Request) error {
-	c := command[blog.State, blog.Command, blog.Event]{
-		handler: a.posts, form: "publish", location: postLocation, page: a.postPage,
-		decode: func(*input) (blog.Command, error) {
-			actor, err := a.actor(r)
-			return blog.PublishPost{Actor: actor}, err
-		},
+// publishPost is POST /posts/{id}/publish.
+func (a *App) publishPost(h postHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := command[blog.State, blog.Command, blog.Event]{
+			handler: h, form: "publish", location: postLocation, page: a.postPage,
+			decode: func(*input) (blog.Command, error) {
+				actor, err := a.actor(r)
+				return blog.PublishPost{Actor: actor}, err
+			},
+		}
+		return c.run(a, w, r, routeID(r))
 	}
-	return c.run(a, w, r, routeID(r))
 }
 
-// ChangeTitle is POST /posts/{id}/title.
-func (a *App) ChangeTitle(w http.ResponseWriter, r *http.Request) error {
-	c := command[blog.State, blog.Command, blog.Event]{
-		handler: a.posts, form: "title", location: postLocation, page: a.postPage,
-		decode: func(in *input) (blog.Command, error) {
-			title, err := in.requiredText("title")
-			if err != nil {
-				return nil, err
-			}
-			actor, err := a.actor(r)
-			return blog.ChangeTitle{Title: title, Actor: actor}, err
-		},
+// changeTitle is POST /posts/{id}/title.
+func (a *App) changeTitle(h postHandler) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		c := command[blog.State, blog.Command, blog.Event]{
+			handler: h, form: "title", location: postLocation, page: a.postPage,
+			decode: func(in *input) (blog.Command, error) {
+				title, err := in.requiredText("title")
+				if err != nil {
+					return nil, err
+				}
+				actor, err := a.actor(r)
+				return blog.ChangeTitle{Title: title, Actor: actor}, err
+			},
+		}
+		return c.run(a, w, r, routeID(r))
 	}
-	return c.run(a, w, r, routeID(r))
+}
+
+// randomPostCommand is a command a post might get next, by its author or
+// someone else, often one it refuses.
+func randomPostCommand(r *rand.Rand, s blog.State) blog.Command {
+	who := pick(r, "ana", "ana", "bo")
+	switch r.IntN(6) {
+	case 0:
+		return blog.CreatePost{Title: pick(r, "Hello", "Notes"), Body: "text", Author: who}
+	case 1:
+		return blog.PublishPost{Actor: who}
+	default:
+		return blog.ChangeTitle{Title: fmt.Sprintf("Title %d", r.IntN(100)), Actor: who}
+	}
+}
+
+var seedPostTexts = []struct{ title, retitle, body string }{
+	{"Why event sourcing", "Why we keep every event", "State is a fold over what happened; keep what happened."},
+	{"Deciders in Go", "", "decide(command, state) → events, evolve(state, event) → state. Nothing else."},
+	{"Optimistic concurrency, plainly", "", "Every append names the version it expects."},
+	{"Projections that rebuild", "Read models you can throw away", "A read model is a cache of the log."},
+	{"DynamoDB Streams in practice", "", "Shards split, records arrive out of order across them."},
+	{"A cricket scoreboard as a stream", "", "MatchStarted, InningsCompleted, MatchEnded."},
+	{"Exact money", "", "Cents in an int64, written with two decimals."},
+	{"Notes for next week", "", "A draft nobody else sees."},
+}
+
+// seedPosts plans posts by several people, most of them published, some
+// retitled, the last a draft.
+func seedPosts(p *SeedPlan) {
+	for i, t := range seedPostTexts {
+		id := fmt.Sprintf("seed-post-%d", i+1)
+		author := p.Person(i % 4)
+		at := p.Day(-11+i, 9+p.Rand.IntN(8), p.Rand.IntN(60))
+		p.Add(at, blog.StreamType, id, "create", author, blog.CreatePost{Title: t.title, Body: t.body, Author: author})
+		if i < len(seedPostTexts)-1 {
+			p.Add(at.Add(40*time.Minute), blog.StreamType, id, "publish", author, blog.PublishPost{Actor: author})
+		}
+		if t.retitle != "" {
+			p.Add(at.Add(26*time.Hour), blog.StreamType, id, "retitle", author, blog.ChangeTitle{Title: t.retitle, Actor: author})
+		}
+	}
+}
+
+// loadPost is a post's life for the load generator: created, published,
+// retitled eight times.
+func loadPost(id string, v int64, n int, _ int, _ *rand.Rand, b []byte) (string, []byte) {
+	switch {
+	case v == 0:
+		b = fmt.Appendf(b, `"postId":%q,"title":"Load test %d","body":"Written by foldboard load."`, id, n)
+		return views.RoutePosts, b
+	case v == 1:
+		return views.Path(views.RoutePostPublish, id), b
+	default:
+		b = fmt.Appendf(b, `"title":"Load test %d, take %d"`, n, v)
+		return views.Path(views.RoutePostTitle, id), b
+	}
 }

@@ -60,6 +60,11 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	reverse := r.URL.Query().Get("reverse") == "true"
+	if m, ok := a.streams[ref.Type]; ok {
+		if err := a.maySee(r, m.Module, ref); err != nil {
+			return err
+		}
+	}
 	head, err := a.store.Head(r.Context(), ref)
 	if err != nil {
 		return err
@@ -78,14 +83,17 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 // replayTarget reads what the state and timeline routes replay: a stream of
 // a known type that has events, and the version asked for in the query
 // parameter param (the latest by default; past the end means the latest).
-func (a *App) replayTarget(r *http.Request, param string) (es.StreamRef, streamKind, int64, int64, error) {
+func (a *App) replayTarget(r *http.Request, param string) (es.StreamRef, mounted, int64, int64, error) {
 	ref, err := streamRef(r)
 	if err != nil {
-		return ref, streamKind{}, 0, 0, err
+		return ref, mounted{}, 0, 0, err
 	}
 	kind, ok := a.streams[ref.Type]
 	if !ok {
 		return ref, kind, 0, 0, es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
+	}
+	if err := a.maySee(r, kind.Module, ref); err != nil {
+		return ref, kind, 0, 0, err
 	}
 	head, err := a.store.Head(r.Context(), ref)
 	if err != nil {
@@ -108,7 +116,7 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	state, at, err := kind.load(r.Context(), ref.ID, version)
+	state, at, err := kind.handler.LoadAt(r.Context(), ref, version)
 	if err != nil {
 		return err
 	}
@@ -149,5 +157,21 @@ func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next": cursor})
+	return nil
+}
+
+// maySee refuses a stream its module does not let the request's actor read,
+// as a stream that does not exist.
+func (a *App) maySee(r *http.Request, m Module, ref es.StreamRef) error {
+	if m.MaySee == nil {
+		return nil
+	}
+	actor, err := a.actor(r)
+	if err != nil {
+		return err
+	}
+	if !m.MaySee(actor, ref) {
+		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+	}
 	return nil
 }

@@ -1,68 +1,16 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
-	"github.com/a-h/templ"
-
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
 )
-
-// streamKind is what the timeline and the state route know of one domain's
-// streams.
-type streamKind struct {
-	// load folds a stream up to version.
-	load func(ctx context.Context, id string, version int64) (state any, at int64, err error)
-	// step replays a stream to version: the state before and after the event
-	// at version, and that event (nil at version 0).
-	step func(ctx context.Context, id string, version int64) (before, after any, event *es.Envelope, err error)
-	// view draws a state with the domain's own component.
-	view func(id string, version int64, state any) templ.Component
-	// page is the stream's page in its domain.
-	page func(id string) string
-}
-
-// registerStream teaches the timeline and the state route one domain.
-func registerStream[S any, C any, E es.Event](a *App, h *es.Handler[S, C, E], page func(string) string, view func(id string, version int64, s S) templ.Component) {
-	typ := h.Decider.StreamType
-	ref := func(id string) es.StreamRef { return es.StreamRef{Type: typ, ID: id} }
-	a.streams[typ] = streamKind{
-		load: func(ctx context.Context, id string, version int64) (any, int64, error) {
-			return h.LoadAt(ctx, ref(id), version)
-		},
-		step: func(ctx context.Context, id string, version int64) (any, any, *es.Envelope, error) {
-			if version <= 0 {
-				s := h.Decider.Initial()
-				return s, s, nil, nil
-			}
-			before, _, err := h.LoadAt(ctx, ref(id), version-1)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			envs, err := h.Store.ReadStream(ctx, ref(id), es.ReadOptions{From: version, Limit: 1})
-			if err != nil || len(envs) == 0 {
-				return before, before, nil, err
-			}
-			e, err := h.Decider.Events.DecodeEnvelope(envs[0])
-			if err != nil {
-				return nil, nil, nil, fmt.Errorf("%s version %d: %w", ref(id), version, err)
-			}
-			// Evolve leaves before alone, so both states stand.
-			return before, h.Decider.Evolve(before, e), &envs[0], nil
-		},
-		view: func(id string, version int64, state any) templ.Component {
-			return view(id, version, state.(S))
-		},
-		page: page,
-	}
-}
 
 // timelineWindow is how many events the timeline lists on each side of the
 // version it shows.
@@ -77,12 +25,12 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, after, event, err := kind.step(r.Context(), ref.ID, v)
+	before, after, event, err := kind.handler.Step(r.Context(), ref.ID, v)
 	if err != nil {
 		return err
 	}
-	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: kind.page(ref.ID)}
-	t.State = kind.view(ref.ID, v, after)
+	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: views.Path(kind.Page, ref.ID)}
+	t.State = kind.Kind.view(ref.ID, v, after)
 	stateJSON, err := json.MarshalIndent(after, "", "  ")
 	if err != nil {
 		return err

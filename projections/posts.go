@@ -37,7 +37,7 @@ type Post = StreamView[blog.State]
 // retitled, or published and so leaves the drafts): the drafts list is one
 // fragment per author, the same for every page of that author.
 type Posts struct {
-	*Streams[blog.State, blog.Command, blog.Event]
+	*Streams[blog.State, blog.Event]
 }
 
 // NewPosts makes an empty posts model.

@@ -1,46 +1,55 @@
 package projections
 
-import (
-	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/domain/cricket"
-)
+import "fmt"
 
-// Topics of the list pages.
-const (
-	TopicMatches = "matches"
-	TopicCarts   = "carts"
-)
-
-// Matches is the read model of every match: each one's scoreboard.
-type Matches = Streams[cricket.State, cricket.Command, cricket.Event]
-
-// Carts is the read model of every cart: its lines and total.
-type Carts = Streams[cart.State, cart.Command, cart.Event]
-
-// ReadSide is every read model foldboard keeps.
-type ReadSide struct {
-	Matches *Matches
-	Carts   *Carts
-	// Sales is the sales-by-day projection of checkouts.
-	Sales *SalesByDay
-	// Posts is the read model of every post, published or draft.
-	Posts *Posts
-	// Events is the global event browser's index.
-	Events *EventIndex
+// ReadModel names one read model of a module and makes it empty: every read
+// side (the one served, and each rebuild's) gets a fresh one.
+type ReadModel struct {
+	// Name finds the model in a ReadSide ("carts").
+	Name string
+	New  func() Model
 }
 
-// NewReadSide makes empty read models.
-func NewReadSide() *ReadSide {
-	return &ReadSide{
-		Matches: NewStreams(cricket.Decider(), TopicMatches),
-		Carts:   NewStreams(cart.Decider(), TopicCarts),
-		Sales:   NewSalesByDay(),
-		Posts:   NewPosts(),
-		Events:  NewEventIndex(),
+// ReadSide is every read model foldboard keeps: the event index, which every
+// event goes to, and the read models the modules declare, by name.
+type ReadSide struct {
+	// Events is the global event browser's index.
+	Events *EventIndex
+	models []Model
+	named  map[string]Model
+}
+
+// NewReadSide makes empty read models: the event index and one of each
+// model given. It panics on a name given twice (a programming error found at
+// start).
+func NewReadSide(models []ReadModel) *ReadSide {
+	rs := &ReadSide{Events: NewEventIndex(), named: make(map[string]Model, len(models))}
+	for _, m := range models {
+		if _, dup := rs.named[m.Name]; dup {
+			panic(fmt.Sprintf("projections: read model %q declared twice", m.Name))
+		}
+		model := m.New()
+		rs.named[m.Name] = model
+		rs.models = append(rs.models, model)
 	}
+	return rs
 }
 
 // Models lists the read models for the projector.
 func (rs *ReadSide) Models() []Model {
-	return []Model{rs.Matches, rs.Carts, rs.Sales, rs.Posts, rs.Events}
+	return append(append([]Model(nil), rs.models...), rs.Events)
+}
+
+// Model returns the read model declared under name, nil for none.
+func (rs *ReadSide) Model(name string) Model { return rs.named[name] }
+
+// ModelOf returns the read model declared under name as its own type. It
+// panics when there is none of that type: the module that reads it declared
+// it, so that is a programming error.
+func ModelOf[M Model](rs *ReadSide, name string) M {
+	m, ok := rs.named[name].(M)
+	if !ok {
+		panic(fmt.Sprintf("projections: no read model %q of type %T", name, *new(M)))
+	}
+	return m
 }

@@ -24,27 +24,34 @@ type StreamView[S any] struct {
 
 // Streams keeps a StreamView of every stream of one domain. Its topics are the
 // list topic (every stream of the type) and each stream's own name.
-type Streams[S any, C any, E es.Event] struct {
-	decider   es.Decider[S, C, E]
-	listTopic string
+type Streams[S any, E es.Event] struct {
+	streamType string
+	initial    func() S
+	evolve     func(S, E) S
+	events     *es.Registry[E]
+	listTopic  string
 
 	mu    sync.RWMutex
 	views map[string]*StreamView[S]
 }
 
 // NewStreams makes the read model of one domain's streams.
-func NewStreams[S any, C any, E es.Event](d es.Decider[S, C, E], listTopic string) *Streams[S, C, E] {
-	return &Streams[S, C, E]{decider: d, listTopic: listTopic, views: map[string]*StreamView[S]{}}
+// It keeps what folding needs of the decider, not its commands.
+func NewStreams[S any, C any, E es.Event](d es.Decider[S, C, E], listTopic string) *Streams[S, E] {
+	return &Streams[S, E]{
+		streamType: d.StreamType, initial: d.Initial, evolve: d.Evolve, events: d.Events,
+		listTopic: listTopic, views: map[string]*StreamView[S]{},
+	}
 }
 
-func (m *Streams[S, C, E]) prefix() string { return m.decider.StreamType + "/" }
+func (m *Streams[S, E]) prefix() string { return m.streamType + "/" }
 
 // Owns claims the documents named after the domain's streams.
-func (m *Streams[S, C, E]) Owns(key string) bool { return strings.HasPrefix(key, m.prefix()) }
+func (m *Streams[S, E]) Owns(key string) bool { return strings.HasPrefix(key, m.prefix()) }
 
 // Load restores one stream's view.
-func (m *Streams[S, C, E]) Load(key string, doc json.RawMessage) error {
-	v := &StreamView[S]{State: m.decider.Initial()}
+func (m *Streams[S, E]) Load(key string, doc json.RawMessage) error {
+	v := &StreamView[S]{State: m.initial()}
 	if err := json.Unmarshal(doc, v); err != nil {
 		return err
 	}
@@ -55,7 +62,7 @@ func (m *Streams[S, C, E]) Load(key string, doc json.RawMessage) error {
 }
 
 // Doc returns one stream's view as a document.
-func (m *Streams[S, C, E]) Doc(key string) (json.RawMessage, error) {
+func (m *Streams[S, E]) Doc(key string) (json.RawMessage, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	v, ok := m.views[strings.TrimPrefix(key, m.prefix())]
@@ -66,23 +73,23 @@ func (m *Streams[S, C, E]) Doc(key string) (json.RawMessage, error) {
 }
 
 // Apply evolves the stream's view by the event.
-func (m *Streams[S, C, E]) Apply(env es.Envelope, ch *Changes) error {
-	if env.Stream.Type != m.decider.StreamType {
+func (m *Streams[S, E]) Apply(env es.Envelope, ch *Changes) error {
+	if env.Stream.Type != m.streamType {
 		return nil
 	}
-	e, err := m.decider.Events.DecodeEnvelope(env)
+	e, err := m.events.DecodeEnvelope(env)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	next := StreamView[S]{ID: env.Stream.ID, State: m.decider.Initial(), Created: env.Time, CreatedBy: env.Actor}
+	next := StreamView[S]{ID: env.Stream.ID, State: m.initial(), Created: env.Time, CreatedBy: env.Actor}
 	if cur, ok := m.views[env.Stream.ID]; ok {
 		next = *cur
 	}
 	// Evolve returns a new state and leaves the old one alone, so readers
 	// holding the previous view keep a consistent picture.
-	next.State = m.decider.Evolve(next.State, e)
+	next.State = m.evolve(next.State, e)
 	next.Version, next.Updated, next.UpdatedBy = env.Version, env.Time, env.Actor
 	m.views[env.Stream.ID] = &next
 	ch.Doc(m, env.Stream.String())
@@ -91,7 +98,7 @@ func (m *Streams[S, C, E]) Apply(env es.Envelope, ch *Changes) error {
 }
 
 // Get returns one stream's view.
-func (m *Streams[S, C, E]) Get(id string) (StreamView[S], bool) {
+func (m *Streams[S, E]) Get(id string) (StreamView[S], bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	v, ok := m.views[id]
@@ -105,7 +112,7 @@ func (m *Streams[S, C, E]) Get(id string) (StreamView[S], bool) {
 const ListLimit = 100
 
 // List returns the views that keep passes (all, for nil), newest first.
-func (m *Streams[S, C, E]) List(keep func(StreamView[S]) bool) []StreamView[S] {
+func (m *Streams[S, E]) List(keep func(StreamView[S]) bool) []StreamView[S] {
 	m.mu.RLock()
 	out := make([]StreamView[S], 0, len(m.views))
 	for _, v := range m.views {
@@ -122,7 +129,7 @@ func (m *Streams[S, C, E]) List(keep func(StreamView[S]) bool) []StreamView[S] {
 // for nil), newest first, and how many it passes in all. A list page shows
 // these: its cost grows with the streams by one pass over them, where
 // sorting them all would grow faster, and its size not at all.
-func (m *Streams[S, C, E]) Newest(n int, keep func(StreamView[S]) bool) ([]StreamView[S], int) {
+func (m *Streams[S, E]) Newest(n int, keep func(StreamView[S]) bool) ([]StreamView[S], int) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	top := make([]StreamView[S], 0, max(0, min(n, len(m.views))))

@@ -20,6 +20,8 @@ type Dashboard struct {
 	// Busiest are the streams with the most events a second lately, most
 	// first.
 	Busiest []BusyStream
+	// Pages finds each stream's page.
+	Pages StreamPages
 }
 
 // HotShare is the part of a stream's write limit past which the dashboard

@@ -4,19 +4,21 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+
+	"github.com/foldboard/foldboard/es"
 )
 
-// streamPage is the page of a stream in its domain.
-func streamPage(typ, id string) string {
-	switch typ {
-	case "match":
-		return "/matches/" + id
-	case "cart":
-		return "/carts/" + id
-	case "post":
-		return "/posts/" + id
+// StreamPages are the pages of each module's streams: the route pattern of
+// a stream's page ("/matches/{id}") by stream type.
+type StreamPages map[string]string
+
+// Of is the page of a stream in its domain, or its timeline for a stream
+// type no module draws.
+func (p StreamPages) Of(s es.StreamRef) string {
+	if pattern, ok := p[s.Type]; ok {
+		return Path(pattern, s.ID)
 	}
-	return timelinePath(typ, id, 0)
+	return timelinePath(s.Type, s.ID, 0)
 }
 
 // timelinePath is a stream's timeline at version v (the latest for 0).

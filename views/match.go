@@ -6,6 +6,14 @@ import (
 	"github.com/foldboard/foldboard/domain/cricket"
 )
 
+// The cricket module's routes.
+const (
+	RouteMatches      = "/matches"
+	RouteMatch        = "/matches/{id}"
+	RouteMatchInnings = "/matches/{id}/innings"
+	RouteMatchEnd     = "/matches/{id}/end"
+)
+
 func matchStatus(s cricket.State) string {
 	switch {
 	case s.Ended:

@@ -19,6 +19,20 @@ type Page struct {
 	Path string
 	// Topics are the live topics the page subscribes to.
 	Topics []string
+	// Nav are the navigation's entries, in order: the dashboard, each
+	// module's sections, the events.
+	Nav []Section
+}
+
+// Section is one entry of the navigation, and its card on the dashboard.
+type Section struct {
+	// ID marks the entry as current (Page.Section): "matches".
+	ID    string
+	Path  string
+	Label string
+	// Card and Blurb are its card on the dashboard; no card when Card is
+	// empty.
+	Card, Blurb string
 }
 
 // Form is a command form's state: the values to show, and the problem of the
@@ -60,18 +74,18 @@ func ago(t time.Time) string {
 
 func itoa[T ~int | ~int64](n T) string { return fmt.Sprint(n) }
 
-// sections are the navigation's entries.
-var sections = []struct{ id, href, label string }{
-	{"dashboard", "/", "Dashboard"}, {"matches", "/matches", "Matches"}, {"carts", "/carts", "Carts"},
-	{"sales", "/sales", "Sales"}, {"posts", "/posts", "Posts"}, {"events", "/events", "Events"},
-}
+// The sections every foldboard has, around the modules' own.
+var (
+	DashboardSection = Section{ID: "dashboard", Path: "/", Label: "Dashboard"}
+	EventsSection    = Section{ID: "events", Path: "/events", Label: "Events", Card: "Event log", Blurb: "Every event, newest first"}
+)
 
 // pageTitle says where a page is: its own title, then its section's when
 // that says more ("England v India · Matches · foldboard").
 func pageTitle(p Page) string {
-	for _, s := range sections {
-		if s.id == p.Section && s.label != p.Title && !strings.HasPrefix(p.Title, s.label) {
-			return p.Title + " · " + s.label + " · foldboard"
+	for _, s := range p.Nav {
+		if s.ID == p.Section && s.Label != p.Title && !strings.HasPrefix(p.Title, s.Label) {
+			return p.Title + " · " + s.Label + " · foldboard"
 		}
 	}
 	return p.Title + " · foldboard"

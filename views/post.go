@@ -2,7 +2,13 @@ package views
 
 import "github.com/foldboard/foldboard/domain/blog"
 
-func postPath(id string) string { return "/posts/" + id }
+// The blog module's routes.
+const (
+	RoutePosts       = "/posts"
+	RoutePost        = "/posts/{id}"
+	RoutePostPublish = "/posts/{id}/publish"
+	RoutePostTitle   = "/posts/{id}/title"
+)
 
 // postStatus is a post's status in a word: draft or published.
 func postStatus(s blog.State) string {

@@ -11,7 +11,8 @@ import (
 	"github.com/foldboard/foldboard/static"
 )
 
-// routes is the one place that lists every route.
+// routes is the one place that lists every route: foldboard's own here,
+// and each module's, which the module declares (handlers.Module).
 func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders, crossOriginProtection(app), limitBody(1<<20))
@@ -21,24 +22,8 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics) http.Hand
 	r.Post("/rebuild", h(app.Rebuild).ServeHTTP)
 	r.Post("/actor", h(app.SetActor).ServeHTTP)
 
-	r.Get("/matches", h(app.MatchesPage).ServeHTTP)
-	r.Post("/matches", h(app.StartMatch).ServeHTTP)
-	r.Get("/matches/{id}", h(app.MatchPage).ServeHTTP)
-	r.Post("/matches/{id}/innings", h(app.CompleteInnings).ServeHTTP)
-	r.Post("/matches/{id}/end", h(app.EndMatch).ServeHTTP)
-
-	r.Get("/carts", h(app.CartsPage).ServeHTTP)
-	r.Get("/carts/{id}", h(app.CartPage).ServeHTTP)
-	r.Post("/carts/{id}/items", h(app.AddItem).ServeHTTP)
-	r.Post("/carts/{id}/items/{sku}/remove", h(app.RemoveItem).ServeHTTP)
-	r.Post("/carts/{id}/checkout", h(app.CheckOut).ServeHTTP)
-	r.Get("/sales", h(app.SalesPage).ServeHTTP)
-
-	r.Get("/posts", h(app.PostsPage).ServeHTTP)
-	r.Post("/posts", h(app.CreatePost).ServeHTTP)
-	r.Get("/posts/{id}", h(app.PostPage).ServeHTTP)
-	r.Post("/posts/{id}/publish", h(app.PublishPost).ServeHTTP)
-	r.Post("/posts/{id}/title", h(app.ChangeTitle).ServeHTTP)
+	// Every module's pages and command routes (handlers.Modules).
+	app.Mount(r)
 
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)

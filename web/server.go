@@ -177,14 +177,19 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
 		// Topics that change with every event, or every event of a domain,
 		// are pushed at most every so often; a stream's own topic at once.
-		Throttle: map[string]time.Duration{
-			projections.TopicDashboard: 250 * time.Millisecond, projections.TopicEvents: 250 * time.Millisecond,
-			projections.TopicMatches: 100 * time.Millisecond, projections.TopicCarts: 100 * time.Millisecond,
-			projections.TopicPosts: 100 * time.Millisecond, projections.TopicSales: 100 * time.Millisecond,
-		},
+		Throttle: throttles(app),
 	})
 	s.handler = routes(app, s.hub, d.Log, s.metrics)
 	return s, nil
+}
+
+// throttles are the least times between two pushes of the topics that
+// change with every event, or every event of a module.
+func throttles(app *handlers.App) map[string]time.Duration {
+	t := app.ListTopics()
+	t[projections.TopicDashboard] = 250 * time.Millisecond
+	t[projections.TopicEvents] = 250 * time.Millisecond
+	return t
 }
 
 // ServeHTTP serves one request.
@@ -197,7 +202,7 @@ func (s *Server) Projector() *projections.Projector { return s.live.Load().Proje
 // The projector tells the hub of changes only while its read models are the
 // ones served: a rebuild's stay quiet until they are swapped in.
 func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.Projector) {
-	read := projections.NewReadSide()
+	read := handlers.NewReadSide()
 	var p *projections.Projector
 	p = projections.NewProjector(projections.Config{
 		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log, SaveEvery: projections.DefaultSaveEvery,

@@ -10,6 +10,7 @@ import (
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkRebuild(b *testing.B) {
 }
 
 func rebuild(b *testing.B, f *mixedFixture, name string) time.Duration {
-	read := projections.NewReadSide()
+	read := handlers.NewReadSide()
 	p := projections.NewProjector(projections.Config{
 		Name: name, Feed: f.Feed, Store: f.ReadModels, Log: quiet, Models: read.Models(),
 		SaveEvery: projections.DefaultSaveEvery,

@@ -7,15 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/testsupport"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -141,52 +140,25 @@ func checkOutcomes(t *testing.T, logs map[string][]es.Envelope, outs []outcome) 
 	return acked, lost
 }
 
-// fold folds a stream's events with its domain's evolve, from scratch.
+// fold folds a stream's events with its module's evolve, from scratch.
 func fold(t *testing.T, stream string, envs []es.Envelope) any {
 	t.Helper()
 	typ, _ := splitStream(stream)
-	switch typ {
-	case cart.StreamType:
-		return foldWith(t, cart.Decider(), envs)
-	case cricket.StreamType:
-		return foldWith(t, cricket.Decider(), envs)
+	for _, m := range handlers.Modules() {
+		if m.StreamType() == typ {
+			s, err := m.Kind.Fold(envs)
+			if err != nil {
+				t.Fatalf("%s: %v", stream, err)
+			}
+			return s
+		}
 	}
-	t.Fatalf("no decider for %s", stream)
+	t.Fatalf("no module has %s", stream)
 	return nil
 }
 
-func foldWith[S any, C any, E es.Event](t *testing.T, d es.Decider[S, C, E], envs []es.Envelope) S {
-	t.Helper()
-	s := d.Initial()
-	for _, env := range envs {
-		e, err := d.Events.DecodeEnvelope(env)
-		if err != nil {
-			t.Fatalf("%s version %d: %v", env.Stream, env.Version, err)
-		}
-		s = d.Evolve(s, e)
-	}
-	return s
-}
-
 // sameJSON compares two values as JSON documents.
-func sameJSON(t *testing.T, a, b any) bool {
-	t.Helper()
-	norm := func(v any) any {
-		raw, ok := v.(json.RawMessage)
-		if !ok {
-			var err error
-			if raw, err = json.Marshal(v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var out any
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("not JSON: %q", raw)
-		}
-		return out
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
-}
+func sameJSON(t *testing.T, a, b any) bool { return testsupport.SameJSON(t, a, b) }
 
 // checkStates compares each stream's state as GET /streams/…/state serves it
 // (its state item, or a fold from a snapshot) with a fold from scratch.
@@ -329,7 +301,7 @@ func clip(b []byte) string {
 // until it has applied every stream up to heads, and returns its documents.
 func replay(t *testing.T, o opened, heads map[es.StreamRef]int64) func(key string) (json.RawMessage, error) {
 	t.Helper()
-	read := projections.NewReadSide()
+	read := handlers.NewReadSide()
 	p := projections.NewProjector(projections.Config{
 		Name: fmt.Sprintf("crashtest-replay-%d", time.Now().UnixNano()), Feed: o.feed, Store: o.rm,
 		Models: read.Models(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -52,7 +52,13 @@ func startStub(t *testing.T, answer func(n int64, w http.ResponseWriter) (skip b
 
 func addr(s *stub) string { return strings.TrimPrefix(s.URL, "http://") }
 
-var cartsOnly = loadgen.Mix{Weights: [3]int{0, 1, 0}}
+var cartsOnly = func() loadgen.Mix {
+	m, err := loadgen.ParseMix("cart=1")
+	if err != nil {
+		panic(err)
+	}
+	return m
+}()
 
 func TestEachClientKeepsOneConnection(t *testing.T) {
 	s := startStub(t, nil)

@@ -1,7 +1,8 @@
 // Package loadgen drives a running foldboard through its public HTTP interface
 // (contract.md), as `foldboard load` does: concurrent clients sending JSON
-// commands of a chosen mix (cricket matches and their innings, cart adds and
-// checkouts, blog posts created, published and retitled) over many streams or
+// commands of a chosen mix of the modules' kinds of work (handlers.Module's
+// Load: cricket matches and their innings, cart adds and checkouts, blog
+// posts created, published and retitled, …) over many streams or
 // one hot stream per kind, for a duration or a count, and reporting
 // throughput, latency quantiles and the count of each status code.
 //
@@ -27,46 +28,58 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/foldboard/foldboard/handlers"
 )
 
 // Bounds on what one run may ask for.
 const (
-	MaxClients    = 1024
-	MaxCount      = 100_000_000
-	MaxDuration   = 24 * time.Hour
-	MaxRetries    = 1000
-	DefaultAddr   = "127.0.0.1:8080"
-	defaultTimout = 10 * time.Second
+	MaxClients     = 1024
+	MaxCount       = 100_000_000
+	MaxDuration    = 24 * time.Hour
+	MaxRetries     = 1000
+	DefaultAddr    = "127.0.0.1:8080"
+	defaultTimeout = 10 * time.Second
 )
 
-// Kind is a kind of work in the mix.
+// works are the kinds of work of every module (handlers.Module.Load).
+var works = func() []handlers.LoadWork {
+	var out []handlers.LoadWork
+	for _, m := range handlers.Modules() {
+		out = append(out, m.Load...)
+	}
+	return out
+}()
+
+// Kind is a kind of work in the mix: an index into the modules' works.
 type Kind int
 
-const (
-	Innings Kind = iota // a match: started, four innings, ended
-	Cart                // a cart: nine items added, checked out
-	Post                // a post: created, published, retitled
-	kinds
-)
+func (k Kind) String() string { return works[k].Name }
 
-var kindNames = [kinds]string{"innings", "cart", "post"}
-
-func (k Kind) String() string { return kindNames[k] }
+// KindNames are the names of the kinds of work, as -mix names them.
+func KindNames() []string {
+	names := make([]string, len(works))
+	for i, w := range works {
+		names[i] = w.Name
+	}
+	return names
+}
 
 // Mix weighs the kinds of work: each command is of kind k with probability
 // Weights[k] / sum.
-type Mix struct{ Weights [kinds]int }
+type Mix struct{ Weights []int }
 
 // ParseMix reads "innings=1,cart=2,post=1"; kinds left out weigh 0.
 func ParseMix(s string) (Mix, error) {
-	var m Mix
+	m := Mix{Weights: make([]int, len(works))}
+	names := KindNames()
 	total := 0
 	for part := range strings.SplitSeq(s, ",") {
 		name, w, ok := strings.Cut(strings.TrimSpace(part), "=")
-		k := slices.Index(kindNames[:], name)
+		k := slices.Index(names, name)
 		n, err := strconv.Atoi(w)
 		if !ok || k < 0 || err != nil || n < 0 || n > 1000 {
-			return m, fmt.Errorf("mix %q: want kind=weight,… with kinds innings, cart, post and weights 0-1000", s)
+			return m, fmt.Errorf("mix %q: want kind=weight,… with kinds %s and weights 0-1000", s, strings.Join(names, ", "))
 		}
 		m.Weights[k] = n
 		total += n
@@ -99,7 +112,7 @@ func (m Mix) pick(r *mrand.Rand) Kind {
 		}
 		n -= w
 	}
-	return Innings
+	return 0
 }
 
 // Config is one load run.
@@ -148,7 +161,7 @@ type Report struct {
 	// Latency is the time of each answered request, body read.
 	Latency Histogram
 	// ByKind counts the accepted commands of each kind.
-	ByKind [kinds]int64
+	ByKind []int64
 	// FirstError is the first request error seen, for the report.
 	FirstError string
 }
@@ -181,7 +194,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	clients := make([]*worker, cfg.Clients)
 	var wg sync.WaitGroup
 	for i := range clients {
-		w := &worker{run: r, id: i, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), conn: conn{dial: dial}}
+		w := &worker{
+			run: r, id: i, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), conn: conn{dial: dial},
+			streams: make([]stream, len(works)), accepted: make([]int64, len(works)),
+		}
 		clients[i] = w
 		wg.Go(w.loop)
 	}
@@ -190,7 +206,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	close(progressDone)
 	progressWG.Wait()
 
-	rep := &Report{Config: cfg, Elapsed: elapsed, Status: map[int]int64{}}
+	rep := &Report{Config: cfg, Elapsed: elapsed, Status: map[int]int64{}, ByKind: make([]int64, len(works))}
 	for _, w := range clients {
 		rep.Latency.Merge(&w.latency)
 		for code, n := range w.status {
@@ -228,11 +244,14 @@ func (c *Config) check() error {
 		c.Retries = 50
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = defaultTimout
+		c.Timeout = defaultTimeout
 	}
 	total := 0
 	for _, w := range c.Mix.Weights {
 		total += w
+	}
+	if len(c.Mix.Weights) > len(works) {
+		return fmt.Errorf("the mix weighs %d kinds of work, and there are %d", len(c.Mix.Weights), len(works))
 	}
 	if total == 0 {
 		return errors.New("the mix has no kind with any weight")
@@ -311,10 +330,10 @@ type worker struct {
 	id  int
 	rng *mrand.Rand
 
-	streams  [kinds]stream
+	streams  []stream
 	latency  Histogram
 	status   map[int]int64
-	accepted [kinds]int64
+	accepted []int64
 	commands int64
 	retries  int64
 	errors   int64
@@ -379,7 +398,7 @@ func (w *worker) command(k Kind) {
 		commandID = fmt.Sprintf("%s-%d-%d", w.cfg.RunID, w.id, w.commands)
 	}
 	for attempt := 0; ; attempt++ {
-		if end := lifeOf(k); s.version >= end {
+		if end := works[k].Life; s.version >= end {
 			s.n, s.version = s.n+1, 0
 		}
 		path, body := w.next(k, s, commandID)
@@ -406,18 +425,6 @@ func (w *worker) command(k Kind) {
 	}
 }
 
-// lifeOf is the version at which a stream of kind k is done and the client
-// moves on to a new one.
-func lifeOf(k Kind) int64 {
-	switch k {
-	case Innings:
-		return 6 // started, four innings, ended
-	case Cart:
-		return 10 // nine items added, checked out
-	}
-	return 10 // created, published, retitled eight times
-}
-
 // streamID names the worker's current stream of a kind: its own, or on a hot
 // run everyone's.
 func (w *worker) streamID(s *stream) string { return StreamID(w.cfg.RunID, w.id, s.n, w.cfg.Hot) }
@@ -437,37 +444,8 @@ func (w *worker) next(k Kind, s *stream, commandID string) (string, []byte) {
 	id, v := w.streamID(s), s.version
 	b := w.body[:0]
 	b = append(b, '{')
-	switch k {
-	case Innings:
-		switch {
-		case v == 0:
-			b = fmt.Appendf(b, `"matchId":%q,"venue":"Lord's","homeTeam":"Home %d","awayTeam":"Away %d"`, id, w.id, w.id)
-			return w.finish("/matches", b, v, commandID)
-		case v <= 4:
-			b = fmt.Appendf(b, `"innings":%d,"runs":%d,"wickets":%d`, v, 100+w.rng.IntN(300), w.rng.IntN(11))
-			return w.finish("/matches/"+id+"/innings", b, v, commandID)
-		default:
-			b = append(b, `"result":"Home won by 12 runs"`...)
-			return w.finish("/matches/"+id+"/end", b, v, commandID)
-		}
-	case Cart:
-		if v < 9 {
-			b = fmt.Appendf(b, `"sku":"sku-%d","qty":%d,"price":"%d.%02d"`, v%4, 1+w.rng.IntN(3), 1+v%4, 99)
-			return w.finish("/carts/"+id+"/items", b, v, commandID)
-		}
-		return w.finish("/carts/"+id+"/checkout", b, v, commandID)
-	default:
-		switch {
-		case v == 0:
-			b = fmt.Appendf(b, `"postId":%q,"title":"Load test %d","body":"Written by foldboard load."`, id, s.n)
-			return w.finish("/posts", b, v, commandID)
-		case v == 1:
-			return w.finish("/posts/"+id+"/publish", b, v, commandID)
-		default:
-			b = fmt.Appendf(b, `"title":"Load test %d, take %d"`, s.n, v)
-			return w.finish("/posts/"+id+"/title", b, v, commandID)
-		}
-	}
+	path, b := works[k].Next(id, v, s.n, w.id, w.rng, b)
+	return w.finish(path, b, v, commandID)
 }
 
 // finish adds the fields every command takes and closes the object.

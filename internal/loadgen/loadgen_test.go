@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,22 +14,21 @@ import (
 	"github.com/foldboard/foldboard/internal/loadgen"
 )
 
-// mixFor is the mix for a test: every kind the app serves (posts only once
-// their routes exist).
-func mixFor(t *testing.T, app *apptest.App) loadgen.Mix {
+// mixFor is the mix for a test: every kind of work of every module, one
+// part each and two for carts.
+func mixFor(t *testing.T, _ *apptest.App) loadgen.Mix {
 	t.Helper()
-	m := loadgen.Mix{}
-	m.Weights[loadgen.Innings], m.Weights[loadgen.Cart] = 1, 2
-	req, _ := http.NewRequest(http.MethodPost, app.URL+"/posts", strings.NewReader(`{}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	var parts []string
+	for _, name := range loadgen.KindNames() {
+		w := 1
+		if name == "cart" {
+			w = 2
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", name, w))
+	}
+	m, err := loadgen.ParseMix(strings.Join(parts, ","))
 	if err != nil {
 		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusNotFound {
-		m.Weights[loadgen.Post] = 1
 	}
 	return m
 }
@@ -171,7 +171,7 @@ func TestLoadDrivesOnlyALoopbackAddress(t *testing.T) {
 		"10.0.0.1:8080", "192.168.1.2:80", "8.8.8.8:53", "example.com:80", "0.0.0.0:8080", "[::]:8080",
 		"127.0.0.1", "127.0.0.1:0", "127.0.0.1:99999", "http://127.0.0.1:8080/x", "user@127.0.0.1:80", "",
 	} {
-		_, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr, Clients: 1, Count: 1, Duration: time.Second, Mix: loadgen.Mix{Weights: [3]int{1, 0, 0}}})
+		_, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr, Clients: 1, Count: 1, Duration: time.Second, Mix: mix(t, "innings=1")})
 		if err == nil {
 			t.Errorf("Run against %q: no error, want a refusal before any request", addr)
 		}
@@ -179,7 +179,7 @@ func TestLoadDrivesOnlyALoopbackAddress(t *testing.T) {
 	// Loopback addresses are driven: nothing listens on port 9, so each
 	// request fails to connect, and the run reports it.
 	for _, addr := range []string{"127.0.0.1:9", "127.3.4.5:9", "localhost:9", "LOCALHOST:9", "[::1]:9", "http://127.0.0.1:9"} {
-		rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr, Clients: 1, Count: 2, Duration: 5 * time.Second, Mix: loadgen.Mix{Weights: [3]int{1, 0, 0}}})
+		rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr, Clients: 1, Count: 2, Duration: 5 * time.Second, Mix: mix(t, "innings=1")})
 		if err != nil {
 			t.Errorf("Run against %q: %v", addr, err)
 			continue
@@ -192,10 +192,10 @@ func TestLoadDrivesOnlyALoopbackAddress(t *testing.T) {
 
 func TestParseMix(t *testing.T) {
 	m, err := loadgen.ParseMix("innings=1,cart=2,post=1")
-	if err != nil || m.Weights != [3]int{1, 2, 1} || m.String() != "innings=1,cart=2,post=1" {
+	if err != nil || m.String() != "innings=1,cart=2,post=1" {
 		t.Fatalf("ParseMix: %v %v", m, err)
 	}
-	if m, err := loadgen.ParseMix("cart=3"); err != nil || m.Weights != [3]int{0, 3, 0} {
+	if m, err := loadgen.ParseMix("cart=3"); err != nil || m.String() != "cart=3" {
 		t.Fatalf("ParseMix(cart=3): %v %v", m, err)
 	}
 }
@@ -230,7 +230,7 @@ func TestLoadAtARateIsPaced(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	rep, err := loadgen.Run(t.Context(), loadgen.Config{
 		Addr: strings.TrimPrefix(app.URL, "http://"), Clients: 4, Count: 20, Rate: 100, Duration: time.Minute,
-		Mix: loadgen.Mix{Weights: [3]int{1, 1, 1}},
+		Mix: mix(t, "innings=1,cart=1,post=1"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +239,16 @@ func TestLoadAtARateIsPaced(t *testing.T) {
 	if rep.Accepted != 20 || rep.Elapsed < 190*time.Millisecond {
 		t.Fatalf("%d accepted in %v, want 20 in 190 ms or more", rep.Accepted, rep.Elapsed)
 	}
-	if _, err := loadgen.Run(t.Context(), loadgen.Config{Addr: "127.0.0.1:9", Clients: 1, Count: 1, Rate: -1, Duration: time.Second, Mix: loadgen.Mix{Weights: [3]int{1, 0, 0}}}); err == nil {
+	if _, err := loadgen.Run(t.Context(), loadgen.Config{Addr: "127.0.0.1:9", Clients: 1, Count: 1, Rate: -1, Duration: time.Second, Mix: mix(t, "innings=1")}); err == nil {
 		t.Error("a negative rate was taken")
 	}
+}
+
+func mix(t *testing.T, s string) loadgen.Mix {
+	t.Helper()
+	m, err := loadgen.ParseMix(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/testsupport"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -26,7 +28,7 @@ type running struct {
 // feed until stop (or the end of the test).
 func start(t *testing.T, name string, feed es.Feed, rm es.ReadModelStore) *running {
 	t.Helper()
-	read := projections.NewReadSide()
+	read := handlers.NewReadSide()
 	p := projections.NewProjector(projections.Config{Name: name, Feed: feed, Store: rm, Models: read.Models(), Log: discard()})
 	if err := p.Load(context.Background()); err != nil {
 		t.Fatalf("loading %s: %v", name, err)
@@ -217,20 +219,7 @@ func sortRaw(rs []json.RawMessage) {
 	slices.SortFunc(rs, func(a, b json.RawMessage) int { return strings.Compare(string(a), string(b)) })
 }
 
-func sameJSON(t *testing.T, a, b json.RawMessage) bool {
-	t.Helper()
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	var x, y any
-	if err := json.Unmarshal(a, &x); err != nil {
-		t.Fatalf("not JSON: %q", a)
-	}
-	if err := json.Unmarshal(b, &y); err != nil {
-		t.Fatalf("not JSON: %q", b)
-	}
-	return reflect.DeepEqual(x, y)
-}
+func sameJSON(t *testing.T, a, b json.RawMessage) bool { return testsupport.SameJSON(t, a, b) }
 
 func clip(b []byte) string {
 	if len(b) > 400 {

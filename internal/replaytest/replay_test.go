@@ -2,7 +2,6 @@ package replaytest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/foldboard/foldboard/domain/blog"
-	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/testsupport"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -35,42 +33,41 @@ func open(t *testing.T) *sqlite.Store {
 	return s
 }
 
-// checkReplay runs random commands against streams of one domain (refusals
+// checkReplay runs random commands against streams of one module (refusals
 // are part of the game), then checks every version of every stream: the fold
-// from the nearest snapshot equals the fold from the first event.
-func checkReplay[S any, C any, E es.Event](t *testing.T, store es.Store, d es.Decider[S, C, E], gen func(*rand.Rand, S) C) map[string]S {
+// from the nearest snapshot equals the fold from the first event. It returns
+// each stream's final state and version.
+func checkReplay(t *testing.T, store es.Store, m handlers.Module) map[es.StreamRef]final {
 	t.Helper()
 	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(uint64(len(d.StreamType)), 42))
-	h := &es.Handler[S, C, E]{Decider: d, Store: store, SnapshotEvery: snapshotEvery}
-	final, total := map[string]S{}, 0
+	typ := m.StreamType()
+	rng := rand.New(rand.NewPCG(uint64(len(typ)), 42))
+	h := m.Kind.Handler(handlers.HandlerOptions{Store: store, SnapshotEvery: snapshotEvery})
+	finals, total := map[es.StreamRef]final{}, 0
 	for i := range streamsPerDomain {
-		id := fmt.Sprintf("%s-%d", d.StreamType, i)
+		ref := es.StreamRef{Type: typ, ID: fmt.Sprintf("%s-%d", typ, i)}
 		for range commandsPerTry {
-			state, _, err := h.Load(ctx, es.StreamRef{Type: d.StreamType, ID: id})
+			state, _, err := h.Load(ctx, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = h.Handle(ctx, es.Meta{StreamID: id, Expected: es.AnyVersion, Actor: "ana"}, gen(rng, state))
+			_, _ = h.Handle(ctx, es.Meta{StreamID: ref.ID, Expected: es.AnyVersion, Actor: "ana"}, m.Kind.Random(rng, state))
 		}
-		ref := es.StreamRef{Type: d.StreamType, ID: id}
 		envs, err := store.ReadStream(ctx, ref, es.ReadOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		scratch := d.Initial()
-		for _, env := range envs {
-			e, err := d.Events.DecodeEnvelope(env)
+		for n, env := range envs {
+			scratch, err := m.Kind.Fold(envs[:n+1])
 			if err != nil {
 				t.Fatal(err)
 			}
-			scratch = d.Evolve(scratch, e)
 			got, at, err := h.LoadAt(ctx, ref, env.Version)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if at != env.Version || !sameJSON(t, got, scratch) {
-				t.Fatalf("%s at version %d: the fold from a snapshot (at %d) is\n%s\nfrom scratch\n%s", ref, env.Version, at, js(t, got), js(t, scratch))
+			if at != env.Version || !testsupport.SameJSON(t, got, scratch) {
+				t.Fatalf("%s at version %d: the fold from a snapshot (at %d) is\n%s\nfrom scratch\n%s", ref, env.Version, at, testsupport.JSON(t, got), testsupport.JSON(t, scratch))
 			}
 		}
 		if len(envs) >= snapshotEvery {
@@ -78,73 +75,41 @@ func checkReplay[S any, C any, E es.Event](t *testing.T, store es.Store, d es.De
 				t.Fatalf("%s: no snapshot after %d events (%v)", ref, len(envs), err)
 			}
 		}
-		final[id] = scratch
+		state, err := m.Kind.Fold(envs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		finals[ref] = final{module: m, state: state, version: int64(len(envs))}
 		total += len(envs)
 	}
 	// Random commands are often refused; enough must pass for the check to
 	// mean something.
 	if total < streamsPerDomain*3 {
-		t.Fatalf("%s: only %d events from %d commands", d.StreamType, total, streamsPerDomain*commandsPerTry)
+		t.Fatalf("%s: only %d events from %d commands", typ, total, streamsPerDomain*commandsPerTry)
 	}
-	t.Logf("%s: %d events checked at every version", d.StreamType, total)
-	return final
+	t.Logf("%s: %d events checked at every version", typ, total)
+	return finals
 }
 
-func sameJSON(t *testing.T, a, b any) bool { return js(t, a) == js(t, b) }
-
-func js(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
-
-func matchCommand(r *rand.Rand, s cricket.State) cricket.Command {
-	switch r.IntN(10) {
-	case 0, 9:
-		return cricket.StartMatch{Venue: pick(r, "Lord's", "Eden Gardens"), HomeTeam: "England", AwayTeam: pick(r, "India", "England")}
-	case 1:
-		return cricket.EndMatch{Result: pick(r, "draw", "England won", "")}
-	default:
-		return cricket.CompleteInnings{Innings: s.NextInnings() + pick(r, 0, 0, 0, 1), Runs: r.IntN(500), Wickets: r.IntN(12)}
-	}
-}
-
-func cartCommand(r *rand.Rand, s cart.State) cart.Command {
-	switch r.IntN(12) {
-	case 0:
-		return cart.CheckOut{}
-	case 1, 2:
-		return cart.RemoveItem{SKU: pick(r, "apple", "pear", "fig")}
-	default:
-		return cart.AddItem{SKU: pick(r, "apple", "pear", "fig"), Qty: 1 + r.IntN(4), Price: pick[cart.Money](r, 199, 250, 1000)}
-	}
-}
-
-func postCommand(r *rand.Rand, s blog.State) blog.Command {
-	who := pick(r, "ana", "ana", "bo")
-	switch r.IntN(6) {
-	case 0:
-		return blog.CreatePost{Title: pick(r, "Hello", "Notes"), Body: "text", Author: who}
-	case 1:
-		return blog.PublishPost{Actor: who}
-	default:
-		return blog.ChangeTitle{Title: fmt.Sprintf("Title %d", r.IntN(100)), Actor: who}
-	}
+// final is a stream's state after the random commands, folded from scratch.
+type final struct {
+	module  handlers.Module
+	state   any
+	version int64
 }
 
 func TestReplayFromSnapshotsAgreesWithFoldFromScratch(t *testing.T) {
 	store := open(t)
-	matches := checkReplay(t, store, cricket.Decider(), matchCommand)
-	carts := checkReplay(t, store, cart.Decider(), cartCommand)
-	posts := checkReplay(t, store, blog.Decider(), postCommand)
+	finals := map[es.StreamRef]final{}
+	for _, m := range handlers.Modules() {
+		for ref, f := range checkReplay(t, store, m) {
+			finals[ref] = f
+		}
+	}
 
-	// The projector, fed by the store's feed, must reach the same states.
-	read := projections.NewReadSide()
+	// The projector, fed by the store's feed, must reach the same states in
+	// every module's read model.
+	read := handlers.NewReadSide()
 	p := projections.NewProjector(projections.Config{
 		Name: "replaytest", Feed: store.Feed(), Store: store, Models: read.Models(),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -158,27 +123,25 @@ func TestReplayFromSnapshotsAgreesWithFoldFromScratch(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	waitCtx, stop := context.WithTimeout(ctx, 20*time.Second)
 	defer stop()
-	wait := func(typ, id string) {
-		head, err := store.Head(ctx, es.StreamRef{Type: typ, ID: id})
-		if err != nil {
-			t.Fatal(err)
+	for ref, want := range finals {
+		if want.version == 0 {
+			if _, ok := want.module.ReadState(read, ref.ID); ok {
+				t.Errorf("a read model of %s, which has no events", ref)
+			}
+			continue
 		}
-		if !p.WaitFor(waitCtx, es.StreamRef{Type: typ, ID: id}, head.Version) {
-			t.Fatalf("the projector did not reach %s/%s version %d", typ, id, head.Version)
+		if !p.WaitFor(waitCtx, ref, want.version) {
+			t.Fatalf("the projector did not reach %s version %d", ref, want.version)
 		}
-	}
-	for id, want := range matches {
-		wait(cricket.StreamType, id)
-		if got, ok := read.Matches.Get(id); !ok && len(want.Innings) > 0 {
-			t.Errorf("no read model of match %s", id)
-		} else if ok && !sameJSON(t, got.State, want) {
-			t.Errorf("read model of match %s:\n%s\nwant\n%s", id, js(t, got.State), js(t, want))
+		// WaitFor counts a parked stream as reached: its read models stopped.
+		if info, _ := p.Catalogue().Stream(ref); info.Parked != "" {
+			t.Fatalf("%s is parked: %s", ref, info.Parked)
 		}
-	}
-	for id := range carts {
-		wait(cart.StreamType, id)
-	}
-	for id := range posts {
-		wait(blog.StreamType, id)
+		got, ok := want.module.ReadState(read, ref.ID)
+		if !ok {
+			t.Errorf("no read model of %s", ref)
+		} else if !testsupport.SameJSON(t, got, want.state) {
+			t.Errorf("read model of %s:\n%s\nwant\n%s", ref, testsupport.JSON(t, got), testsupport.JSON(t, want.state))
+		}
 	}
 }

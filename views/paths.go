@@ -1,0 +1,34 @@
+package views
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Path builds a URL from a route pattern, as miniflux's route.Path does from
+// a route's name: each {placeholder} in turn takes the next argument,
+// path-escaped. Handlers, views and templates build every URL with it, from
+// the same patterns the router serves.
+func Path(pattern string, args ...string) string {
+	var b strings.Builder
+	rest := pattern
+	for len(rest) > 0 {
+		open := strings.IndexByte(rest, '{')
+		if open < 0 {
+			b.WriteString(rest)
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if end < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:open])
+		if len(args) > 0 {
+			b.WriteString(url.PathEscape(args[0]))
+			args = args[1:]
+		}
+		rest = rest[open+end+1:]
+	}
+	return b.String()
+}
