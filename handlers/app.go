@@ -64,6 +64,9 @@ type App struct {
 	// nav is the navigation; pages the page of each module's streams.
 	nav   []views.Section
 	pages views.StreamPages
+	// commands runs a command on any module's stream through the same
+	// handlers (for reactions).
+	commands *es.Commands
 }
 
 // mounted is a module served by an App, with its command handler.
@@ -85,17 +88,26 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log,
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
-		nav: []views.Section{views.DashboardSection},
+		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{},
 	}
 	opts := HandlerOptions{Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads}
 	for _, m := range d.Modules {
-		a.streams[m.StreamType()] = mounted{Module: m, handler: m.Kind.Handler(opts)}
+		h := m.Kind.Handler(opts)
+		a.streams[m.StreamType()] = mounted{Module: m, handler: h}
+		m.Kind.route(a.commands, h)
 		a.pages[m.StreamType()] = m.Page
 		a.nav = append(a.nav, m.Sections...)
 	}
 	a.nav = append(a.nav, views.EventsSection)
 	return a
 }
+
+// Commands runs a command on a stream of any module through the handlers
+// the routes use (their Heads, OnAppend and snapshots).
+func (a *App) Commands() *es.Commands { return a.commands }
+
+// Modules are the modules the app serves.
+func (a *App) Modules() []Module { return a.modules }
 
 // Mount adds every module's routes to r.
 func (a *App) Mount(r chi.Router) {

@@ -44,8 +44,8 @@ import (
 //   - MaySee and MayDo say who may read a stream and who may issue a
 //     command on it; nil lets everyone (the identity work adds owner rules
 //     and privacy here and in the deciders);
-//   - Reactions are the module's reaction policies (the reactions
-//     machinery registers and runs them).
+//   - Reactions are the module's reaction policies (es.Reaction); their
+//     commands run through App.Commands, the handlers the routes use.
 //
 // Adding a domain is its own files — domain/x (the decider), its read model
 // in projections, its views, its module file here — and one line in
@@ -81,17 +81,13 @@ type Module struct {
 	// MayDo returns an error (a forbidden *es.Error) when actor may not
 	// issue cmd on the stream; nil: everyone may.
 	MayDo func(actor string, stream es.StreamRef, cmd any) error
-	// Reactions are the module's reaction policies.
-	Reactions []Reaction
+	// Reactions are the module's reaction policies (es.Reaction), run by
+	// an es.Reactor each; their commands go through App.Commands.
+	Reactions []es.Reaction
 }
 
 // StreamType is the type part of the module's streams.
 func (m Module) StreamType() string { return m.Kind.StreamType() }
-
-// Reaction is a reaction policy: events of one stream that cause commands on
-// another. The reactions machinery defines what a policy does; a module only
-// lists its own.
-type Reaction interface{ Name() string }
 
 // Topic is one live topic of a module's lists.
 type Topic struct {
@@ -190,6 +186,7 @@ type Kind interface {
 
 	view(id string, version int64, state any) templ.Component
 	mount(a *App, h StreamHandler, r chi.Router)
+	route(cs *es.Commands, h StreamHandler)
 }
 
 // HandlerOptions are how a stream handler appends (es.Handler's fields).
@@ -264,6 +261,10 @@ func (k kind[S, C, E]) view(id string, version int64, state any) templ.Component
 
 func (k kind[S, C, E]) mount(a *App, h StreamHandler, r chi.Router) {
 	k.routes(a, h.(streamHandler[S, C, E]).h, r)
+}
+
+func (k kind[S, C, E]) route(cs *es.Commands, h StreamHandler) {
+	es.Route(cs, h.(streamHandler[S, C, E]).h)
 }
 
 type streamHandler[S any, C any, E es.Event] struct{ h *es.Handler[S, C, E] }
