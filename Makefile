@@ -4,7 +4,7 @@ GO    ?= go
 # Run at a pinned version, so nobody needs templ installed, nor a different one.
 TEMPL ?= $(GO) run github.com/a-h/templ/cmd/templ@v0.3.977
 
-# CI=true turns a missing browser or DynamoDB Local from a skip into a failure.
+# CI=true turns a missing browser, DynamoDB Local or redis-server from a skip into a failure.
 # Make passes it on from the environment or `make CI=true` anyway; say so here.
 ifdef CI
 export CI
@@ -16,7 +16,7 @@ endif
 run:
 	$(GO) run .
 
-## deps: install Chromium, the Playwright driver, Java and DynamoDB Local (idempotent)
+## deps: install Chromium, the Playwright driver, Java, DynamoDB Local and redis-server (idempotent)
 deps:
 	scripts/deps.sh
 
@@ -62,7 +62,7 @@ screenshots:
 ## bench: every benchmark, no tests, each beside its raw baseline (BENCHMARKS.md says how to read them);
 # One package at a time (-p 1), so that no two benchmarks share the machine.
 bench:
-	scripts/deps.sh java dynamodb
+	scripts/deps.sh java dynamodb redis
 	@echo "bench: $$(nproc) cores; $$(uptime)"
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 	@echo "bench: $$(nproc) cores; $$(uptime)"

