@@ -10,8 +10,10 @@ import (
 
 	"github.com/playwright-community/playwright-go"
 
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/seed"
+	"github.com/foldboard/foldboard/views"
 )
 
 // cspRecorder is injected before any page script (through the browser's
@@ -60,6 +62,26 @@ func TestMainPagesRaiseNoContentSecurityPolicyViolation(t *testing.T) {
 			t.Fatalf("no link to a page from %s: %v", list.page, err)
 		}
 		paths = append(paths, href)
+	}
+	// Every module's sections, and the page and timeline of its first
+	// stream in the demo data.
+	seen := map[string]bool{}
+	for _, step := range seed.Plan(time.Now().UTC()) {
+		for _, m := range handlers.Modules() {
+			if m.StreamType() != step.Stream.Type || seen[m.StreamType()] {
+				continue
+			}
+			seen[m.StreamType()] = true
+			for _, s := range m.Sections {
+				paths = append(paths, s.Path)
+			}
+			paths = append(paths, views.Path(m.Page, step.Stream.ID), "/streams/"+step.Stream.String()+"/timeline")
+		}
+	}
+	for _, m := range handlers.Modules() {
+		if !seen[m.StreamType()] {
+			t.Errorf("the demo data has no %s stream", m.StreamType())
+		}
 	}
 	for _, path := range paths {
 		if _, err := page.Goto(app.URL + path); err != nil {

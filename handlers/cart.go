@@ -49,10 +49,10 @@ func Carts() Module {
 		Seed: seedCarts,
 		Load: []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
 		Examples: []Example{
-			{Path: "/carts/{id}/items", Fields: map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
-			{Path: "/carts/{id}/items/pear/remove", Fields: map[string]any{}},
-			{Path: "/carts/{id}/items", Fields: map[string]any{"sku": "apple", "qty": 1, "price": "1.00"}},
-			{Path: "/carts/{id}/checkout", Fields: map[string]any{}},
+			{Path: views.RouteCartItems, Fields: map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
+			{Path: views.RouteCartRemove, Params: map[string]string{"sku": "pear"}, Fields: map[string]any{}},
+			{Path: views.RouteCartItems, Fields: map[string]any{"sku": "apple", "qty": 1, "price": "1.00"}},
+			{Path: views.RouteCartCheckout, Fields: map[string]any{}},
 		},
 	}
 }

@@ -43,9 +43,9 @@ func Matches() Module {
 		Seed: seedMatches,
 		Load: []LoadWork{{Name: "innings", Life: 6, Next: loadMatch}},
 		Examples: []Example{
-			{Path: "/matches", Fields: map[string]any{"matchId": "{id}", "venue": "Lord's", "homeTeam": "England", "awayTeam": "India"}, Text: []string{"venue", "homeTeam", "awayTeam"}},
-			{Path: "/matches/{id}/innings", Fields: map[string]any{"innings": 1, "runs": 250, "wickets": 7}},
-			{Path: "/matches/{id}/end", Fields: map[string]any{"result": "a draw"}, Text: []string{"result"}},
+			{Path: views.RouteMatches, Fields: map[string]any{"matchId": "{id}", "venue": "Lord's", "homeTeam": "England", "awayTeam": "India"}, Text: []string{"venue", "homeTeam", "awayTeam"}},
+			{Path: views.RouteMatchInnings, Fields: map[string]any{"innings": 1, "runs": 250, "wickets": 7}},
+			{Path: views.RouteMatchEnd, Fields: map[string]any{"result": "a draw"}, Text: []string{"result"}},
 		},
 	}
 }

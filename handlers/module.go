@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -98,11 +100,14 @@ type Topic struct {
 	Fragment func(a *App) templ.Component
 }
 
-// Example is one command of an example life of a stream: the route's path
-// with {id} (and the route's other placeholders) filled in, and its fields.
-// Text fields (Text) are those any text may be typed into.
+// Example is one command of an example life of a stream: the route's
+// pattern, the values of its placeholders other than {id} (Params), and its
+// fields, where the value "{id}" stands for the stream's id (a command that
+// starts a stream names it in a field). The first example starts the
+// stream. Text fields (Text) are those any text may be typed into.
 type Example struct {
 	Path   string
+	Params map[string]string
 	Fields map[string]any
 	Text   []string
 	// Actor, when set, is who sends it (else the tests' default actor).
@@ -310,4 +315,34 @@ func (sh streamHandler[S, C, E]) Step(ctx context.Context, id string, version in
 	}
 	// Evolve leaves before alone, so both states stand.
 	return before, h.Decider.Evolve(before, e), &envs[0], nil
+}
+
+// Target is the example's path for stream id, its other placeholders filled
+// with Params (or, for those Params lacks, with other).
+func (ex Example) Target(id, other string) string {
+	path := strings.ReplaceAll(ex.Path, "{id}", url.PathEscape(id))
+	for {
+		open := strings.IndexByte(path, '{')
+		end := strings.IndexByte(path, '}')
+		if open < 0 || end < open {
+			return path
+		}
+		v, ok := ex.Params[path[open+1:end]]
+		if !ok {
+			v = other
+		}
+		path = path[:open] + url.PathEscape(v) + path[end+1:]
+	}
+}
+
+// FieldsFor are the example's fields for stream id.
+func (ex Example) FieldsFor(id string) map[string]any {
+	out := make(map[string]any, len(ex.Fields))
+	for k, v := range ex.Fields {
+		if v == "{id}" {
+			v = id
+		}
+		out[k] = v
+	}
+	return out
 }

@@ -51,9 +51,9 @@ func Posts() Module {
 		Seed: seedPosts,
 		Load: []LoadWork{{Name: "post", Life: 10, Next: loadPost}},
 		Examples: []Example{
-			{Path: "/posts", Fields: map[string]any{"postId": "{id}", "title": "Hello", "body": "Some text"}, Text: []string{"title", "body"}},
-			{Path: "/posts/{id}/title", Fields: map[string]any{"title": "Hello again"}, Text: []string{"title"}},
-			{Path: "/posts/{id}/publish", Fields: map[string]any{}},
+			{Path: views.RoutePosts, Fields: map[string]any{"postId": "{id}", "title": "Hello", "body": "Some text"}, Text: []string{"title", "body"}},
+			{Path: views.RoutePostTitle, Fields: map[string]any{"title": "Hello again"}, Text: []string{"title"}},
+			{Path: views.RoutePostPublish, Fields: map[string]any{}},
 		},
 	}
 }

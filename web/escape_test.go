@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/views"
 )
 
 // refusedAny stands for any 4xx refusal.
@@ -99,10 +102,41 @@ func TestMarkupTypedIntoAnyFieldIsShownAsText(t *testing.T) {
 				checkNoScriptFromText(t, path, r.body, want)
 			}
 
+			// Every module's text fields, through its example life typed
+			// into forms: its pages and timeline show the markup as text.
+			topics := []string{"match/x1", "matches", "posts", "post/p1", "dashboard", "timeline/match/x1"}
+			for _, m := range handlers.Modules() {
+				id := exampleID(m, "x")
+				n := 0
+				for _, ex := range m.Examples {
+					form := exampleForm(ex, id, func(string) string { n++; return hostileText[n%len(hostileText)] })
+					post(ex.Target(id, ""), form, http.StatusSeeOther)
+				}
+				ref := m.StreamType() + "/" + id
+				waitFor(t, func() bool { return c.do("GET", "/streams/"+ref+"/state", "", "", as).status == http.StatusOK })
+				paths := []string{views.Path(m.Page, id), "/streams/" + ref + "/timeline", "/streams/" + ref + "/timeline?v=1"}
+				for _, sec := range m.Sections {
+					paths = append(paths, sec.Path)
+				}
+				for _, path := range paths {
+					r := c.do("GET", path, "", "", as)
+					if r.status != http.StatusOK {
+						t.Errorf("GET %s: %d", path, r.status)
+					}
+					checkNoScriptFromText(t, path, r.body, nil)
+				}
+				topics = append(topics, ref, "timeline/"+ref)
+				for _, tp := range m.Topics {
+					topics = append(topics, tp.Name)
+				}
+			}
+
+			slices.Sort(topics)
+			topics = slices.Compact(topics)
+
 			// The live fragments are the same components, pushed.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			topics := []string{"match/x1", "matches", "posts", "post/p1", "dashboard", "timeline/match/x1"}
 			q := url.Values{"topic": topics}
 			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?"+q.Encode(), nil)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/web"
 )
@@ -88,13 +89,17 @@ func startFuzzApp(f testing.TB, store string) *fuzzApp {
 		fa.store = &guardStore{Store: d.Store}
 		d.Store = fa.store
 	}})
-	for _, c := range []struct{ path, body string }{
-		{"/matches", `{"matchId":"m-1","venue":"V","homeTeam":"A","awayTeam":"B"}`},
-		{"/carts/c-1/items", `{"sku":"apple","qty":1,"price":"1.00"}`},
-		{"/posts", `{"postId":"p-1","title":"T","body":"B"}`},
-	} {
-		if rec := fa.serve("POST", c.path, "application/json", "application/json", c.body); rec.Code/100 != 2 {
-			f.Fatalf("setting up %s: %d %s", c.path, rec.Code, rec.Body)
+	// Every module's stream that the routes name, started by its first
+	// example.
+	for _, m := range handlers.Modules() {
+		id := exampleID(m, "1")
+		first := m.Examples[0]
+		body, err := json.Marshal(first.FieldsFor(id))
+		if err != nil {
+			f.Fatal(err)
+		}
+		if rec := fa.serve("POST", first.Target(id, ""), "application/json", "application/json", string(body)); rec.Code/100 != 2 {
+			f.Fatalf("setting up %s: %d %s", first.Path, rec.Code, rec.Body)
 		}
 	}
 	return fa
@@ -118,22 +123,37 @@ func (fa *fuzzApp) serve(method, target, contentType, accept, body string) *http
 // commandRoute is a command route of contract.md, its stream ids by default,
 // and its fields with a good value of each.
 type commandRoute struct {
-	path   string // with {id} and {sku} to fill in
+	path   string // with {id} and the route's other placeholders to fill in
 	id     string
 	fields map[string]any
+	params map[string]string
 }
 
-var commandRoutes = []commandRoute{
-	{"/matches", "", map[string]any{"matchId": "m-new", "venue": "Lord's", "homeTeam": "England", "awayTeam": "India"}},
-	{"/matches/{id}/innings", "m-1", map[string]any{"innings": 1, "runs": 250, "wickets": 7}},
-	{"/matches/{id}/end", "m-1", map[string]any{"result": "a draw"}},
-	{"/carts/{id}/items", "c-1", map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
-	{"/carts/{id}/items/{sku}/remove", "c-1", map[string]any{}},
-	{"/carts/{id}/checkout", "c-1", map[string]any{}},
-	{"/posts", "", map[string]any{"postId": "p-new", "title": "Hello", "body": "Some text"}},
-	{"/posts/{id}/publish", "p-1", map[string]any{}},
-	{"/posts/{id}/title", "p-1", map[string]any{"title": "Hello again"}},
-	{"/actor", "", map[string]any{"name": "Ana", "back": "/matches"}},
+// commandRoutes are every module's command routes, from its examples (on
+// the stream startFuzzApp starts; a route that starts a stream names a new
+// one), and the actor's.
+var commandRoutes = func() []commandRoute {
+	var out []commandRoute
+	for _, m := range handlers.Modules() {
+		for _, ex := range m.Examples {
+			r := commandRoute{path: ex.Path, fields: ex.FieldsFor(exampleID(m, "new")), params: ex.Params}
+			if strings.Contains(ex.Path, "{id}") {
+				r.id = exampleID(m, "1")
+			}
+			out = append(out, r)
+		}
+	}
+	return append(out, commandRoute{path: "/actor", fields: map[string]any{"name": "Ana", "back": "/matches"}})
+}()
+
+// target fills the route's placeholders: {id} with id, the others with
+// their example values, or with id too when raw.
+func (r commandRoute) target(id string, raw bool) string {
+	ex := handlers.Example{Path: r.path, Params: r.params}
+	if raw {
+		ex.Params = nil
+	}
+	return ex.Target(id, id)
 }
 
 // Shapes of a fuzzed request, from its shape byte: the low bits pick the
@@ -198,11 +218,10 @@ func checkCommand(t *testing.T, fa *fuzzApp, route uint8, id string, body []byte
 	t.Helper()
 	{
 		r := commandRoutes[int(route)%len(commandRoutes)]
-		pathID, sku := r.id, "apple"
+		target := r.target(r.id, false)
 		if shape&shapeRawID != 0 {
-			pathID, sku = id, id
+			target = r.target(id, true)
 		}
-		target := strings.NewReplacer("{id}", url.PathEscape(pathID), "{sku}", url.PathEscape(sku)).Replace(r.path)
 		accept := "application/json"
 		if shape&shapePage != 0 {
 			accept = "text/html"

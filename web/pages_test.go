@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,10 +21,17 @@ func mainPages(t *testing.T, c *client) []string {
 	wantStatus(t, r, http.StatusCreated, "")
 	r = c.do("POST", "/posts/p-1/publish", "application/json", `{}`, map[string]string{"Accept": "application/json", "X-Actor": "ana"})
 	wantStatus(t, r, http.StatusOK, "")
-	return []string{
+	pages := []string{
 		"/", "/matches", "/matches/m-1", "/carts", "/carts/c-1", "/sales", "/posts", "/posts/p-1",
 		"/events", "/streams/match/m-1/timeline", "/nowhere",
 	}
+	// And every module's pages, filled by its example life.
+	for _, p := range runExamples(t, c, "ana", "ex") {
+		if !slices.Contains(pages, p) {
+			pages = append(pages, p)
+		}
+	}
+	return pages
 }
 
 func attrOf(n *html.Node, key string) (string, bool) {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/foldboard/foldboard/domain/blog"
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 )
 
 // writers issue commands of every domain through es.Handler, as the server
@@ -21,7 +21,9 @@ type writers struct {
 	store   es.Store
 	carts   *es.Handler[cart.State, cart.Command, cart.Event]
 	matches *es.Handler[cricket.State, cricket.Command, cricket.Event]
-	posts   *es.Handler[blog.State, blog.Command, blog.Event]
+	// modules are every module, with a handler of each (by stream type).
+	modules []handlers.Module
+	any     map[string]handlers.StreamHandler
 
 	mu      sync.Mutex
 	streams map[es.StreamRef]bool
@@ -29,13 +31,18 @@ type writers struct {
 }
 
 func newWriters(f fixture) *writers {
-	return &writers{
+	w := &writers{
 		store:   f.store,
 		carts:   &es.Handler[cart.State, cart.Command, cart.Event]{Decider: cart.Decider(), Store: f.store, SnapshotEvery: 10},
 		matches: &es.Handler[cricket.State, cricket.Command, cricket.Event]{Decider: cricket.Decider(), Store: f.store, SnapshotEvery: 10},
-		posts:   &es.Handler[blog.State, blog.Command, blog.Event]{Decider: blog.Decider(), Store: f.store, SnapshotEvery: 10},
+		modules: handlers.Modules(),
+		any:     map[string]handlers.StreamHandler{},
 		streams: map[es.StreamRef]bool{},
 	}
+	for _, m := range w.modules {
+		w.any[m.StreamType()] = m.Kind.Handler(handlers.HandlerOptions{Store: f.store, SnapshotEvery: 10})
+	}
+	return w
 }
 
 // write issues n commands from clients at once. A command the store fails
@@ -89,8 +96,9 @@ func (w *writers) one(rng *rand.Rand, id string, client int) error {
 var prices = []cart.Money{100, 250, 1999, 5}
 
 // pick chooses a command: mostly items added to a few shared carts, some
-// removed, the odd checkout; matches scored innings by innings; posts
-// created, retitled and published. Refusals are part of the game.
+// removed, the odd checkout; matches scored innings by innings; and any
+// module's random commands on a few streams of each (posts created,
+// retitled and published, …). Refusals are part of the game.
 func (w *writers) pick(rng *rand.Rand, client int) func(es.Meta) (es.StreamRef, error) {
 	ctx := context.Background()
 	switch r := rng.IntN(100); {
@@ -129,18 +137,18 @@ func (w *writers) pick(rng *rand.Rand, client int) func(es.Meta) (es.StreamRef, 
 			return ref, err
 		}
 	default:
-		id := fmt.Sprintf("p-%d", rng.IntN(5))
-		var cmd blog.Command = blog.CreatePost{Title: "Notes", Body: "text", Author: "ana"}
-		switch rng.IntN(3) {
-		case 1:
-			cmd = blog.ChangeTitle{Title: fmt.Sprintf("Notes %d", rng.IntN(100)), Actor: "ana"}
-		case 2:
-			cmd = blog.PublishPost{Actor: "ana"}
-		}
+		// Any module's streams, a few of each, with its random commands.
+		mod := w.modules[rng.IntN(len(w.modules))]
+		ref := es.StreamRef{Type: mod.StreamType(), ID: fmt.Sprintf("%s-%d", mod.Name, rng.IntN(5))}
+		h := w.any[ref.Type]
 		return func(m es.Meta) (es.StreamRef, error) {
-			m.StreamID = id
-			_, err := w.posts.Handle(ctx, m, cmd)
-			return es.StreamRef{Type: blog.StreamType, ID: id}, err
+			m.StreamID = ref.ID
+			s, _, err := h.Load(ctx, ref)
+			if err != nil {
+				return ref, err
+			}
+			_, err = h.Handle(ctx, m, mod.Kind.Random(rng, s))
+			return ref, err
 		}
 	}
 }
