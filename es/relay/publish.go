@@ -79,7 +79,10 @@ return first
 // It fails with ErrTooLarge for a batch over Options.MaxBatchBytes and with
 // ErrStaleEpoch when a newer epoch has published; then nothing is written.
 // A failed publish leaves a gap that followers meet as ErrBehind (and reload
-// from the saved read models): the holder logs it and goes on. Give ctx a
+// from the saved read models) at the next batch: the holder logs it and goes
+// on. So that they find out when no next batch comes (an idle cluster), a
+// holder also publishes an empty batch from its checkpoint to itself every
+// few seconds while idle (a heartbeat, cheap: one small entry). Give ctx a
 // deadline (say a second): while Redis is away a call waits that long.
 func (r *Relay) Publish(ctx context.Context, epoch int64, from string, b es.Batch) error {
 	parts, err := r.encodeParts(b.Events)
