@@ -87,6 +87,9 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// Details are more about the case, as the contract names them (an
+	// InsufficientFunds error's "balance"); the error's answer carries them.
+	Details map[string]string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -104,4 +107,21 @@ func (e *Error) Is(target error) bool {
 // Errorf makes a domain error.
 func Errorf(kind Kind, code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// New is a fresh error of sentinel e's kind and code, with a message about
+// the case at hand: what a decider returns for one of its sentinels.
+func (e *Error) New(format string, args ...any) *Error {
+	return Errorf(e.Kind, e.Code, format, args...)
+}
+
+// WithDetail is e with one more detail.
+func (e *Error) WithDetail(key, value string) *Error {
+	out := *e
+	out.Details = make(map[string]string, len(e.Details)+1)
+	for k, v := range e.Details {
+		out.Details[k] = v
+	}
+	out.Details[key] = value
+	return &out
 }

@@ -30,14 +30,13 @@ func NewRegistry[E Event]() *Registry[E] {
 	return &Registry[E]{types: map[string]eventType[E]{}}
 }
 
-// Register adds the event type T, stored under name at schema version schema,
-// with upcasters from each older version. It panics on a repeated name or a
-// name that is not T's EventType: both are programming errors found at start.
-func Register[T Event, E Event](r *Registry[E], name string, schema int, upcasters ...Upcaster) {
+// Register adds the event type T, stored under its EventType name at schema
+// version schema, with upcasters from each older version. The name is
+// written once, in EventType. It panics on a repeated name, or a T that is
+// not an E: both are programming errors found at start.
+func Register[T Event, E Event](r *Registry[E], schema int, upcasters ...Upcaster) {
 	var zero T
-	if zero.EventType() != name {
-		panic(fmt.Sprintf("es: registering %q for a type whose EventType is %q", name, zero.EventType()))
-	}
+	name := zero.EventType()
 	if _, ok := any(zero).(E); !ok {
 		panic(fmt.Sprintf("es: event type %q is not a %T", name, *new(E)))
 	}

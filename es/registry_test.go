@@ -61,7 +61,7 @@ var (
 
 func TestRegistryUpcastsOldSchemas(t *testing.T) {
 	r := es.NewRegistry[es.Event]()
-	es.Register[deposited](r, "Deposited", 3, renameAmount, addCurrency)
+	es.Register[deposited](r, 3, renameAmount, addCurrency)
 	for _, tc := range []struct {
 		schema int
 		data   string
@@ -85,8 +85,8 @@ func TestRegistryRefusesWhatItCannotDecode(t *testing.T) {
 	boom := errors.New("boom")
 	r := es.NewRegistry[es.Event]()
 	// No upcaster from 1: a gap in the chain.
-	es.Register[deposited](r, "Deposited", 3, addCurrency)
-	es.Register[added](r, "Added", 2, es.Upcaster{From: 1, Up: func(json.RawMessage) (json.RawMessage, error) { return nil, boom }})
+	es.Register[deposited](r, 3, addCurrency)
+	es.Register[added](r, 2, es.Upcaster{From: 1, Up: func(json.RawMessage) (json.RawMessage, error) { return nil, boom }})
 
 	for _, tc := range []struct {
 		name   string
@@ -115,11 +115,10 @@ func TestRegistryRefusesWhatItCannotDecode(t *testing.T) {
 
 func TestRegisterPanicsOnProgrammingErrors(t *testing.T) {
 	for name, register := range map[string]func(){
-		"a name that is not the type's": func() { es.Register[added](es.NewRegistry[es.Event](), "Plus", 1) },
 		"a name twice": func() {
 			r := es.NewRegistry[es.Event]()
-			es.Register[added](r, "Added", 1)
-			es.Register[added](r, "Added", 2)
+			es.Register[added](r, 1)
+			es.Register[added](r, 2)
 		},
 	} {
 		func() {

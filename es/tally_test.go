@@ -41,9 +41,9 @@ func (closed) EventType() string  { return "Closed" }
 
 func tallyEvents() *es.Registry[es.Event] {
 	r := es.NewRegistry[es.Event]()
-	es.Register[added](r, "Added", 1)
-	es.Register[cleared](r, "Cleared", 1)
-	es.Register[closed](r, "Closed", 1)
+	es.Register[added](r, 1)
+	es.Register[cleared](r, 1)
+	es.Register[closed](r, 1)
 	return r
 }
 

@@ -22,6 +22,28 @@ type Problem struct {
 	Message string `json:"message"`
 	// CurrentVersion is the stream's version, on a VersionConflict.
 	CurrentVersion *int64 `json:"currentVersion,omitempty"`
+	// Details are a domain error's details (es.Error.Details), answered as
+	// fields of the error object beside its code and message.
+	Details map[string]string `json:"-"`
+}
+
+// MarshalJSON writes the problem with its details as fields of their own.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Details) == 0 {
+		return b, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Details {
+		if _, taken := fields[k]; !taken {
+			fields[k] = v
+		}
+	}
+	return json.Marshal(fields)
 }
 
 // BadRequest is a request the server cannot read: a malformed body, a missing
@@ -70,7 +92,7 @@ func ProblemOf(err error) Problem {
 		if status == 0 {
 			status = http.StatusInternalServerError
 		}
-		return Problem{Status: status, Code: domain.Code, Message: domain.Message}
+		return Problem{Status: status, Code: domain.Code, Message: domain.Message, Details: domain.Details}
 	case errors.As(err, &conflict):
 		p := Problem{Status: http.StatusConflict, Code: "VersionConflict", Message: conflict.Error()}
 		if conflict.Actual >= 0 {

@@ -112,25 +112,25 @@ func Decide(cmd Command, s State) ([]Event, error) {
 	case ChangeTitle:
 		return changeTitle(c, s)
 	}
-	return nil, errorf(ErrUnknownCommand, "%T is not a post command", cmd)
+	return nil, ErrUnknownCommand.New("%T is not a post command", cmd)
 }
 
 func createPost(c CreatePost, s State) ([]Event, error) {
 	if n := utf8.RuneCountInString(c.Author); strings.TrimSpace(c.Author) == "" || n > MaxAuthorLen || !utf8.ValidString(c.Author) {
-		return nil, errorf(ErrBadAuthor, "author: want 1-%d characters", MaxAuthorLen)
+		return nil, ErrBadAuthor.New("author: want 1-%d characters", MaxAuthorLen)
 	}
 	title, err := validTitle(c.Title)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.Body) > MaxBodyBytes {
-		return nil, errorf(ErrBodyTooLong, "body of %d bytes: want at most %d", len(c.Body), MaxBodyBytes)
+		return nil, ErrBodyTooLong.New("body of %d bytes: want at most %d", len(c.Body), MaxBodyBytes)
 	}
 	if !utf8.ValidString(c.Body) {
-		return nil, errorf(ErrBadBody, "body: want UTF-8 text")
+		return nil, ErrBadBody.New("body: want UTF-8 text")
 	}
 	if s.Exists {
-		return nil, errorf(ErrPostExists, "the post %q already exists", s.Title)
+		return nil, ErrPostExists.New("the post %q already exists", s.Title)
 	}
 	return []Event{PostCreated{Title: title, Body: c.Body, Author: c.Author}}, nil
 }
@@ -140,7 +140,7 @@ func publishPost(c PublishPost, s State) ([]Event, error) {
 		return nil, err
 	}
 	if s.Published {
-		return nil, errorf(ErrAlreadyPublished, "the post %q is already published", s.Title)
+		return nil, ErrAlreadyPublished.New("the post %q is already published", s.Title)
 	}
 	return []Event{PostPublished{}}, nil
 }
@@ -159,10 +159,10 @@ func changeTitle(c ChangeTitle, s State) ([]Event, error) {
 // authorOnly refuses a post that does not exist, then anyone but its author.
 func authorOnly(actor string, s State) error {
 	if !s.Exists {
-		return errorf(ErrPostNotFound, "the post does not exist")
+		return ErrPostNotFound.New("the post does not exist")
 	}
 	if actor != s.Author {
-		return errorf(ErrNotAuthor, "only %s, the post's author, may do this", s.Author)
+		return ErrNotAuthor.New("only %s, the post's author, may do this", s.Author)
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func authorOnly(actor string, s State) error {
 func validTitle(title string) (string, error) {
 	title = strings.TrimSpace(title)
 	if n := utf8.RuneCountInString(title); n < 1 || n > MaxTitleLen || !utf8.ValidString(title) {
-		return "", errorf(ErrBadTitle, "title: want 1-%d characters", MaxTitleLen)
+		return "", ErrBadTitle.New("title: want 1-%d characters", MaxTitleLen)
 	}
 	return title, nil
 }
@@ -193,9 +193,9 @@ func Evolve(s State, e Event) State {
 // Events is a registry of the post's event types, each at schema version 1.
 func Events() *es.Registry[Event] {
 	r := es.NewRegistry[Event]()
-	es.Register[PostCreated](r, "PostCreated", 1)
-	es.Register[PostPublished](r, "PostPublished", 1)
-	es.Register[TitleChanged](r, "TitleChanged", 1)
+	es.Register[PostCreated](r, 1)
+	es.Register[PostPublished](r, 1)
+	es.Register[TitleChanged](r, 1)
 	return r
 }
 

@@ -141,60 +141,60 @@ func Decide(cmd Command, s State) ([]Event, error) {
 	case SendReminder:
 		return sendReminder(c, s)
 	}
-	return nil, errorf(ErrUnknownCommand, "%T is not a cart command", cmd)
+	return nil, ErrUnknownCommand.New("%T is not a cart command", cmd)
 }
 
 func addItem(c AddItem, s State) ([]Event, error) {
 	if !ValidSKU(c.SKU) {
-		return nil, errorf(ErrBadSKU, "sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
+		return nil, ErrBadSKU.New("sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
 	}
 	if c.Qty < 1 || c.Qty > MaxQty {
-		return nil, errorf(ErrBadQty, "qty %d: want 1-%d", c.Qty, MaxQty)
+		return nil, ErrBadQty.New("qty %d: want 1-%d", c.Qty, MaxQty)
 	}
 	if c.Price < 0 || c.Price > MaxPrice {
-		return nil, errorf(ErrBadPrice, "price %s: want 0-%s", c.Price, MaxPrice)
+		return nil, ErrBadPrice.New("price %s: want 0-%s", c.Price, MaxPrice)
 	}
 	if s.CheckedOut {
-		return nil, errorf(ErrCartCheckedOut, "the cart has been checked out")
+		return nil, ErrCartCheckedOut.New("the cart has been checked out")
 	}
 	if line, ok := s.Line(c.SKU); ok {
 		if line.Price != c.Price {
-			return nil, errorf(ErrPriceMismatch, "%s is in the cart at %s, not %s", c.SKU, line.Price, c.Price)
+			return nil, ErrPriceMismatch.New("%s is in the cart at %s, not %s", c.SKU, line.Price, c.Price)
 		}
 		if line.Qty+c.Qty > MaxQty {
-			return nil, errorf(ErrQtyTooLarge, "%s: %d in the cart and %d more is over %d", c.SKU, line.Qty, c.Qty, MaxQty)
+			return nil, ErrQtyTooLarge.New("%s: %d in the cart and %d more is over %d", c.SKU, line.Qty, c.Qty, MaxQty)
 		}
 	} else if len(s.Lines) >= MaxLines {
-		return nil, errorf(ErrCartFull, "the cart holds %d different items, the most it may", len(s.Lines))
+		return nil, ErrCartFull.New("the cart holds %d different items, the most it may", len(s.Lines))
 	}
 	return []Event{ItemAdded{SKU: c.SKU, Qty: c.Qty, Price: c.Price}}, nil
 }
 
 func removeItem(c RemoveItem, s State) ([]Event, error) {
 	if !s.Exists {
-		return nil, errorf(ErrCartNotFound, "the cart does not exist")
+		return nil, ErrCartNotFound.New("the cart does not exist")
 	}
 	if !ValidSKU(c.SKU) {
-		return nil, errorf(ErrBadSKU, "sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
+		return nil, ErrBadSKU.New("sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
 	}
 	if s.CheckedOut {
-		return nil, errorf(ErrCartCheckedOut, "the cart has been checked out")
+		return nil, ErrCartCheckedOut.New("the cart has been checked out")
 	}
 	if _, ok := s.Line(c.SKU); !ok {
-		return nil, errorf(ErrItemNotInCart, "%s is not in the cart", c.SKU)
+		return nil, ErrItemNotInCart.New("%s is not in the cart", c.SKU)
 	}
 	return []Event{ItemRemoved{SKU: c.SKU}}, nil
 }
 
 func checkOut(s State) ([]Event, error) {
 	if !s.Exists {
-		return nil, errorf(ErrCartNotFound, "the cart does not exist")
+		return nil, ErrCartNotFound.New("the cart does not exist")
 	}
 	if s.CheckedOut {
-		return nil, errorf(ErrCartCheckedOut, "the cart has already been checked out")
+		return nil, ErrCartCheckedOut.New("the cart has already been checked out")
 	}
 	if len(s.Lines) == 0 {
-		return nil, errorf(ErrEmptyCart, "the cart is empty")
+		return nil, ErrEmptyCart.New("the cart is empty")
 	}
 	total, items := sum(s.Lines)
 	return []Event{CheckedOut{Total: total, Items: items}}, nil
@@ -241,10 +241,10 @@ func sum(lines []Line) (total Money, items int) {
 // Events is a registry of the cart's event types, each at schema version 1.
 func Events() *es.Registry[Event] {
 	r := es.NewRegistry[Event]()
-	es.Register[ItemAdded](r, "ItemAdded", 1)
-	es.Register[ItemRemoved](r, "ItemRemoved", 1)
-	es.Register[CheckedOut](r, "CheckedOut", 1)
-	es.Register[ReminderSent](r, "ReminderSent", 1)
+	es.Register[ItemAdded](r, 1)
+	es.Register[ItemRemoved](r, 1)
+	es.Register[CheckedOut](r, 1)
+	es.Register[ReminderSent](r, 1)
 	return r
 }
 

@@ -21,7 +21,7 @@ const MaxPrice Money = 1_000_000_00
 func ParseMoney(s string) (Money, error) {
 	u, ok := parseAmount(s, uint64(MaxPrice))
 	if !ok {
-		return 0, errorf(ErrBadPrice, "price %q: want an amount from 0 to %s with at most 2 decimals", s, MaxPrice)
+		return 0, ErrBadPrice.New("price %q: want an amount from 0 to %s with at most 2 decimals", s, MaxPrice)
 	}
 	return Money(u), nil
 }
@@ -91,7 +91,7 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	}
 	u, ok := parseAmount(amount, limit)
 	if !ok {
-		return errorf(ErrBadPrice, "amount %.40q: want an exact decimal with at most 2 decimals", s)
+		return ErrBadPrice.New("amount %.40q: want an exact decimal with at most 2 decimals", s)
 	}
 	if neg {
 		*m = Money(-int64(u)) // -(1<<63) is math.MinInt64

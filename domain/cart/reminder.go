@@ -23,19 +23,19 @@ func (ReminderSent) isEvent()          {}
 // not reminded since its last change: once per quiet spell.
 func sendReminder(c SendReminder, s State) ([]Event, error) {
 	if !s.Exists {
-		return nil, errorf(ErrCartNotFound, "the cart does not exist")
+		return nil, ErrCartNotFound.New("the cart does not exist")
 	}
 	if !es.IsSystemActor(c.Actor) {
-		return nil, errorf(ErrRemindersBySystem, "%.80q may not send reminders: only a reaction does", c.Actor)
+		return nil, ErrRemindersBySystem.New("%.80q may not send reminders: only a reaction does", c.Actor)
 	}
 	if s.CheckedOut {
-		return nil, errorf(ErrCartCheckedOut, "the cart has been checked out")
+		return nil, ErrCartCheckedOut.New("the cart has been checked out")
 	}
 	if len(s.Lines) == 0 {
-		return nil, errorf(ErrEmptyCart, "the cart is empty")
+		return nil, ErrEmptyCart.New("the cart is empty")
 	}
 	if s.Reminded {
-		return nil, errorf(ErrAlreadyReminded, "a reminder was sent since the cart last changed")
+		return nil, ErrAlreadyReminded.New("a reminder was sent since the cart last changed")
 	}
 	return []Event{ReminderSent{}}, nil
 }

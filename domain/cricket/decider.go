@@ -152,66 +152,66 @@ func Decide(cmd Command, s State) ([]Event, error) {
 	case EndMatch:
 		return endMatch(c, s)
 	}
-	return nil, errorf(ErrUnknownCommand, "%T is not a match command", cmd)
+	return nil, ErrUnknownCommand.New("%T is not a match command", cmd)
 }
 
 func startMatch(c StartMatch, s State) ([]Event, error) {
 	venue, ok := text(c.Venue, MaxNameLen)
 	if !ok {
-		return nil, errorf(ErrBadVenue, "venue: want 1-%d characters", MaxNameLen)
+		return nil, ErrBadVenue.New("venue: want 1-%d characters", MaxNameLen)
 	}
 	home, ok := text(c.HomeTeam, MaxNameLen)
 	if !ok {
-		return nil, errorf(ErrBadTeam, "home team: want 1-%d characters", MaxNameLen)
+		return nil, ErrBadTeam.New("home team: want 1-%d characters", MaxNameLen)
 	}
 	away, ok := text(c.AwayTeam, MaxNameLen)
 	if !ok {
-		return nil, errorf(ErrBadTeam, "away team: want 1-%d characters", MaxNameLen)
+		return nil, ErrBadTeam.New("away team: want 1-%d characters", MaxNameLen)
 	}
 	if strings.EqualFold(home, away) {
-		return nil, errorf(ErrSameTeams, "%s cannot play itself", home)
+		return nil, ErrSameTeams.New("%s cannot play itself", home)
 	}
 	if s.Started {
-		return nil, errorf(ErrAlreadyStarted, "the match has already started (%s v %s)", s.HomeTeam, s.AwayTeam)
+		return nil, ErrAlreadyStarted.New("the match has already started (%s v %s)", s.HomeTeam, s.AwayTeam)
 	}
 	return []Event{MatchStarted{Venue: venue, HomeTeam: home, AwayTeam: away}}, nil
 }
 
 func completeInnings(c CompleteInnings, s State) ([]Event, error) {
 	if !s.Started {
-		return nil, errorf(ErrMatchNotFound, "the match has not been started")
+		return nil, ErrMatchNotFound.New("the match has not been started")
 	}
 	if c.Innings < 1 || c.Innings > MaxInnings {
-		return nil, errorf(ErrBadInnings, "innings %d: want 1-%d", c.Innings, MaxInnings)
+		return nil, ErrBadInnings.New("innings %d: want 1-%d", c.Innings, MaxInnings)
 	}
 	if c.Runs < 0 || c.Runs > MaxRuns {
-		return nil, errorf(ErrBadRuns, "runs %d: want 0-%d", c.Runs, MaxRuns)
+		return nil, ErrBadRuns.New("runs %d: want 0-%d", c.Runs, MaxRuns)
 	}
 	if c.Wickets < 0 || c.Wickets > MaxWickets {
-		return nil, errorf(ErrBadWickets, "wickets %d: want 0-%d", c.Wickets, MaxWickets)
+		return nil, ErrBadWickets.New("wickets %d: want 0-%d", c.Wickets, MaxWickets)
 	}
 	if s.Ended {
-		return nil, errorf(ErrAlreadyEnded, "the match has ended: %s", s.Result)
+		return nil, ErrAlreadyEnded.New("the match has ended: %s", s.Result)
 	}
 	if len(s.Innings) >= MaxInnings {
-		return nil, errorf(ErrAllInningsCompleted, "all %d innings have been completed", MaxInnings)
+		return nil, ErrAllInningsCompleted.New("all %d innings have been completed", MaxInnings)
 	}
 	if next := s.NextInnings(); c.Innings != next {
-		return nil, errorf(ErrInningsOutOfOrder, "innings %d: the next innings is %d", c.Innings, next)
+		return nil, ErrInningsOutOfOrder.New("innings %d: the next innings is %d", c.Innings, next)
 	}
 	return []Event{InningsCompleted{Innings: c.Innings, Runs: c.Runs, Wickets: c.Wickets}}, nil
 }
 
 func endMatch(c EndMatch, s State) ([]Event, error) {
 	if !s.Started {
-		return nil, errorf(ErrMatchNotFound, "the match has not been started")
+		return nil, ErrMatchNotFound.New("the match has not been started")
 	}
 	result, ok := text(c.Result, MaxResultLen)
 	if !ok {
-		return nil, errorf(ErrBadResult, "result: want 1-%d characters", MaxResultLen)
+		return nil, ErrBadResult.New("result: want 1-%d characters", MaxResultLen)
 	}
 	if s.Ended {
-		return nil, errorf(ErrAlreadyEnded, "the match has already ended: %s", s.Result)
+		return nil, ErrAlreadyEnded.New("the match has already ended: %s", s.Result)
 	}
 	return []Event{MatchEnded{Result: result}}, nil
 }
@@ -245,9 +245,9 @@ func Evolve(s State, e Event) State {
 // Events is a registry of the match's event types, each at schema version 1.
 func Events() *es.Registry[Event] {
 	r := es.NewRegistry[Event]()
-	es.Register[MatchStarted](r, "MatchStarted", 1)
-	es.Register[InningsCompleted](r, "InningsCompleted", 1)
-	es.Register[MatchEnded](r, "MatchEnded", 1)
+	es.Register[MatchStarted](r, 1)
+	es.Register[InningsCompleted](r, 1)
+	es.Register[MatchEnded](r, 1)
 	return r
 }
 

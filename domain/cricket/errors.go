@@ -34,8 +34,3 @@ var (
 	// ErrUnknownCommand: a nil command, or a pointer to one (commands are values).
 	ErrUnknownCommand = &es.Error{Kind: es.Invalid, Code: "UnknownCommand", Message: "not a match command"}
 )
-
-// errorf is a fresh error with the kind and code of sentinel.
-func errorf(sentinel *es.Error, format string, args ...any) *es.Error {
-	return es.Errorf(sentinel.Kind, sentinel.Code, format, args...)
-}

@@ -47,7 +47,7 @@ var (
 
 func tally() es.Decider[state, command, event] {
 	r := es.NewRegistry[event]()
-	es.Register[added](r, "Added", 1)
+	es.Register[added](r, 1)
 	return es.Decider[state, command, event]{
 		StreamType:  "tally",
 		StateSchema: 1,
@@ -196,8 +196,8 @@ func TestRoundTripsFindsALossyState(t *testing.T) {
 
 func TestEncodesAsFindsABrokenContract(t *testing.T) {
 	r := es.NewRegistry[event]()
-	es.Register[added](r, "Added", 1)
-	es.Register[cleared](r, "Cleared", 2)
+	es.Register[added](r, 1)
+	es.Register[cleared](r, 2)
 	got := strings.Join(encodesAs(r, []Encoding[event]{
 		{one, "Added", 1, `{"N":1}`},
 	}), "\n")
