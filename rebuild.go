@@ -28,38 +28,35 @@ func rebuildCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	defer b.close()
 	d := b.deps
-	current, err := projections.CurrentName(ctx, d.ReadModels)
+	current, err := projections.CurrentName(ctx, d.Settings)
 	if err != nil {
 		return err
 	}
+	setup := projections.NewSetup(d.Backend, handlers.NewReadSide, log)
 	// The read models in use are the mark to reach where the feed cannot
 	// count what is left (DynamoDB).
-	inUse := projections.NewProjector(projections.Config{
-		Name: current, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: handlers.NewReadSide().Models(),
-	})
+	inUse := setup.New(current, nil).Projector
 	if err := inUse.Load(ctx); err != nil {
 		return err
 	}
-
 	name := projections.NewName(time.Now())
-	p := projections.NewProjector(projections.Config{
-		Name: name, Feed: d.Feed, Store: d.ReadModels, Log: log, Models: handlers.NewReadSide().Models(),
-	})
-	if err := p.Load(ctx); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "rebuilding the read models of %s into %s (replacing %s)\n", d.StoreName, name, current)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(runCtx) }()
 	bar := progressBar{w: stdout}
 	var last projections.Progress
-	err = projections.CatchUp(ctx, p, inUse.Catalogue(), 200*time.Millisecond, func(pr projections.Progress) {
-		last = pr
-		bar.draw(pr)
-	})
-	stop()
-	if runErr := <-done; runErr != nil && err == nil {
+	var runErr error
+	rb := projections.Rebuild{
+		Setup: setup, Settings: d.Settings, InUse: inUse, Every: 200 * time.Millisecond,
+		Start: func(p *projections.Projector) func() {
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- p.Run(runCtx) }()
+			return func() { stop(); runErr = <-done }
+		},
+		Report: func(pr projections.Progress) { last = pr; bar.draw(pr) },
+	}
+	_, stop, err := rb.Run(ctx, name)
+	if err == nil {
+		stop() // the last save
 		err = runErr
 	}
 	bar.end()
@@ -67,16 +64,10 @@ func rebuildCommand(ctx context.Context, args []string, getenv func(string) stri
 		if errors.Is(err, context.Canceled) {
 			err = errors.New("interrupted before the read models caught up")
 		}
-		_ = projections.Drop(context.WithoutCancel(ctx), d.ReadModels, name)
 		return fmt.Errorf("rebuild: %w", err)
 	}
-	if err := projections.SaveCurrentName(ctx, d.ReadModels, name); err != nil {
-		return err
-	}
-	if current != name {
-		if err := projections.Drop(ctx, d.ReadModels, current); err != nil {
-			log.Warn("dropping the replaced read models", "projector", current, "err", err)
-		}
+	if err := projections.Drop(ctx, d.ReadModels, current); err != nil {
+		log.Warn("dropping the replaced read models", "projector", current, "err", err)
 	}
 	fmt.Fprintf(stdout, "rebuilt %d events in %s (%s events/s); %s is now in use: a running server reads it from its next start\n",
 		last.Applied, last.Elapsed.Round(time.Millisecond), rate(last.Rate), name)

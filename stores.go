@@ -27,7 +27,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, erro
 		if err != nil {
 			return backend{}, err
 		}
-		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
+		deps.Backend = store.Backend()
 		deps.StoreName = "sqlite (" + cfg.db + ")"
 		return backend{deps: deps, close: store.Close}, nil
 	case "dynamodb":
@@ -35,7 +35,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, erro
 		if err != nil {
 			return backend{}, err
 		}
-		deps.Store, deps.Feed, deps.ReadModels = store, store.Feed(), store
+		deps.Backend = store.Backend()
 		deps.StoreName = "dynamodb (tables " + cfg.tablePrefix + "*)"
 		return backend{deps: deps, close: func() error { return nil }}, nil
 	}

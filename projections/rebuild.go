@@ -1,10 +1,12 @@
 package projections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -14,8 +16,9 @@ import (
 // DefaultName is the read models' name until a rebuild makes another.
 const DefaultName = "readmodels-v1"
 
-// SettingsName keys foldboard's own settings among the saved documents;
-// currentKey is the setting that names the read models in use.
+// SettingsName keys foldboard's own settings where stores kept them among
+// the read models' documents; currentKey is the setting that names the read
+// models in use.
 const (
 	SettingsName = "settings"
 	currentKey   = "read-models"
@@ -26,26 +29,43 @@ func NewName(now time.Time) string { return "readmodels-" + strings.ToLower(es.N
 
 // CurrentName returns the name of the read models in use, as a rebuild last
 // saved it; DefaultName when none was.
-func CurrentName(ctx context.Context, store es.ReadModelStore) (string, error) {
-	_, docs, err := store.LoadReadModels(ctx, SettingsName)
-	if err != nil {
-		return "", fmt.Errorf("loading settings: %w", err)
-	}
-	var name string
-	if doc, ok := docs[currentKey]; ok && json.Unmarshal(doc, &name) == nil && es.ValidID(name) {
-		return name, nil
-	}
-	return DefaultName, nil
+func CurrentName(ctx context.Context, settings es.Settings) (string, error) {
+	name, _, err := currentName(ctx, settings)
+	return name, err
 }
 
-// SaveCurrentName makes name the read models in use, for every later start.
-func SaveCurrentName(ctx context.Context, store es.ReadModelStore, name string) error {
+// currentName is the name in use and the setting's value as stored (nil
+// when no rebuild saved one).
+func currentName(ctx context.Context, settings es.Settings) (string, json.RawMessage, error) {
+	doc, ok, err := settings.Setting(ctx, currentKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("loading settings: %w", err)
+	}
+	var name string
+	if ok && json.Unmarshal(doc, &name) == nil && es.ValidID(name) {
+		return name, doc, nil
+	}
+	return DefaultName, doc, nil
+}
+
+// SwapCurrentName makes name the read models in use for every later start,
+// in place of old: of two rebuilds that started from the same read models,
+// only the first to finish swaps; the other fails with an error matching
+// es.ErrSettingChanged.
+func SwapCurrentName(ctx context.Context, settings es.Settings, old, name string) error {
+	inUse, raw, err := currentName(ctx, settings)
+	if err != nil {
+		return err
+	}
+	if inUse != old {
+		return fmt.Errorf("swapping in read models %s: %s replaced %s meanwhile: %w", name, inUse, old, es.ErrSettingChanged)
+	}
 	doc, err := json.Marshal(name)
 	if err != nil {
 		return err
 	}
-	if err := store.SaveReadModels(ctx, SettingsName, "", map[string]json.RawMessage{currentKey: doc}); err != nil {
-		return fmt.Errorf("saving the read models' name %s: %w", name, err)
+	if err := settings.SwapSetting(ctx, currentKey, raw, doc); err != nil {
+		return fmt.Errorf("swapping in read models %s: %w", name, err)
 	}
 	return nil
 }
@@ -238,4 +258,65 @@ func (c *Catalogue) reached(m mark) bool {
 		}
 	}
 	return true
+}
+
+// Rebuild replays the whole log into fresh read models and makes them the
+// ones in use: the one rebuild of the server's button and of `foldboard
+// rebuild`.
+type Rebuild struct {
+	Setup    Setup
+	Settings es.Settings
+	// InUse are the read models in use: the end to reach, and the name to
+	// swap out.
+	InUse *Projector
+	// Start runs a projector and returns how to stop it, which waits for
+	// its last save.
+	Start func(p *Projector) (stop func())
+	// OnChange is the new projector's, as for Setup.New.
+	OnChange func(p *Projector, topics []string)
+	// Every is how often Report is told the progress.
+	Every  time.Duration
+	Report func(Progress)
+}
+
+// Run rebuilds into name: the new read models replay the log until they
+// have reached the ones in use (CatchUp, then Reach), then their name is
+// swapped in for every later start (SwapCurrentName: a rebuild that started
+// from read models another one replaced meanwhile fails). It returns the
+// new read models with their projector still running; on failure it stops
+// it and drops what it saved. The caller serves from them and drops the
+// replaced ones.
+func (r Rebuild) Run(ctx context.Context, name string) (Current, func(), error) {
+	next := r.Setup.New(name, r.OnChange)
+	if err := next.Projector.Load(ctx); err != nil {
+		return Current{}, nil, err
+	}
+	stop := r.Start(next.Projector)
+	err := CatchUp(ctx, next.Projector, r.InUse.Catalogue(), r.Every, r.Report)
+	if err == nil {
+		// What the read models in use applied meanwhile, so that a swap
+		// goes back on no page.
+		reachCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = Reach(reachCtx, next.Projector, r.InUse.Catalogue())
+		cancel()
+	}
+	if err == nil {
+		err = SwapCurrentName(ctx, r.Settings, r.InUse.Name(), name)
+	}
+	if err != nil {
+		stop()
+		r.drop(name)
+		return Current{}, nil, err
+	}
+	return next, stop, nil
+}
+
+// drop deletes the documents of a rebuild that did not finish, within a few
+// seconds, whether or not the caller is stopping.
+func (r Rebuild) drop(name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := Drop(ctx, r.Setup.Store, name); err != nil {
+		cmp.Or(r.Setup.Log, slog.Default()).Warn("dropping an unfinished rebuild", "projector", name, "err", err)
+	}
 }

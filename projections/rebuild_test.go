@@ -77,17 +77,24 @@ func TestCatchUpEndsWhenTheNewReadModelsCoverTheOnesInUse(t *testing.T) {
 	}
 }
 
-func TestTheNameInUseIsSavedAndOldReadModelsDropped(t *testing.T) {
+func TestTheNameInUseIsSwappedOnceAndOldReadModelsDropped(t *testing.T) {
 	ctx := t.Context()
-	store := &namedReadModels{}
-	if name, err := CurrentName(ctx, store); err != nil || name != DefaultName {
+	store, settings := &namedReadModels{}, &memorySettings{}
+	if name, err := CurrentName(ctx, settings); err != nil || name != DefaultName {
 		t.Fatalf("never rebuilt: %q, %v", name, err)
 	}
-	if err := SaveCurrentName(ctx, store, "readmodels-x"); err != nil {
+	if err := SwapCurrentName(ctx, settings, DefaultName, "readmodels-x"); err != nil {
 		t.Fatal(err)
 	}
-	if name, _ := CurrentName(ctx, store); name != "readmodels-x" {
-		t.Fatalf("after a save: %q", name)
+	if name, _ := CurrentName(ctx, settings); name != "readmodels-x" {
+		t.Fatalf("after a swap: %q", name)
+	}
+	// A second rebuild that began from the same read models lost the race.
+	if err := SwapCurrentName(ctx, settings, DefaultName, "readmodels-y"); !errors.Is(err, es.ErrSettingChanged) {
+		t.Fatalf("a rebuild from read models replaced meanwhile swapped in: %v", err)
+	}
+	if name, _ := CurrentName(ctx, settings); name != "readmodels-x" {
+		t.Fatalf("after a lost swap: %q", name)
 	}
 	docs := map[string]json.RawMessage{}
 	for i := range 250 { // more than one save's worth
@@ -104,12 +111,51 @@ func TestTheNameInUseIsSavedAndOldReadModelsDropped(t *testing.T) {
 	if _, left, _ := store.LoadReadModels(ctx, "old"); len(left) != 0 {
 		t.Fatalf("%d documents left", len(left))
 	}
-	if name, _ := CurrentName(ctx, store); name != "readmodels-x" {
-		t.Fatalf("dropping read models touched the settings: %q", name)
-	}
 	if err := Drop(ctx, store, SettingsName); err == nil {
 		t.Fatal("the settings were dropped as read models")
 	}
+}
+
+// memorySettings are es.Settings in memory, conditional as the stores' are.
+type memorySettings struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *memorySettings) Setting(_ context.Context, name string) (json.RawMessage, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.m[name]
+	if !ok {
+		return nil, false, nil
+	}
+	return json.RawMessage(v), true, nil
+}
+
+func (s *memorySettings) CreateSetting(_ context.Context, name string, value json.RawMessage) (json.RawMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	if _, ok := s.m[name]; !ok {
+		s.m[name] = string(value)
+	}
+	return json.RawMessage(s.m[name]), nil
+}
+
+func (s *memorySettings) SwapSetting(_ context.Context, name string, old, value json.RawMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]string{}
+	}
+	v, ok := s.m[name]
+	if (old == nil && ok) || (old != nil && (!ok || v != string(old))) {
+		return es.ErrSettingChanged
+	}
+	s.m[name] = string(value)
+	return nil
 }
 
 // namedReadModels keeps each projector's documents apart.

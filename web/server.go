@@ -10,21 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
-	"github.com/foldboard/foldboard/views"
 )
 
 // Deps are what the server is built from.
 type Deps struct {
-	Store      es.Store
-	Feed       es.Feed
-	ReadModels es.ReadModelStore
+	// Backend is the store: its log, change feed, read models and
+	// settings (when Settings is nil, the read models' store if it keeps
+	// settings too).
+	es.Backend
 	// StoreName names the store on the dashboard.
 	StoreName string
 	// Secret signs the actor cookie; when empty, one is made at the first
@@ -101,25 +99,14 @@ type Server struct {
 	// swaps it.
 	live    *projections.Live
 	deps    Deps
+	setup   projections.Setup
 	metrics *metrics
 	log     *slog.Logger
 	limits  Limits
 
-	// running are the projectors running under Serve, and how to stop each.
-	runMu   sync.Mutex
-	runCtx  context.Context // Serve's, for the projectors; nil before Serve
-	running map[*projections.Projector]*runningProjector
-	runWG   sync.WaitGroup
-
-	rebuilding atomic.Bool
-	rebuildMu  sync.Mutex
-	rebuildSt  views.RebuildStatus
-
-	// appended is the newest version this process appended to each stream
-	// not yet known to be applied: a graceful stop lets the projector reach
-	// them, so that a restart finds the read models current.
-	appendedMu sync.Mutex
-	appended   map[es.StreamRef]int64
+	projectors *projectors
+	rebuild    *rebuilds
+	appends    *appendLog
 }
 
 // New builds the server and loads the saved read models. Serve (or Run and
@@ -134,41 +121,50 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.StateCacheBytes == 0 {
 		d.StateCacheBytes = DefaultStateCacheBytes
 	}
+	if d.Settings == nil {
+		settings, ok := d.ReadModels.(es.Settings)
+		if !ok {
+			return nil, errors.New("web: Deps.Settings is nil and the read models' store keeps no settings")
+		}
+		d.Settings = settings
+	}
 	if d.ProjectorName == "" {
 		var err error
-		if d.ProjectorName, err = projections.CurrentName(ctx, d.ReadModels); err != nil {
+		if d.ProjectorName, err = projections.CurrentName(ctx, d.Settings); err != nil {
 			return nil, err
 		}
 	}
 	if len(d.Secret) == 0 {
 		var err error
-		if d.Secret, err = cookieSecret(ctx, d.ReadModels); err != nil {
+		if d.Secret, err = cookieSecret(ctx, d.Settings); err != nil {
 			return nil, err
 		}
 	}
 	s := &Server{
-		log: d.Log, limits: d.Limits.withDefaults(), appended: map[es.StreamRef]int64{},
-		running: map[*projections.Projector]*runningProjector{},
+		log: d.Log, limits: d.Limits.withDefaults(), appends: newAppendLog(), projectors: newProjectors(d.Log),
 	}
+	s.rebuild = &rebuilds{changed: func() { s.hub.Publish(context.Background(), []string{projections.TopicDashboard}) }}
 	onAppend := d.OnAppend
 	d.OnAppend = func(res es.AppendResult) {
-		s.noteAppend(res)
+		s.appends.note(res, s.live.Load().Projector.Catalogue())
 		if onAppend != nil {
 			onAppend(res)
 		}
 	}
 	s.deps = d
 	s.metrics = newMetrics(s)
-	read, projector := s.newReadSide(d.ProjectorName)
-	if err := projector.Load(ctx); err != nil {
+	s.setup = projections.NewSetup(d.Backend, handlers.NewReadSide, d.Log)
+	s.setup.OnBatch = s.metrics.batch
+	cur := s.setup.New(d.ProjectorName, s.publishServed)
+	if err := cur.Projector.Load(ctx); err != nil {
 		return nil, err
 	}
-	s.live = projections.NewLive(projections.Current{Read: read, Projector: projector})
+	s.live = projections.NewLive(cur)
 	app := handlers.New(handlers.Deps{
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
-		Rebuild: s.StartRebuild, RebuildStatus: s.rebuildStatus, OnCommand: s.metrics.command,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, OnCommand: s.metrics.command,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -198,22 +194,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Projector is the projector of the read models the pages read now.
 func (s *Server) Projector() *projections.Projector { return s.live.Load().Projector }
 
-// newReadSide makes empty read models and their projector, saved under name.
-// The projector tells the hub of changes only while its read models are the
-// ones served: a rebuild's stay quiet until they are swapped in.
-func (s *Server) newReadSide(name string) (*projections.ReadSide, *projections.Projector) {
-	read := handlers.NewReadSide()
-	var p *projections.Projector
-	p = projections.NewProjector(projections.Config{
-		Name: name, Feed: s.deps.Feed, Store: s.deps.ReadModels, Log: s.deps.Log, SaveEvery: projections.DefaultSaveEvery,
-		Models: read.Models(), OnBatch: s.metrics.batch, WriteLimit: streamLimit(s.deps.Store),
-		OnChange: func(topics []string) {
-			if s.live.Load().Projector == p {
-				s.hub.Publish(context.Background(), topics)
-			}
-		},
-	})
-	return read, p
+// publishServed tells the hub of the topics p changed while its read
+// models are the ones served: a rebuild's stay quiet until they are
+// swapped in.
+func (s *Server) publishServed(p *projections.Projector, topics []string) {
+	if s.live.Load().Projector == p {
+		s.hub.Publish(context.Background(), topics)
+	}
 }
 
 // Hub is the server's live-update hub.
@@ -237,10 +224,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
-	s.runMu.Lock()
-	s.runCtx = projCtx
-	s.runMu.Unlock()
-	s.runProjector(s.live.Load().Projector)
+	s.projectors.serve(projCtx)
+	s.projectors.run(s.live.Load().Projector)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("foldboard serving", "addr", "http://"+ln.Addr().String())
@@ -264,64 +249,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if !s.hub.Wait(stopCtx) {
 			s.log.Warn("live clients still open at the stop deadline", "clients", s.hub.Clients())
 		}
-		if !s.drain(stopCtx) {
+		if !s.appends.drain(stopCtx, s.Projector) {
 			s.log.Warn("the projector had not applied every append at the stop deadline")
 		}
 		cancel()
 		s.log.Info("stopped", "took", time.Since(begin).Round(time.Millisecond))
 	}
 	stopProjector()
-	s.runWG.Wait()
+	s.projectors.wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
-}
-
-// noteAppend records an append for the drain at stop.
-func (s *Server) noteAppend(res es.AppendResult) {
-	if len(res.Events) == 0 {
-		return
-	}
-	stream := res.Events[0].Stream
-	s.appendedMu.Lock()
-	defer s.appendedMu.Unlock()
-	if res.Version > s.appended[stream] {
-		s.appended[stream] = res.Version
-	}
-	// Keep the map to the streams still in the projector's way: once in a
-	// while, forget those it has applied.
-	if len(s.appended) >= 1024 {
-		cat := s.live.Load().Projector.Catalogue()
-		for ref, v := range s.appended {
-			if info, ok := cat.Stream(ref); ok && (info.Version >= v || info.Parked != "") {
-				delete(s.appended, ref)
-			}
-		}
-	}
-}
-
-// drain waits until the projector has applied every append this process
-// made (or parked its stream), or ctx ends; it reports whether it got there.
-func (s *Server) drain(ctx context.Context) bool {
-	s.appendedMu.Lock()
-	pending := make(map[es.StreamRef]int64, len(s.appended))
-	for ref, v := range s.appended {
-		pending[ref] = v
-	}
-	s.appendedMu.Unlock()
-	for ref, v := range pending {
-		if !s.live.Load().Projector.WaitFor(ctx, ref, v) {
-			return false
-		}
-	}
-	return true
-}
-
-// streamLimit is the store's limit on one stream's writes, if it has one.
-func streamLimit(s es.Store) es.StreamWriteLimit {
-	if l, ok := s.(es.StreamWriteLimit); ok {
-		return l
-	}
-	return nil
 }

@@ -70,7 +70,7 @@ func Start(t testing.TB, opts Options) *App {
 		secret = []byte(opts.Secret)
 	}
 	deps := web.Deps{
-		Store: store, Feed: store.Feed(), ReadModels: store, StoreName: opts.Store + " (test)",
+		Backend: store.Backend(), StoreName: opts.Store + " (test)",
 		Secret: secret, Log: slog.New(slog.NewTextHandler(out, nil)),
 	}
 	if opts.Configure != nil {
@@ -120,7 +120,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 type store interface {
 	es.Store
 	es.ReadModelStore
-	Feed() es.Feed
+	Backend() es.Backend
 }
 
 // open opens the store opts names, filling in its defaults.

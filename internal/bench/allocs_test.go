@@ -29,7 +29,7 @@ func BenchmarkCommandAllocs(b *testing.B) {
 	st := sqliteBackend.open(b, b.TempDir())
 	st.Feed = idleFeed{}
 	srv, err := web.New(context.Background(), web.Deps{
-		Store: st.Store, Feed: st.Feed, ReadModels: st.ReadModels, StoreName: "bench",
+		Backend: es.Backend{Store: st.Store, Feed: st.Feed, ReadModels: st.ReadModels, Settings: st.Settings}, StoreName: "bench",
 		Secret: []byte("bench"), Log: quiet,
 	})
 	if err != nil {

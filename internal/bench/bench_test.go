@@ -52,6 +52,7 @@ type stores struct {
 	Store      es.Store
 	Feed       es.Feed
 	ReadModels es.ReadModelStore
+	Settings   es.Settings
 	// GetRecords counts the feed's GetRecords calls (DynamoDB only).
 	GetRecords *atomic.Int64
 }
@@ -96,7 +97,7 @@ func openSQLite(tb testing.TB, dir string) stores {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
-	return stores{Store: s, Feed: s.Feed(), ReadModels: s}
+	return stores{Store: s, Feed: s.Feed(), ReadModels: s, Settings: s}
 }
 
 func openDynamo(tb testing.TB, _ string) stores {
@@ -111,7 +112,7 @@ func openDynamo(tb testing.TB, _ string) stores {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return stores{Store: s, Feed: s.Feed(), ReadModels: s, GetRecords: calls}
+	return stores{Store: s, Feed: s.Feed(), ReadModels: s, Settings: s, GetRecords: calls}
 }
 
 // freshStore readies be for a benchmark whose figures depend on what the
@@ -143,7 +144,7 @@ func startApp(tb testing.TB, st stores) *app {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := web.New(ctx, web.Deps{
-		Store: st.Store, Feed: st.Feed, ReadModels: st.ReadModels, StoreName: "bench",
+		Backend: es.Backend{Store: st.Store, Feed: st.Feed, ReadModels: st.ReadModels, Settings: st.Settings}, StoreName: "bench",
 		Secret: []byte("bench"), Log: quiet, MaxLiveClients: 5000,
 	})
 	if err != nil {

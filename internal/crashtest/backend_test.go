@@ -36,10 +36,11 @@ type backend struct {
 
 // opened is a store opened by the test.
 type opened struct {
-	store es.Store
-	rm    es.ReadModelStore
-	feed  es.Feed
-	close func() error
+	store    es.Store
+	rm       es.ReadModelStore
+	feed     es.Feed
+	settings es.Settings
+	close    func() error
 }
 
 // backends are the stores to test, by name.
@@ -61,7 +62,7 @@ func sqliteBackend(t *testing.T) backend {
 			if err != nil {
 				t.Fatalf("opening %s: %v", path, err)
 			}
-			return opened{store: s, rm: s, feed: s.Feed(), close: s.Close}
+			return opened{store: s, rm: s, feed: s.Feed(), settings: s, close: s.Close}
 		},
 		afterKill: func(t *testing.T) { checkSQLiteFile(t, path) },
 		ordered:   true,
@@ -91,7 +92,7 @@ func dynamoBackend(t *testing.T) backend {
 			if err != nil {
 				t.Fatalf("opening the tables %s*: %v", prefix, err)
 			}
-			return opened{store: s, rm: s, feed: s.Feed(), close: func() error { return nil }}
+			return opened{store: s, rm: s, feed: s.Feed(), settings: s, close: func() error { return nil }}
 		},
 	}
 }

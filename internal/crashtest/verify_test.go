@@ -187,7 +187,7 @@ func js(v any) string {
 // readModels returns the documents the server saved.
 func readModels(t *testing.T, o opened) map[string]json.RawMessage {
 	t.Helper()
-	name, err := projections.CurrentName(context.Background(), o.rm)
+	name, err := projections.CurrentName(context.Background(), o.settings)
 	if err != nil {
 		t.Fatalf("the read models' name: %v", err)
 	}

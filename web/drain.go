@@ -1,0 +1,60 @@
+package web
+
+import (
+	"context"
+	"sync"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+)
+
+// appendLog is the newest version this process appended to each stream
+// not yet known to be applied: a graceful stop lets the projector reach
+// them (drain), so that a restart finds the read models current.
+type appendLog struct {
+	mu       sync.Mutex
+	appended map[es.StreamRef]int64
+}
+
+func newAppendLog() *appendLog { return &appendLog{appended: map[es.StreamRef]int64{}} }
+
+// note records an append; cat is the catalogue of the read models served,
+// to forget the streams they have reached.
+func (a *appendLog) note(res es.AppendResult, cat *projections.Catalogue) {
+	if len(res.Events) == 0 {
+		return
+	}
+	stream := res.Events[0].Stream
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if res.Version > a.appended[stream] {
+		a.appended[stream] = res.Version
+	}
+	// Keep the map to the streams still in the projector's way: once in a
+	// while, forget those it has applied.
+	if len(a.appended) >= 1024 {
+		for ref, v := range a.appended {
+			if info, ok := cat.Stream(ref); ok && (info.Version >= v || info.Parked != "") {
+				delete(a.appended, ref)
+			}
+		}
+	}
+}
+
+// drain waits until p has applied every append noted (or parked its
+// stream), or ctx ends; it reports whether it got there. The appends it
+// waits for are those noted when it began.
+func (a *appendLog) drain(ctx context.Context, p func() *projections.Projector) bool {
+	a.mu.Lock()
+	pending := make(map[es.StreamRef]int64, len(a.appended))
+	for ref, v := range a.appended {
+		pending[ref] = v
+	}
+	a.mu.Unlock()
+	for ref, v := range pending {
+		if !p().WaitFor(ctx, ref, v) {
+			return false
+		}
+	}
+	return true
+}
