@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -49,6 +50,8 @@ type config struct {
 	healthcheck bool
 	// getenv reads the environment, for the AWS SDK's own variables.
 	getenv func(string) string
+	// guard names the hosts served and limits one client (web.Guard).
+	guard web.Guard
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -80,11 +83,16 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.BoolVar(&c.createTables, "create-tables", env("FOLDBOARD_CREATE_TABLES", "true") == "true", "create missing DynamoDB tables at start (FOLDBOARD_CREATE_TABLES)")
 	fs.StringVar(&c.pprof, "pprof", env("FOLDBOARD_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (FOLDBOARD_PPROF); off by default")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "ask the server on this machine at -addr's port for /healthz and exit 0 (healthy) or 1")
+	fs.StringVar(&c.guard.PublicURL, "public-url", env("FOLDBOARD_PUBLIC_URL", ""), "the address people use, e.g. https://board.example.com; its host is served (FOLDBOARD_PUBLIC_URL)")
+	allowedHosts := fs.String("allowed-hosts", env("FOLDBOARD_ALLOWED_HOSTS", ""), "host names served besides -public-url's, loopback's and IP addresses, comma-separated; *.example.com for subdomains (FOLDBOARD_ALLOWED_HOSTS)")
+	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "FOLDBOARD_RATE_LIMIT", web.DefaultCommandRate), "commands a second from one address (an actor twice that, reads four times, bursts of 10 s); 0 turns rate limits off, for a benchmark's server (FOLDBOARD_RATE_LIMIT)")
 	c.secret = getenv("FOLDBOARD_SECRET")
 	c.getenv = getenv
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
+	c.guard.AllowedHosts = strings.Split(*allowedHosts, ",")
+	c.guard.Rates = web.RatesAt(*rateLimit)
 	if c.snapshot < 0 {
 		return c, fmt.Errorf("-snapshot-every must be 0 (none) or more")
 	}
@@ -139,6 +147,14 @@ func newLogger(cfg config, stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, nil))
 }
 
+// envFloat is a number from the environment, or def when unset or not one.
+func envFloat(getenv func(string) string, name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
 // serve opens the store and serves until ctx ends.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
@@ -161,6 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer b.close()
+	b.deps.Guard = cfg.guard
 	srv, err := web.New(ctx, b.deps)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/foldboard/foldboard/es"
@@ -74,6 +75,30 @@ func (e *bodyError) timedOut() bool {
 	return errors.Is(e.err, os.ErrDeadlineExceeded) || errors.As(e.err, &ne) && ne.Timeout()
 }
 
+// MisdirectedError is a request for a host this server does not serve.
+type MisdirectedError struct{ Host string }
+
+func (e *MisdirectedError) Error() string {
+	return fmt.Sprintf("this server does not serve the host %.100q; its address is the one to use (an operator adds others with -allowed-hosts)", e.Host)
+}
+
+// RateLimitedError is a request beyond its client's rate: Retry is when to
+// try again.
+type RateLimitedError struct {
+	Who   string // "address" or "actor"
+	Retry time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many requests from this %s; try again in %d s", e.Who, RetryAfterSeconds(e.Retry))
+}
+
+// RetryAfterSeconds is a wait as Retry-After says it: whole seconds, at
+// least 1.
+func RetryAfterSeconds(d time.Duration) int64 {
+	return max(1, int64((d+time.Second-1)/time.Second))
+}
+
 // ProblemOf maps an error to the contract's status and code. It is the one
 // place that knows the mapping; anything it does not recognise is a 500.
 func ProblemOf(err error) Problem {
@@ -117,6 +142,10 @@ func ProblemOf(err error) Problem {
 		return Problem{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Message: err.Error()}
 	case errors.Is(err, es.ErrBadCursor):
 		return Problem{Status: http.StatusBadRequest, Code: "BadCursor", Message: "after must be a cursor this log gave (an event's position, or a page's next)"}
+	case errors.As(err, new(*MisdirectedError)):
+		return Problem{Status: http.StatusMisdirectedRequest, Code: "MisdirectedRequest", Message: err.Error()}
+	case errors.As(err, new(*RateLimitedError)):
+		return Problem{Status: http.StatusTooManyRequests, Code: "RateLimited", Message: err.Error()}
 	case errors.Is(err, es.ErrNotFound):
 		return Problem{Status: http.StatusNotFound, Code: "NotFound", Message: err.Error()}
 	}

@@ -22,6 +22,9 @@ type Hub struct {
 	log          *slog.Logger
 	maxClients   int
 	writeTimeout time.Duration
+	limits       LiveLimits
+	// actorOf is the actor a connection counts against, "" for none.
+	actorOf func(*http.Request) string
 	// render returns a topic's current fragment; Publish calls it once per
 	// topic and fans the bytes out.
 	render func(ctx context.Context, topic string) ([]byte, error)
@@ -38,12 +41,14 @@ type Hub struct {
 	throttle    map[string]time.Duration
 	refresh     map[string]time.Duration
 
-	mu      sync.Mutex
-	topics  map[string]map[*client]struct{}
-	pushes  map[string]*topicPushes // per watched topic
-	clients int
-	closing bool
-	done    chan struct{} // closed by Close: every client goes away
+	mu       sync.Mutex
+	topics   map[string]map[*client]struct{}
+	pushes   map[string]*topicPushes // per watched topic
+	clients  int
+	perAddr  map[string]int // connections by client address
+	perActor map[string]int // connections by actor
+	closing  bool
+	done     chan struct{} // closed by Close: every client goes away
 	// live counts the connections being served, for Wait; joined under mu
 	// while not closing, so never after Wait has begun.
 	live sync.WaitGroup
@@ -68,6 +73,54 @@ type HubConfig struct {
 	// Refresh re-renders these topics this often while anyone watches them,
 	// for figures that move with time alone (a lag, a rate).
 	Refresh map[string]time.Duration
+	// Limits bound one client's connections and find dead ones.
+	Limits LiveLimits
+	// ActorOf is the actor a connection counts against ("" for none).
+	ActorOf func(*http.Request) string
+}
+
+// LiveLimits bound the live connections one client may hold, keep room for
+// everyone else, and close connections whose peer has gone quiet. A zero
+// field takes its default.
+type LiveLimits struct {
+	// PerAddress bounds one client address's connections (an IPv6 address
+	// by its /64): 100 (an office behind one address, a tab each).
+	PerAddress int
+	// PerActor bounds one actor's, from however many addresses: 100.
+	PerActor int
+	// Reserve is the part of MaxLiveClients kept for addresses that hold
+	// fewer than ReserveShare connections: however many addresses fill the
+	// rest, a newcomer still gets in. Default a tenth of MaxLiveClients, and
+	// 4.
+	Reserve      int
+	ReserveShare int
+	// PingInterval is how often a connection is pinged; one that does not
+	// answer within PongTimeout is closed: 30 s and 10 s.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+}
+
+func (l LiveLimits) withDefaults(maxClients int) LiveLimits {
+	if l.PerAddress <= 0 {
+		l.PerAddress = 100
+	}
+	if l.PerActor <= 0 {
+		l.PerActor = 100
+	}
+	if l.Reserve <= 0 {
+		l.Reserve = maxClients / 10
+	}
+	l.Reserve = min(l.Reserve, maxClients-1)
+	if l.ReserveShare <= 0 {
+		l.ReserveShare = 4
+	}
+	if l.PingInterval <= 0 {
+		l.PingInterval = 30 * time.Second
+	}
+	if l.PongTimeout <= 0 {
+		l.PongTimeout = 10 * time.Second
+	}
+	return l
 }
 
 // topicPushes is the pushing state of one watched topic.
@@ -94,8 +147,13 @@ func NewHub(cfg HubConfig) *Hub {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.ActorOf == nil {
+		cfg.ActorOf = func(*http.Request) string { return "" }
+	}
 	return &Hub{
 		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
+		limits: cfg.Limits.withDefaults(cfg.MaxClients), actorOf: cfg.ActorOf,
+		perAddr: map[string]int{}, perActor: map[string]int{},
 		render: cfg.Render, valid: cfg.ValidTopic,
 		minInterval: cfg.MinInterval, throttle: cfg.Throttle, refresh: cfg.Refresh,
 		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
@@ -267,19 +325,48 @@ func (h *Hub) refreshLoop(topic string, every time.Duration, stop <-chan struct{
 	}
 }
 
-// errTooManyClients answers a connection over the bound.
-var errTooManyClients = errors.New("too many live clients")
+// errTooManyClients answers a connection over the hub's bound, the others
+// one over its client's share.
+var (
+	errTooManyClients = errors.New("too many live clients")
+	errAddressFull    = errors.New("too many live connections from this address")
+	errActorFull      = errors.New("too many live connections of this actor")
+)
 
-func (h *Hub) join(c *client, topics []string) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closing {
+// who is the client a connection counts against.
+type who struct{ addr, actor string }
+
+// admit decides whether one more connection may join: within the hub's
+// bound, within its address's and actor's shares, and into the reserve
+// only for an address that holds few.
+func (h *Hub) admit(w who) error {
+	l := h.limits
+	switch {
+	case h.closing:
 		return http.ErrServerClosed
-	}
-	if h.clients >= h.maxClients {
+	case h.clients >= h.maxClients:
+		return errTooManyClients
+	case h.perAddr[w.addr] >= l.PerAddress:
+		return errAddressFull
+	case w.actor != "" && h.perActor[w.actor] >= l.PerActor:
+		return errActorFull
+	case h.clients >= h.maxClients-l.Reserve && h.perAddr[w.addr] >= l.ReserveShare:
 		return errTooManyClients
 	}
+	return nil
+}
+
+func (h *Hub) join(c *client, topics []string, w who) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := h.admit(w); err != nil {
+		return err
+	}
 	h.clients++
+	h.perAddr[w.addr]++
+	if w.actor != "" {
+		h.perActor[w.actor]++
+	}
 	h.live.Add(1)
 	for _, t := range topics {
 		if h.topics[t] == nil {
@@ -302,11 +389,15 @@ func (h *Hub) join(c *client, topics []string) error {
 	return nil
 }
 
-func (h *Hub) leave(c *client, topics []string) {
+func (h *Hub) leave(c *client, topics []string, w who) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer h.live.Done()
 	h.clients--
+	forget(h.perAddr, w.addr)
+	if w.actor != "" {
+		forget(h.perActor, w.actor)
+	}
 	for _, t := range topics {
 		delete(h.topics[t], c)
 		if len(h.topics[t]) == 0 {
@@ -322,6 +413,15 @@ func (h *Hub) leave(c *client, topics []string) {
 			}
 		}
 	}
+}
+
+// forget counts one connection of key less, and forgets a key with none.
+func forget(m map[string]int, key string) {
+	if m[key] <= 1 {
+		delete(m, key)
+		return
+	}
+	m[key]--
 }
 
 // Close makes every connected client go away with a "going away" close, and
@@ -367,12 +467,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := newClient()
-	if err := h.join(c, topics); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	c, them := newClient(), who{addr: clientAddress(r), actor: h.actorOf(r)}
+	if err := h.join(c, topics, them); err != nil {
+		refuseLive(w, err)
 		return
 	}
-	defer h.leave(c, topics)
+	defer h.leave(c, topics, them)
 	// The server's read and write timeouts are for requests; a live
 	// connection lasts as long as its page, and each write has its own
 	// timeout below.
@@ -395,6 +495,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.offer(t, f)
 	}
+	ping := time.NewTicker(h.limits.PingInterval)
+	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -402,6 +504,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-h.done:
 			conn.Close(websocket.StatusGoingAway, "server stopping")
 			return
+		case <-ping.C:
+			if err := h.ping(ctx, conn); err != nil {
+				h.log.Info("dropping live client that does not answer pings", "addr", them.addr, "err", err)
+				return // no close handshake: nobody is there to answer it
+			}
+			continue
 		case <-c.wake:
 		}
 		for {
@@ -415,6 +523,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// ping waits for the peer's answer to a ping (CloseRead's reader takes it
+// in), for at most PongTimeout.
+func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, h.limits.PongTimeout)
+	defer cancel()
+	return conn.Ping(ctx)
+}
+
+// refuseLive answers a connection the hub will not take: 429 when its
+// client holds its share (with when to retry), 503 when the hub is full.
+func refuseLive(w http.ResponseWriter, err error) {
+	status := http.StatusServiceUnavailable
+	if errors.Is(err, errAddressFull) || errors.Is(err, errActorFull) {
+		status = http.StatusTooManyRequests
+	}
+	w.Header().Set("Retry-After", "30")
+	http.Error(w, err.Error(), status)
 }
 
 func (h *Hub) write(ctx context.Context, conn *websocket.Conn, html []byte) error {

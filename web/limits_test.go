@@ -64,7 +64,7 @@ func TestSlowClientsAreCutOffByTheServersTimeouts(t *testing.T) {
 	app := startLimited(t, "sqlite", nil)
 
 	conn := dialRaw(t, app)
-	fmt.Fprintf(conn, "GET /matches HTTP/1.1\r\nHost: x\r\n") // and never the blank line
+	fmt.Fprintf(conn, "GET /matches HTTP/1.1\r\nHost: localhost\r\n") // and never the blank line
 	if took, _ := closedWithin(t, conn, 5*time.Second); took < 200*time.Millisecond {
 		t.Errorf("closed after %v, before the header timeout", took)
 	}
@@ -73,7 +73,7 @@ func TestSlowClientsAreCutOffByTheServersTimeouts(t *testing.T) {
 	// write timeout, longer here, leaves time to say so), nothing appended.
 	app = startLimited(t, "sqlite", func(d *web.Deps) { d.Limits.WriteTimeout = 5 * time.Second })
 	conn = dialRaw(t, app)
-	fmt.Fprintf(conn, "POST /matches HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 1000\r\n\r\n{\"venue\":")
+	fmt.Fprintf(conn, "POST /matches HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 1000\r\n\r\n{\"venue\":")
 	took, answer := closedWithin(t, conn, 5*time.Second)
 	if took > 3*time.Second {
 		t.Errorf("a stalled body held the connection %v", took)

@@ -13,9 +13,11 @@ import (
 
 // routes is the one place that lists every route: foldboard's own here,
 // and each module's, which the module declares (handlers.Module).
-func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics) http.Handler {
+func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders, crossOriginProtection(app), limitBody(1<<20))
+	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders)
+	r.Use(g.middleware(app)...)
+	r.Use(crossOriginProtection(app), limitBody(1<<20))
 	h := app.Handle
 
 	r.Get("/", h(app.Dashboard).ServeHTTP)

@@ -46,6 +46,9 @@ type Deps struct {
 	// Limits bound what a client may hold of the server; zero fields take
 	// the defaults (tests shorten them).
 	Limits Limits
+	// Guard names the hosts served and limits one client's rate and live
+	// connections (web/guard.go).
+	Guard Guard
 }
 
 // DefaultStateCacheBytes is how much of streams' states a server remembers
@@ -168,14 +171,18 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
-		Render: app.Fragment, ValidTopic: app.ValidTopic,
+		Render: app.Fragment, ValidTopic: app.ValidTopic, Limits: d.Guard.Live, ActorOf: app.RateActor,
 		// The lag and the rate move with time alone.
 		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
 		// Topics that change with every event, or every event of a domain,
 		// are pushed at most every so often; a stream's own topic at once.
 		Throttle: throttles(app),
 	})
-	s.handler = routes(app, s.hub, d.Log, s.metrics)
+	g, err := newGuards(d.Guard, app)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = routes(app, s.hub, d.Log, s.metrics, g)
 	return s, nil
 }
 

@@ -146,6 +146,8 @@ func startApp(tb testing.TB, st stores) *app {
 	srv, err := web.New(ctx, web.Deps{
 		Backend: es.Backend{Store: st.Store, Feed: st.Feed, ReadModels: st.ReadModels, Settings: st.Settings}, StoreName: "bench",
 		Secret: []byte("bench"), Log: quiet, MaxLiveClients: 5000,
+		// One address is every client here: no rate or per-address limit.
+		Guard: web.Guard{Rates: web.Rates{Off: true}, Live: web.LiveLimits{PerAddress: 5000, PerActor: 5000}},
 	})
 	if err != nil {
 		cancel()

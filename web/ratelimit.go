@@ -1,0 +1,212 @@
+package web
+
+import (
+	"container/list"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/foldboard/foldboard/handlers"
+)
+
+// Rates are the request rate limits: token buckets per client address (an
+// IPv6 address by its /64, what one subscriber gets) and per actor. A zero
+// field takes its default from RatesAt(DefaultCommandRate).
+type Rates struct {
+	// Off turns every rate limit off (a benchmark's server).
+	Off bool
+	// Commands (every method but GET, HEAD and OPTIONS) a second from one
+	// address, and how many may come at once.
+	AddressCommands float64
+	AddressBurst    int
+	// Commands a second of one actor, from however many addresses; twice an
+	// address's, so that one address cannot spend another's actor alone.
+	ActorCommands float64
+	ActorBurst    int
+	// Reads (GET, HEAD, OPTIONS) a second from one address: pages, their
+	// files, the JSON reads.
+	AddressReads float64
+	ReadBurst    int
+	// Clients is how many addresses (and actors) are remembered; the least
+	// recently seen is forgotten first.
+	Clients int
+}
+
+// DefaultCommandRate is an address's commands a second by default: far
+// beyond what people at one address click, far below a loop's thousands.
+const DefaultCommandRate = 50
+
+// RatesAt scales every limit from an address's commands a second: bursts
+// of ten seconds' worth, an actor twice an address, reads four times. 0
+// turns them off.
+func RatesAt(commandsPerSecond float64) Rates {
+	if commandsPerSecond <= 0 {
+		return Rates{Off: true}
+	}
+	n := commandsPerSecond
+	return Rates{
+		AddressCommands: n, AddressBurst: int(10 * n),
+		ActorCommands: 2 * n, ActorBurst: int(20 * n),
+		AddressReads: 4 * n, ReadBurst: int(40 * n),
+		Clients: 50_000,
+	}
+}
+
+func (r Rates) withDefaults() Rates {
+	def := RatesAt(DefaultCommandRate)
+	pick := func(v *float64, d float64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	pickInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	pick(&r.AddressCommands, def.AddressCommands)
+	pick(&r.ActorCommands, def.ActorCommands)
+	pick(&r.AddressReads, def.AddressReads)
+	pickInt(&r.AddressBurst, def.AddressBurst)
+	pickInt(&r.ActorBurst, def.ActorBurst)
+	pickInt(&r.ReadBurst, def.ReadBurst)
+	pickInt(&r.Clients, def.Clients)
+	return r
+}
+
+// buckets are the token buckets of one kind of client, at most max of
+// them: the least recently used is forgotten (its client starts afresh,
+// which is what an idle client's full bucket would give it anyway).
+type buckets struct {
+	limit rate.Limit
+	burst int
+	max   int
+
+	mu    sync.Mutex
+	byKey map[string]*list.Element
+	lru   *list.List // of *bucket, most recent first
+}
+
+type bucket struct {
+	key string
+	lim *rate.Limiter
+}
+
+func newBuckets(perSecond float64, burst, max int) *buckets {
+	return &buckets{limit: rate.Limit(perSecond), burst: burst, max: max, byKey: map[string]*list.Element{}, lru: list.New()}
+}
+
+// take spends a token of key's bucket; when there is none, it spends
+// nothing and says how long until there is one.
+func (b *buckets) take(key string, now time.Time) (ok bool, retry time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var lim *rate.Limiter
+	if el, found := b.byKey[key]; found {
+		b.lru.MoveToFront(el)
+		lim = el.Value.(*bucket).lim
+	} else {
+		if b.lru.Len() >= b.max {
+			oldest := b.lru.Back()
+			b.lru.Remove(oldest)
+			delete(b.byKey, oldest.Value.(*bucket).key)
+		}
+		lim = rate.NewLimiter(b.limit, b.burst)
+		b.byKey[key] = b.lru.PushFront(&bucket{key: key, lim: lim})
+	}
+	res := lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// size is how many clients' buckets are remembered.
+func (b *buckets) size() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lru.Len()
+}
+
+// rateLimits holds every client's buckets.
+type rateLimits struct {
+	off                             bool
+	addrCommands, actors, addrReads *buckets
+	// actorOf is the actor a request is counted against, "" for none.
+	actorOf func(*http.Request) string
+}
+
+func newRateLimits(r Rates, actorOf func(*http.Request) string) *rateLimits {
+	if r.Off {
+		return &rateLimits{off: true}
+	}
+	r = r.withDefaults()
+	return &rateLimits{
+		addrCommands: newBuckets(r.AddressCommands, r.AddressBurst, r.Clients),
+		actors:       newBuckets(r.ActorCommands, r.ActorBurst, r.Clients),
+		addrReads:    newBuckets(r.AddressReads, r.ReadBurst, r.Clients),
+		actorOf:      actorOf,
+	}
+}
+
+// allow spends r's tokens: its address's, then, for a command, its actor's
+// (an address already over its rate spends none of its actor's).
+func (l *rateLimits) allow(r *http.Request, now time.Time) *handlers.RateLimitedError {
+	addr := clientAddress(r)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if ok, retry := l.addrReads.take(addr, now); !ok {
+			return &handlers.RateLimitedError{Who: "address", Retry: retry}
+		}
+		return nil
+	}
+	if ok, retry := l.addrCommands.take(addr, now); !ok {
+		return &handlers.RateLimitedError{Who: "address", Retry: retry}
+	}
+	if actor := l.actorOf(r); actor != "" {
+		if ok, retry := l.actors.take(actor, now); !ok {
+			return &handlers.RateLimitedError{Who: "actor", Retry: retry}
+		}
+	}
+	return nil
+}
+
+// limitRate answers 429 RateLimited, with Retry-After, to a request over
+// its client's rate.
+func limitRate(l *rateLimits, app *handlers.App) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if l.off {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if refused := l.allow(r, time.Now()); refused != nil {
+				w.Header().Set("Retry-After", strconv.FormatInt(handlers.RetryAfterSeconds(refused.Retry), 10))
+				app.Handle(func(http.ResponseWriter, *http.Request) error { return refused }).ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// clientAddress is the address a request's limits are kept by: its peer's
+// IP, an IPv6 one by its /64 (one subscriber's network).
+func clientAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
