@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/sqlite"
 	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/web"
@@ -106,7 +107,7 @@ func TestAPublicURLThatIsNotOneStopsTheServer(t *testing.T) {
 	}
 	t.Cleanup(func() { store.Close() })
 	for _, bad := range []string{"board.example.com", "ftp://x", "https://"} {
-		_, err := web.New(context.Background(), web.Deps{Store: store, Feed: store.Feed(), ReadModels: store, Secret: []byte("s"), Guard: web.Guard{PublicURL: bad}})
+		_, err := web.New(context.Background(), web.Deps{Backend: es.Backend{Store: store, Feed: store.Feed(), ReadModels: store}, Secret: []byte("s"), Guard: web.Guard{PublicURL: bad}})
 		if err == nil {
 			t.Errorf("public URL %q accepted", bad)
 		}
