@@ -22,8 +22,12 @@ type Meta struct {
 	StreamID string
 	// Expected is the version the caller saw (a form carries the version it
 	// was rendered at), or AnyVersion.
-	Expected      int64
-	CommandID     string
+	Expected  int64
+	CommandID string
+	// Fingerprint is the request the command id was sent with
+	// (RequestFingerprint: actor, route, stream, fields); empty, the handler
+	// makes one from the actor, the command's name and its JSON.
+	Fingerprint   string
 	Actor         string
 	CorrelationID string
 	CausationID   string
@@ -134,16 +138,19 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 	if meta.CommandID != "" && !ValidID(meta.CommandID) {
 		return Result[S]{}, &Error{Kind: Invalid, Code: "BadCommandID", Message: "command id: want 1-64 characters of A-Z a-z 0-9 - _ ."}
 	}
+	if meta.CommandID != "" && meta.Fingerprint == "" {
+		meta.Fingerprint = commandFingerprint(meta, stream, cmd)
+	}
 	retryFor := h.RetryFor
 	if retryFor <= 0 {
 		retryFor = 5 * time.Second
 	}
 	giveUp := time.Now().Add(retryFor)
-	// A command id is not looked up before deciding: the append records it
-	// atomically with the events and refuses a repeat, so a command that
-	// appends reads the store once, for its state. Only a command that
-	// appends nothing (refused, conflicting, no events) asks whether it was
-	// handled before.
+	// A command id is looked up in the head the command decides on (its
+	// recent ids ride on it): a repeat answers without deciding, and the
+	// append, conditioned on the head's version, refuses a repeat the head
+	// did not show yet. Only a command that appends nothing (refused,
+	// conflicting, no events) asks the store's head again.
 	if meta.Expected == AnyVersion {
 		unlock, err := h.writers.lock(ctx, stream)
 		if err != nil {
@@ -154,14 +161,19 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 	for attempt := 1; ; attempt++ {
 		res, remembered, err := h.try(ctx, stream, meta, cmd, false)
 		var dup *DuplicateCommandError
+		var first *CommandRecord
 		switch {
+		case err == nil && res.first != nil:
+			return h.repeated(ctx, stream, *res.first)
 		case err == nil && len(res.Events) > 0:
 			if h.OnAppend != nil {
 				h.OnAppend(AppendResult{Version: res.Version, Events: res.Events})
 			}
-			return res, nil
+			return res.Result, nil
 		case errors.As(err, &dup):
-			return h.repeated(ctx, stream, dup.First)
+			return h.repeatedResult(ctx, stream, dup.First)
+		case errors.Is(err, ErrCommandReused):
+			return Result[S]{}, errKeyReused(stream, meta.CommandID)
 		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && remembered && time.Now().Before(giveUp):
 			continue // what Heads remembered was stale: decide on the store's state, now
 		case errors.Is(err, ErrConflict) && meta.Expected == AnyVersion && time.Now().Before(giveUp):
@@ -174,29 +186,68 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 		if meta.CommandID != "" && (err == nil || errors.As(err, &domain) || errors.Is(err, ErrConflict)) {
 			// Sent before, the command may be refused now, or conflict (its
 			// form's version is stale): it answers with its first result.
-			if first, ok, lerr := h.Store.Command(ctx, stream, meta.CommandID); lerr != nil {
+			head, lerr := h.Store.Head(ctx, stream)
+			if lerr != nil {
 				return Result[S]{}, lerr
-			} else if ok {
-				return h.repeated(ctx, stream, first)
+			}
+			if first, lerr = repeatIn(head.Commands, stream, meta); lerr != nil {
+				return Result[S]{}, lerr
+			} else if first != nil {
+				return h.repeated(ctx, stream, *first)
 			}
 		}
 		if err != nil {
 			return Result[S]{}, err
 		}
-		return res, nil // the decider returned no events: nothing appended
+		return res.Result, nil // the decider returned no events: nothing appended
 	}
+}
+
+// commandFingerprint is a command's fingerprint when its caller gave none:
+// the actor, the command's name, the stream and its fields.
+func commandFingerprint(meta Meta, stream StreamRef, cmd any) string {
+	fields, err := json.Marshal(cmd)
+	if err != nil {
+		fields = []byte(fmt.Sprintf("%#v", cmd))
+	}
+	return RequestFingerprint(meta.Actor, fmt.Sprintf("%T", cmd), stream, fields)
+}
+
+// repeatIn looks for meta's command id among a head's recent ones: nil when
+// it is new, its record when sent before with the same fingerprint, the
+// contract's IdempotencyKeyReused when with another.
+func repeatIn(recent []CommandRecord, stream StreamRef, meta Meta) (*CommandRecord, error) {
+	first, err := RepeatOf(recent, AppendRequest{Stream: stream, CommandID: meta.CommandID, Fingerprint: meta.Fingerprint})
+	if err != nil {
+		return nil, errKeyReused(stream, meta.CommandID)
+	}
+	return first, nil
+}
+
+// attempt is one try's outcome: a result, or the record of the first
+// command with this id, found in the head decided on.
+type attempt[S any] struct {
+	Result[S]
+	first *CommandRecord
 }
 
 // try decides cmd once and appends what it decides. It decides on the state
 // Heads remembers when that is the version expected, unless fromStore;
-// remembered says it did.
-func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta, cmd C, fromStore bool) (_ Result[S], remembered bool, _ error) {
-	state, version, remembered, err := h.current(ctx, stream, meta.Expected, fromStore)
+// remembered says it did. A command id found in the head's recent ones is
+// answered from there, without deciding.
+func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta, cmd C, fromStore bool) (_ attempt[S], remembered bool, _ error) {
+	state, head, remembered, err := h.current(ctx, stream, meta.Expected, fromStore)
 	if err != nil {
-		return Result[S]{}, false, err
+		return attempt[S]{}, false, err
+	}
+	version := head.Version
+	if first, err := repeatIn(head.Commands, stream, meta); err != nil || first != nil {
+		// Even from a stale memory: a command once in the head was
+		// appended, and its first result does not change.
+		return attempt[S]{first: first}, false, err
 	}
 	if meta.Expected != AnyVersion && meta.Expected != version {
-		return Result[S]{}, false, &ConflictError{Stream: stream, Expected: meta.Expected, Actual: version}
+		return attempt[S]{}, false, &ConflictError{Stream: stream, Expected: meta.Expected, Actual: version}
 	}
 	events, err := h.Decider.Decide(cmd, state)
 	if remembered && (err != nil || len(events) == 0) {
@@ -205,17 +256,17 @@ func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta,
 		return h.try(ctx, stream, meta, cmd, true)
 	}
 	if err != nil {
-		return Result[S]{}, false, err
+		return attempt[S]{}, false, err
 	}
 	if len(events) == 0 {
-		return Result[S]{Stream: stream, Version: version, State: state}, false, nil
+		return attempt[S]{Result: Result[S]{Stream: stream, Version: version, State: state}}, false, nil
 	}
 	now := h.now()
-	req := AppendRequest{Stream: stream, Expected: version, CommandID: meta.CommandID}
+	req := AppendRequest{Stream: stream, Expected: version, CommandID: meta.CommandID, Fingerprint: meta.Fingerprint, Recent: head.Commands}
 	for i, e := range events {
 		name, schema, data, err := h.Decider.Events.Encode(e)
 		if err != nil {
-			return Result[S]{}, remembered, err
+			return attempt[S]{}, remembered, err
 		}
 		v := version + int64(i) + 1
 		req.Events = append(req.Events, Envelope{
@@ -229,36 +280,39 @@ func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta,
 			// Encoded at once: a later Evolve may share the state's maps.
 			snap, err := h.record(v, state)
 			if err != nil {
-				return Result[S]{}, remembered, err
+				return attempt[S]{}, remembered, err
 			}
 			req.Snapshot = &snap
 		}
 	}
 	if req.State, err = h.record(version+int64(len(events)), state); err != nil {
-		return Result[S]{}, remembered, err
+		return attempt[S]{}, remembered, err
 	}
 	res, err := h.Store.Append(ctx, req)
 	if err != nil {
 		h.Heads.forget(stream)
-		return Result[S]{}, remembered, err
+		return attempt[S]{}, remembered, err
 	}
-	h.Heads.put(stream, req.State)
-	return Result[S]{Stream: stream, Version: res.Version, State: state, StateJSON: req.State.Data, Events: res.Events, Created: version == 0}, remembered, nil
+	kept := req.State
+	kept.Commands = res.Commands
+	h.Heads.put(stream, kept)
+	return attempt[S]{Result: Result[S]{Stream: stream, Version: res.Version, State: state, StateJSON: req.State.Data, Events: res.Events, Created: version == 0}}, remembered, nil
 }
 
-// current is the state to decide on: the one Heads remembers when it is at
-// the version expected (any, for AnyVersion), else the store's.
-func (h *Handler[S, C, E]) current(ctx context.Context, stream StreamRef, expected int64, fromStore bool) (S, int64, bool, error) {
+// current is the state to decide on, and the head it comes from: the one
+// Heads remembers when it is at the version expected (any, for AnyVersion),
+// else the store's.
+func (h *Handler[S, C, E]) current(ctx context.Context, stream StreamRef, expected int64, fromStore bool) (S, StateRecord, bool, error) {
 	if !fromStore {
 		if rec, ok := h.Heads.get(stream); ok && rec.Schema == h.Decider.StateSchema && (expected == AnyVersion || expected == rec.Version) {
 			s := h.Decider.Initial()
 			if err := json.Unmarshal(rec.Data, &s); err == nil {
-				return s, rec.Version, true, nil
+				return s, rec, true, nil
 			}
 		}
 	}
-	s, v, err := h.Load(ctx, stream)
-	return s, v, false, err
+	s, head, err := h.load(ctx, stream)
+	return s, head, false, err
 }
 
 func (h *Handler[S, C, E]) record(version int64, state S) (StateRecord, error) {
@@ -269,7 +323,17 @@ func (h *Handler[S, C, E]) record(version int64, state S) (StateRecord, error) {
 	return StateRecord{Version: version, Schema: h.Decider.StateSchema, Data: data}, nil
 }
 
-func (h *Handler[S, C, E]) repeated(ctx context.Context, stream StreamRef, first AppendResult) (Result[S], error) {
+// repeated answers a command id sent before with its first result, read
+// again from the versions it appended.
+func (h *Handler[S, C, E]) repeated(ctx context.Context, stream StreamRef, first CommandRecord) (Result[S], error) {
+	envs, err := h.Store.ReadStream(ctx, stream, ReadOptions{From: first.From, Limit: int(first.To - first.From + 1)})
+	if err != nil {
+		return Result[S]{}, err
+	}
+	return h.repeatedResult(ctx, stream, AppendResult{Version: first.To, Events: envs})
+}
+
+func (h *Handler[S, C, E]) repeatedResult(ctx context.Context, stream StreamRef, first AppendResult) (Result[S], error) {
 	state, _, err := h.LoadAt(ctx, stream, first.Version)
 	if err != nil {
 		return Result[S]{}, err
@@ -282,21 +346,29 @@ func (h *Handler[S, C, E]) repeated(ctx context.Context, stream StreamRef, first
 // that was written with the decider's current StateSchema, else by folding the
 // stream's events.
 func (h *Handler[S, C, E]) Load(ctx context.Context, stream StreamRef) (S, int64, error) {
+	s, head, err := h.load(ctx, stream)
+	return s, head.Version, err
+}
+
+// load is Load that returns the head read too (its version the state's).
+func (h *Handler[S, C, E]) load(ctx context.Context, stream StreamRef) (S, StateRecord, error) {
 	head, err := h.Store.Head(ctx, stream)
 	if err != nil {
-		return h.Decider.Initial(), 0, err
+		return h.Decider.Initial(), StateRecord{}, err
 	}
 	if head.Version == 0 {
-		return h.Decider.Initial(), 0, nil
+		return h.Decider.Initial(), head, nil
 	}
 	if head.Schema == h.Decider.StateSchema {
 		s := h.Decider.Initial()
 		if err := json.Unmarshal(head.Data, &s); err == nil {
 			h.Heads.put(stream, head)
-			return s, head.Version, nil
+			return s, head, nil
 		}
 	}
-	return h.LoadAt(ctx, stream, head.Version)
+	s, v, err := h.LoadAt(ctx, stream, head.Version)
+	head.Version = v
+	return s, head, err
 }
 
 // LoadAt returns the stream's state after version (or after its last event,

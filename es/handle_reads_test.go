@@ -64,12 +64,12 @@ func TestHandleReadsOnceAndAppendsOnce(t *testing.T) {
 		}
 	}
 	// A repeat with its stale expected version still gets its first result.
-	again, err := h.Handle(t.Context(), es.Meta{StreamID: "t-1", Expected: 0, CommandID: "c-1"}, tallyCmd{Add: []int{9}})
+	again, err := h.Handle(t.Context(), es.Meta{StreamID: "t-1", Expected: 0, CommandID: "c-1"}, tallyCmd{Add: []int{1}})
 	if err != nil || !again.Repeated || again.Version != 1 {
 		t.Fatalf("repeat: {v%d repeated %v}, err %v; want the first result, v1", again.Version, again.Repeated, err)
 	}
 	// So does a repeat the decider would accept again.
-	again, err = h.Handle(t.Context(), es.Meta{StreamID: "t-1", Expected: es.AnyVersion, CommandID: "c-2"}, tallyCmd{Add: []int{9}})
+	again, err = h.Handle(t.Context(), es.Meta{StreamID: "t-1", Expected: es.AnyVersion, CommandID: "c-2"}, tallyCmd{Add: []int{2}})
 	if err != nil || !again.Repeated || again.Version != 2 {
 		t.Fatalf("repeat: {v%d repeated %v}, err %v; want the first result, v2", again.Version, again.Repeated, err)
 	}

@@ -40,7 +40,12 @@ type headEntry struct {
 const headOverhead = 160
 
 // headCost is what remembering r for s counts against the cache's bytes.
-func headCost(s StreamRef, r StateRecord) int { return len(r.Data) + len(s.ID) + headOverhead }
+func headCost(s StreamRef, r StateRecord) int {
+	return len(r.Data) + len(s.ID) + headOverhead + len(r.Commands)*commandOverhead
+}
+
+// commandOverhead is roughly what a recent command id costs in an entry.
+const commandOverhead = 120
 
 // NewHeads makes a cache that holds up to maxBytes of state records (the
 // records' data plus about 160 bytes each); 0 or less makes none (nil).

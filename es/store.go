@@ -12,6 +12,9 @@ type StateRecord struct {
 	Version int64
 	Schema  int
 	Data    json.RawMessage
+	// Commands are the stream's recent command ids, oldest first, as its
+	// head keeps them (see RecentCommands); a snapshot has none.
+	Commands []CommandRecord
 }
 
 // AppendRequest is one atomic append: the events, the stream's state after them,
@@ -29,15 +32,26 @@ type AppendRequest struct {
 	// Snapshot, when set, is kept so that replay to a version at or after it
 	// need not fold from the start.
 	Snapshot *StateRecord
-	// CommandID, when set, is recorded with the append; a second append with the
-	// same command id on the same stream fails with *DuplicateCommandError.
-	CommandID string
+	// CommandID, when set, is recorded in the stream's head with the append,
+	// for the window of RecentCommands and RecentCommandsFor: a second append
+	// with the same command id on the same stream fails with
+	// *DuplicateCommandError when its Fingerprint is the first's, else with
+	// *CommandReusedError.
+	CommandID   string
+	Fingerprint string
+	// Recent is the head's Commands at Expected, as Head returned them: what
+	// the store keeps beside this append's command (NextCommands). A store
+	// may condition its write on them and mend a stale Recent itself (at the
+	// cost of a round trip), so it is a hint, never trusted for correctness.
+	Recent []CommandRecord
 }
 
 // AppendResult is what an append left in the store.
 type AppendResult struct {
 	Version int64      // the stream's version after the append
 	Events  []Envelope // the events appended, with any store positions
+	// Commands are the recent command ids the head keeps after it.
+	Commands []CommandRecord
 }
 
 // ReadOptions chooses a slice of one stream.
@@ -55,27 +69,39 @@ type LogQuery struct {
 	// After is the cursor of the last event already seen ("" for the start).
 	After string
 	Limit int
+	// Type, when set, keeps only events of that type. The work of a page
+	// stays bounded by Limit, not by the log: a store with an index by type
+	// fills the page from it; one without examines a bounded stretch of the
+	// log and may answer fewer events than Limit, none even, with a Next to
+	// go on.
+	Type string
 }
 
 // LogPage is one page of the global log; Next is the cursor to continue after
-// it ("" with no events).
+// it ("" with no events, unless a query by type examined some: see
+// LogQuery.Type). End says the log held nothing after the page when it was
+// read (a page may be full and End too).
 type LogPage struct {
 	Events []Envelope
 	Next   string
+	End    bool
 }
 
 // Store is an event store. Implementations must pass estest.Run.
 type Store interface {
 	// Append writes the request atomically, or fails with *ConflictError when
-	// the stream is not at req.Expected, or *DuplicateCommandError when the
-	// command id was recorded before; on any error nothing is written.
+	// the stream is not at req.Expected, *DuplicateCommandError when the
+	// command id is among the head's recent ones with the same fingerprint
+	// (whatever the version), *CommandReusedError when with another; on any
+	// error nothing is written.
 	Append(ctx context.Context, req AppendRequest) (AppendResult, error)
 	// Head returns the stream's current state record; Version 0 and no data for
 	// a stream with no events.
 	Head(ctx context.Context, stream StreamRef) (StateRecord, error)
 	// ReadStream returns a slice of one stream in version order (or reverse).
 	ReadStream(ctx context.Context, stream StreamRef, opts ReadOptions) ([]Envelope, error)
-	// Command returns the result recorded for a command id on a stream.
+	// Command returns the result recorded for a command id among the
+	// stream's recent ones.
 	Command(ctx context.Context, stream StreamRef, commandID string) (AppendResult, bool, error)
 	// Snapshot returns the newest snapshot at or below version.
 	Snapshot(ctx context.Context, stream StreamRef, atOrBelow int64) (StateRecord, bool, error)

@@ -100,6 +100,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err := a.mayDo(actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd); err != nil {
 		return fail(err)
 	}
+	meta.Fingerprint = requestFingerprint(r, actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd)
 	res, err := c.handler.Handle(r.Context(), meta, cmd)
 	if err != nil {
 		return fail(err)
@@ -184,14 +185,16 @@ func routeID(r *http.Request) func(*input) (string, error) {
 	return func(*input) (string, error) { return id, nil }
 }
 
-// newID takes a new stream's id from an optional field, or makes a ULID.
+// newID takes a new stream's id from an optional field, or makes one
+// (madeID).
 func newID(field string) func(*input) (string, error) {
 	return func(in *input) (string, error) {
 		id, ok, err := in.rawText(field) // an id: validStreamID judges it
 		if err != nil || (ok && id != "") {
 			return id, err
 		}
-		return newCommandID(), nil
+		commandID, _, _ := in.rawText("commandId") // meta reads it again, and refuses a bad one
+		return madeID(field, commandID), nil
 	}
 }
 

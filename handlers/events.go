@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
 )
@@ -46,5 +47,32 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Events")
 	p.Section, p.Topics = "events", []string{projections.TopicEvents}
 	render(w, r, http.StatusOK, views.EventsPage(p, b))
+	return nil
+}
+
+// EventsJSON is GET /events?type=&after=&limit= with Accept:
+// application/json: a page of the store's global log, oldest first, and the
+// cursor to go on after it ("" when the log has nothing after the page).
+// A page by type costs work bounded by limit, not by the log: the store
+// reads its index by type (SQLite), or examines a bounded stretch of the log
+// and may answer fewer events, with a cursor to go on (DynamoDB).
+func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	page, err := a.store.ReadLog(r.Context(), es.LogQuery{After: q.Get("after"), Limit: int(limit), Type: q.Get("type")})
+	if err != nil {
+		return err
+	}
+	events, next := page.Events, page.Next
+	if events == nil {
+		events = []es.Envelope{}
+	}
+	if page.End {
+		next = ""
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
 	return nil
 }

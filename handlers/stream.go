@@ -124,42 +124,6 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// EventsJSON is GET /events?type=&after=&limit= with Accept:
-// application/json: the global log in store order, optionally only events of
-// one type.
-func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
-	limit, err := queryInt(r, "limit", 100, 1, 1000)
-	if err != nil {
-		return err
-	}
-	typ := r.URL.Query().Get("type")
-	cursor := r.URL.Query().Get("after")
-	out := []es.Envelope{}
-	for len(out) < int(limit) {
-		page, err := a.store.ReadLog(r.Context(), es.LogQuery{After: cursor, Limit: int(limit)})
-		if err != nil {
-			return err
-		}
-		if len(page.Events) == 0 {
-			break
-		}
-		for _, e := range page.Events {
-			cursor = e.Position
-			if typ == "" || e.Type == typ {
-				out = append(out, e)
-				if len(out) == int(limit) {
-					break
-				}
-			}
-		}
-		if len(out) < int(limit) {
-			cursor = page.Next
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next": cursor})
-	return nil
-}
-
 // maySee refuses a stream its module does not let the request's actor read,
 // as a stream that does not exist.
 func (a *App) maySee(r *http.Request, m Module, ref es.StreamRef) error {

@@ -135,10 +135,12 @@ type result struct {
 }
 
 // streamState is the sequential specification's state of one stream: its
-// version and the version each command id's append left it at.
+// version, the version each command id's append left it at, and the ids in
+// the order appended (a stream remembers its last es.RecentCommands).
 type streamState struct {
 	version int64
 	cmds    map[string]int64
+	order   []string
 }
 
 func (s streamState) with(id string, v int64) streamState {
@@ -147,12 +149,18 @@ func (s streamState) with(id string, v int64) streamState {
 		cmds[k] = x
 	}
 	cmds[id] = v
-	return streamState{version: v, cmds: cmds}
+	return streamState{version: v, cmds: cmds, order: append(slices.Clip(s.order), id)}
+}
+
+// remembers reports whether id is among the stream's recent command ids.
+func (s streamState) remembers(id string) bool {
+	return slices.Contains(s.order[max(0, len(s.order)-es.RecentCommands):], id)
 }
 
 // streamModel is the contract's sequential behaviour of one stream: a read
 // answers the version; a repeated command id answers its first result and
-// changes nothing; a command whose expected version is not the stream's is a
+// changes nothing (within the window of es.RecentCommands ids; beyond it,
+// the id is new again); a command whose expected version is not the stream's is a
 // conflict that names the current version; any other command appends one
 // event (a command without an expected version may, after its retries, still
 // answer a conflict, changing nothing). An operation whose answer was lost may
@@ -183,7 +191,7 @@ var streamModel = porcupine.NondeterministicModel{
 			}
 			return nil
 		}
-		if first, ok := s.cmds[in.cmdID]; ok {
+		if first, ok := s.cmds[in.cmdID]; ok && s.remembers(in.cmdID) {
 			if out.unknown || out.ok && out.version == first {
 				return []any{s}
 			}
@@ -208,7 +216,7 @@ var streamModel = porcupine.NondeterministicModel{
 	},
 	Equal: func(a, b any) bool {
 		x, y := a.(streamState), b.(streamState)
-		if x.version != y.version || len(x.cmds) != len(y.cmds) {
+		if x.version != y.version || len(x.cmds) != len(y.cmds) || !slices.Equal(x.order, y.order) {
 			return false
 		}
 		for k, v := range x.cmds {
@@ -406,7 +414,8 @@ func addItemBody(in op) string {
 }
 
 // checkEachCommandOnce reads the carts from the store: versions 1…N with no
-// gap, and no command id twice.
+// gap, and no command id twice within the window of es.RecentCommands ids
+// (sent again after as many others, an id is a new command).
 func checkEachCommandOnce(t *testing.T, store es.Store, carts []string) {
 	t.Helper()
 	for _, id := range carts {
@@ -415,15 +424,17 @@ func checkEachCommandOnce(t *testing.T, store es.Store, carts []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[string]int64{}
+		seen := map[string]int{} // the index in order of each id's last append
+		var order []string
 		for i, e := range envs {
 			if e.Version != int64(i)+1 {
 				t.Fatalf("%s: event %d has version %d", ref, i+1, e.Version)
 			}
-			if v, ok := seen[e.CommandID]; ok {
-				t.Fatalf("%s: command %s appended twice, at %d and %d", ref, e.CommandID, v, e.Version)
+			if at, ok := seen[e.CommandID]; ok && len(order)-at <= es.RecentCommands {
+				t.Fatalf("%s: command %s appended twice, %d commands apart (at version %d)", ref, e.CommandID, len(order)-at, e.Version)
 			}
-			seen[e.CommandID] = e.Version
+			seen[e.CommandID] = len(order)
+			order = append(order, e.CommandID)
 		}
 	}
 }

@@ -36,25 +36,29 @@ func mustBuild(b expression.Builder) expression.Expression {
 // where an append's items sit in its transaction, to read the cancellation
 // reasons by index.
 type appendLayout struct {
-	events  int // items 0 … events-1
-	head    int
-	command int // -1 without a command id
+	events int // items 0 … events-1
+	head   int
 }
 
-// Append writes the events, the head, the snapshot and the idempotency record in
-// one TransactWriteItems. See the package comment.
+// Append writes the events, the head (with the stream's recent command ids)
+// and the snapshot in one TransactWriteItems. See the package comment.
 func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResult, error) {
 	if err := validateAppend(req); err != nil {
 		return es.AppendResult{}, err
 	}
-	items, layout, err := s.appendItems(req)
+	// req.Recent is the head at Expected as the caller read it: a command id
+	// it holds was appended, and is answered without a write.
+	if res, err, ok := s.repeat(ctx, req, req.Recent); ok {
+		return res, err
+	}
+	items, layout, next, err := s.appendItems(req)
 	if err != nil {
 		return es.AppendResult{}, err
 	}
 	base := requestToken(req)
 	generation := 0
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items, ClientRequestToken: aws.String(base)}
-	result := es.AppendResult{Version: req.Expected + int64(len(req.Events)), Events: append([]es.Envelope(nil), req.Events...)}
+	result := es.AppendResult{Version: req.Expected + int64(len(req.Events)), Events: append([]es.Envelope(nil), req.Events...), Commands: next}
 	// uncertain: an earlier attempt may have committed, unseen. Retries then
 	// keep its ClientRequestToken, which DynamoDB answers for 10 minutes with
 	// the first outcome; and a refusal is checked against the events table,
@@ -69,7 +73,17 @@ func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 			s.appended(req.Stream, result.Version)
 			return result, nil
 		case errors.As(err, &cancelled):
-			transient, refusal := s.refusal(ctx, req, layout, cancelled)
+			transient, mend, refusal := s.refusal(ctx, req, layout, cancelled)
+			if mend != nil && !uncertain {
+				// The head is at Expected with other recent ids than the
+				// caller said: write it again with the ones it holds.
+				req.Recent = *mend
+				if items, layout, next, err = s.appendItems(req); err != nil {
+					return es.AppendResult{}, err
+				}
+				in.TransactItems, result.Commands = items, next
+				transient = true
+			}
 			if !transient {
 				if uncertain && s.committed(ctx, req) {
 					s.appended(req.Stream, result.Version)
@@ -106,6 +120,25 @@ func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 	}
 }
 
+// repeat answers req when its command id is among recent: ok, with a
+// *es.DuplicateCommandError (its first result read again) or a
+// *es.CommandReusedError.
+func (s *Store) repeat(ctx context.Context, req es.AppendRequest, recent []es.CommandRecord) (_ es.AppendResult, _ error, ok bool) {
+	first, err := es.RepeatOf(recent, req)
+	if err != nil {
+		return es.AppendResult{}, err, true
+	}
+	if first == nil {
+		return es.AppendResult{}, nil, false
+	}
+	res, err := s.commandEvents(ctx, req.Stream, *first)
+	if err != nil {
+		return es.AppendResult{}, err, true
+	}
+	res.Commands = recent
+	return es.AppendResult{}, &es.DuplicateCommandError{Stream: req.Stream, CommandID: req.CommandID, First: res}, true
+}
+
 func validateAppend(req es.AppendRequest) error {
 	if err := req.Stream.Validate(); err != nil {
 		return fmt.Errorf("dynamo: append: %w", err)
@@ -136,10 +169,13 @@ func validateAppend(req es.AppendRequest) error {
 	return nil
 }
 
-func (s *Store) appendItems(req es.AppendRequest) ([]types.TransactWriteItem, appendLayout, error) {
+// appendItems is the transaction of req: its events, and the head with the
+// recent command ids it will hold (next), conditioned on the version and on
+// the ids req.Recent says it holds now.
+func (s *Store) appendItems(req es.AppendRequest) (_ []types.TransactWriteItem, _ appendLayout, next []es.CommandRecord, _ error) {
 	pk := streamKey(req.Stream)
 	last := req.Expected + int64(len(req.Events))
-	items := make([]types.TransactWriteItem, 0, len(req.Events)+3)
+	items := make([]types.TransactWriteItem, 0, len(req.Events)+2)
 	sizes := make([]int, 0, cap(items))
 	put := func(table string, item map[string]types.AttributeValue, cond expression.Expression) *types.Put {
 		p := &types.Put{
@@ -156,37 +192,45 @@ func (s *Store) appendItems(req es.AppendRequest) ([]types.TransactWriteItem, ap
 	for _, e := range req.Events {
 		put(s.events, eventItem(e), mustNotExist)
 	}
-	layout := appendLayout{events: len(req.Events), head: len(items), command: -1}
-	headCond := mustNotExist
-	if req.Expected > 0 {
-		var err error
-		headCond, err = expression.NewBuilder().WithCondition(
-			expression.Name(attrVersion).Equal(expression.Value(req.Expected))).Build()
-		if err != nil {
-			return nil, layout, fmt.Errorf("dynamo: append to %s: %w", req.Stream, err)
-		}
+	layout := appendLayout{events: len(req.Events), head: len(items)}
+	headCond, err := headCondition(req)
+	if err != nil {
+		return nil, layout, nil, fmt.Errorf("dynamo: append to %s: %w", req.Stream, err)
 	}
 	state := req.State
 	state.Version = last
+	state.Commands = es.NextCommands(req.Recent, req)
 	put(s.state, stateItem(pk, skHead, state), headCond).ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 	if req.Snapshot != nil {
+		snap := *req.Snapshot
+		snap.Commands = nil
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName: aws.String(s.state),
-			Item:      stateItem(pk, snapKey(req.Snapshot.Version), *req.Snapshot),
+			Item:      stateItem(pk, snapKey(snap.Version), snap),
 		}})
 		sizes = append(sizes, itemSize(items[len(items)-1].Put.Item))
 	}
-	if req.CommandID != "" {
-		layout.command = len(items)
-		item := key(commandKey(req.Stream, req.CommandID), skCommand)
-		item[attrFrom] = num(req.Expected + 1)
-		item[attrTo] = num(last)
-		put(s.state, item, mustNotExist)
-	}
 	if err := checkSize(sizes); err != nil {
-		return nil, layout, fmt.Errorf("dynamo: append to %s: %d events: %w", req.Stream, len(req.Events), err)
+		return nil, layout, nil, fmt.Errorf("dynamo: append to %s: %d events: %w", req.Stream, len(req.Events), err)
 	}
-	return items, layout, nil
+	return items, layout, state.Commands, nil
+}
+
+// headCondition is what the head must be for req: absent for a new stream,
+// else at the expected version; and holding the recent command ids req says
+// (the list written is those and req's, so a stale list must not overwrite
+// a fresher one).
+func headCondition(req es.AppendRequest) (expression.Expression, error) {
+	if req.Expected == 0 {
+		return mustNotExist, nil
+	}
+	cond := expression.Name(attrVersion).Equal(expression.Value(req.Expected))
+	if cmds := es.EncodeCommands(req.Recent); cmds == "" {
+		cond = cond.And(expression.AttributeNotExists(expression.Name(attrCommands)))
+	} else {
+		cond = cond.And(expression.Name(attrCommands).Equal(expression.Value(cmds)))
+	}
+	return expression.NewBuilder().WithCondition(cond).Build()
 }
 
 // checkSize refuses a transaction DynamoDB would refuse for its size.
@@ -220,12 +264,14 @@ func requestToken(req es.AppendRequest) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// refusal reads a cancelled transaction's reasons, by index: the idempotency
-// record's condition means a repeated command (answered with the first
-// result), head's a version conflict, an event's an event already there.
+// refusal reads a cancelled transaction's reasons, by index. Head's
+// condition: the old head (ALL_OLD) holds the command id (a repeat: its first
+// result, or a reused id), or is at another version (a conflict), or is at
+// the expected one with other recent command ids than req.Recent (mend: the
+// ones it holds, to write again with). An event's: an event already there.
 // transient says the transaction lost a race or was throttled and may simply
 // be tried again.
-func (s *Store) refusal(ctx context.Context, req es.AppendRequest, layout appendLayout, tce *types.TransactionCanceledException) (transient bool, err error) {
+func (s *Store) refusal(ctx context.Context, req es.AppendRequest, layout appendLayout, tce *types.TransactionCanceledException) (transient bool, mend *[]es.CommandRecord, err error) {
 	reasons := tce.CancellationReasons
 	code := func(i int) string {
 		if i < 0 || i >= len(reasons) {
@@ -234,45 +280,38 @@ func (s *Store) refusal(ctx context.Context, req es.AppendRequest, layout append
 		return aws.ToString(reasons[i].Code)
 	}
 	const failed = "ConditionalCheckFailed"
-	if code(layout.command) == failed {
-		first, ok, err := s.Command(ctx, req.Stream, req.CommandID)
-		switch {
-		case err != nil:
-			return false, err
-		case ok:
-			return false, &es.DuplicateCommandError{Stream: req.Stream, CommandID: req.CommandID, First: first}
-		}
-		// The record vanished between the refusal and the read: only a
-		// hand-made deletion does that. Call it a conflict; a retry decides.
-		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
-	}
 	if code(layout.head) == failed {
 		// ALL_OLD returns the head as it was; none means there was none: a
 		// new stream, at version 0.
-		actual := int64(0)
-		if old := reasons[layout.head].Item; old != nil {
-			r := itemReader{item: old}
-			if actual = r.num(attrVersion); r.err != nil {
-				actual = -1
+		var old es.StateRecord
+		if item := reasons[layout.head].Item; item != nil {
+			if old, err = decodeState(item); err != nil {
+				return false, nil, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
 			}
 		}
-		return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: actual}
+		if _, err, ok := s.repeat(ctx, req, old.Commands); ok {
+			return false, nil, err
+		}
+		if old.Version == req.Expected && req.Expected > 0 {
+			return false, &old.Commands, nil
+		}
+		return false, nil, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: old.Version}
 	}
 	for i := range layout.events {
 		if code(i) == failed {
 			// An event item exists where head said none would: a duplicate.
-			return false, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
+			return false, nil, &es.ConflictError{Stream: req.Stream, Expected: req.Expected, Actual: -1}
 		}
 	}
 	for i := range reasons {
 		switch c := code(i); c {
 		case "", "None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
 		default:
-			return false, fmt.Errorf("dynamo: append to %s at version %d: item %d: %s: %s: %w",
+			return false, nil, fmt.Errorf("dynamo: append to %s at version %d: item %d: %s: %s: %w",
 				req.Stream, req.Expected, i, c, aws.ToString(reasons[i].Message), tce)
 		}
 	}
-	return true, nil
+	return true, nil, nil
 }
 
 // committed reports whether this very append is in the store: its first event

@@ -29,16 +29,13 @@ const (
 	attrCommandID     = "commandId"
 	attrData          = "data"
 	attrSchema        = "schema"
-	attrFrom          = "from"
-	attrTo            = "to"
+	attrCommands      = "cmds"
 	attrCheckpoint    = "checkpoint"
 
 	skHead       = "head"
-	skCommand    = "cmd"
 	skCheckpoint = "checkpoint"
 	snapPrefix   = "snap#"
 	docPrefix    = "doc#"
-	cmdPrefix    = "cmd#"
 )
 
 // DynamoDB's limits, which an append or a save must fit before it is sent.
@@ -84,10 +81,6 @@ func versionKey(v int64) string {
 }
 
 func snapKey(v int64) string { return snapPrefix + versionKey(v) }
-
-func commandKey(s es.StreamRef, commandID string) string {
-	return cmdPrefix + streamKey(s) + "#" + commandID
-}
 
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
@@ -174,6 +167,9 @@ func stateItem(pk, sk string, rec es.StateRecord) map[string]types.AttributeValu
 	if len(rec.Data) > 0 {
 		item[attrData] = str(string(rec.Data))
 	}
+	if cmds := es.EncodeCommands(rec.Commands); cmds != "" {
+		item[attrCommands] = str(cmds)
+	}
 	return item
 }
 
@@ -182,6 +178,9 @@ func decodeState(item map[string]types.AttributeValue) (es.StateRecord, error) {
 	rec := es.StateRecord{Version: r.num(attrVersion), Schema: int(r.num(attrSchema))}
 	if d := r.str(attrData); d != "" {
 		rec.Data = json.RawMessage(d)
+	}
+	if c := r.str(attrCommands); c != "" && r.err == nil {
+		rec.Commands, r.err = es.DecodeCommands(c)
 	}
 	if r.err != nil {
 		return es.StateRecord{}, fmt.Errorf("dynamo: state item %s/%s: %w", r.str(attrPK), r.str(attrSK), r.err)

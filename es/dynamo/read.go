@@ -98,33 +98,30 @@ func (s *Store) queryEvents(ctx context.Context, cond expression.KeyConditionBui
 	}
 }
 
-// Command reads a command's idempotency record and the events it appended.
+// Command finds a command id among the stream's recent ones, in its head, and
+// reads the events it appended.
 func (s *Store) Command(ctx context.Context, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
-	if err := stream.Validate(); err != nil {
-		return es.AppendResult{}, false, fmt.Errorf("dynamo: command: %w", err)
-	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.state),
-		Key:            key(commandKey(stream, commandID), skCommand),
-		ConsistentRead: aws.Bool(true),
-	})
+	head, err := s.Head(ctx, stream)
 	if err != nil {
-		return es.AppendResult{}, false, fmt.Errorf("dynamo: command %s on %s: %w", commandID, stream, err)
+		return es.AppendResult{}, false, fmt.Errorf("dynamo: command %s: %w", commandID, err)
 	}
-	if out.Item == nil {
+	c, ok := es.FindCommand(head.Commands, commandID)
+	if !ok {
 		return es.AppendResult{}, false, nil
 	}
-	r := itemReader{item: out.Item}
-	from, to := r.num(attrFrom), r.num(attrTo)
-	if r.err != nil {
-		return es.AppendResult{}, false, fmt.Errorf("dynamo: command %s on %s: %w", commandID, stream, r.err)
-	}
+	first, err := s.commandEvents(ctx, stream, c)
+	return first, err == nil, err
+}
+
+// commandEvents reads the first result of a recent command: the events it
+// appended.
+func (s *Store) commandEvents(ctx context.Context, stream es.StreamRef, c es.CommandRecord) (es.AppendResult, error) {
 	envs, err := s.queryEvents(ctx, expression.Key(attrPK).Equal(expression.Value(streamKey(stream))).
-		And(expression.Key(attrSK).Between(expression.Value(versionKey(from)), expression.Value(versionKey(to)))), true, 0)
+		And(expression.Key(attrSK).Between(expression.Value(versionKey(c.From)), expression.Value(versionKey(c.To)))), true, 0)
 	if err != nil {
-		return es.AppendResult{}, false, fmt.Errorf("dynamo: command %s on %s: events %d-%d: %w", commandID, stream, from, to, err)
+		return es.AppendResult{}, fmt.Errorf("dynamo: command %s on %s: events %d-%d: %w", c.ID, stream, c.From, c.To, err)
 	}
-	return es.AppendResult{Version: to, Events: envs}, true, nil
+	return es.AppendResult{Version: c.To, Events: envs}, nil
 }
 
 // Snapshot queries the stream's snapshot items between snap#0 and
@@ -178,13 +175,47 @@ const defaultLogLimit = 1000
 // has passed gains no events in it; appends made while a reader pages through
 // the log reach it only where the log has not yet come. The change feed, not
 // the log, is how a reader keeps up.
+//
+// A page by type examines a bounded stretch of the log (typeBudget events)
+// and keeps those of the type: the work of a page is bounded by its limit,
+// not by the log, and such a page may hold fewer events than the limit (none
+// even) with a Next to go on. An index by type (a GSI on eventType) would
+// fill every page, but every event written to it costs its write units
+// again: the events table's writes are kept at the floor instead.
 func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) {
-	envs, next, _, err := s.readLog(ctx, q.After, q.Limit)
+	want := q.Limit
+	if want <= 0 {
+		want = defaultLogLimit
+	}
+	limit := want
+	if q.Type != "" {
+		limit = typeBudget(want)
+	}
+	envs, next, done, err := s.readLog(ctx, q.After, limit)
 	if err != nil {
 		return es.LogPage{}, err
 	}
-	return es.LogPage{Events: envs, Next: next}, nil
+	if q.Type == "" {
+		return es.LogPage{Events: envs, Next: next, End: done}, nil
+	}
+	kept := envs[:0]
+	for _, e := range envs {
+		if e.Type != q.Type {
+			continue
+		}
+		if len(kept) == want {
+			// Full before the stretch examined ends: go on after its last.
+			return es.LogPage{Events: kept, Next: kept[len(kept)-1].Position}, nil
+		}
+		kept = append(kept, e)
+	}
+	return es.LogPage{Events: kept, Next: next, End: done}, nil
 }
+
+// typeBudget is how many events of the log a page by type of limit examines:
+// the limit, but at least a hundred (so that a rare type's pages are not all
+// empty) and at most the largest page.
+func typeBudget(limit int) int { return min(max(limit, 100), defaultLogLimit) }
 
 type logCursor struct {
 	Stream  string `json:"s"`

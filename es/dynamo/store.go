@@ -6,15 +6,20 @@
 //   - events: one item per event, never updated. pk "{type}#{id}", sk the
 //     zero-padded version, every envelope field, the event type as
 //     discriminator. Streams on, NEW_IMAGE: the change feed.
-//   - state: per stream, sk "head" (current version and state) and
-//     "snap#0000000100" (snapshots); and idempotency records, pk
-//     "cmd#{type}#{id}#{commandId}", holding the first result's version range.
+//   - state: per stream, sk "head" (current version and state, and the
+//     stream's recent command ids with their requests' fingerprints and
+//     version ranges: es.RecentCommands, es.RecentCommandsFor) and
+//     "snap#0000000100" (snapshots). (Stores written before kept an item
+//     per command id, pk "cmd#{type}#{id}#{commandId}"; they are read no
+//     more.)
 //   - readmodels: pk the projector, sk "doc#{key}" for each document and
 //     "checkpoint" for the feed checkpoint they reflect.
 //
 // An append is one TransactWriteItems: a Put of each event with
-// attribute_not_exists(pk), a Put of head conditioned on the expected version,
-// the snapshot when given, and the idempotency record when a command id is.
+// attribute_not_exists(pk), a Put of head conditioned on the expected version
+// and on the recent command ids it holds, and the snapshot when given: the
+// write units of the events and the head, no more, and the
+// ClientRequestToken of a retried call kept.
 package dynamo
 
 import (

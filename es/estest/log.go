@@ -103,3 +103,94 @@ func testReadLog(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// readByType follows a query by type from the start until the page that
+// says End, and returns every event it gave; it fails the test when a page
+// is over the limit, holds another type, or the pages do not end.
+func readByType(t *testing.T, h Harness, typ string, limit, maxPages int) []es.Envelope {
+	t.Helper()
+	var got []es.Envelope
+	after := ""
+	for pages := 1; ; pages++ {
+		if pages > maxPages {
+			t.Fatalf("ReadLog by type %q: no End after %d pages", typ, maxPages)
+		}
+		page, err := h.Store.ReadLog(ctx(t), es.LogQuery{After: after, Limit: limit, Type: typ})
+		if err != nil {
+			t.Fatalf("ReadLog by type %q after %q: %v", typ, after, err)
+		}
+		if len(page.Events) > limit {
+			t.Errorf("a page by type of %d events, limit %d", len(page.Events), limit)
+		}
+		for _, e := range page.Events {
+			if e.Type != typ {
+				t.Errorf("a page by type %q holds %s v%d of type %q", typ, e.Stream, e.Version, e.Type)
+			}
+		}
+		got = append(got, page.Events...)
+		if page.End {
+			return got
+		}
+		if page.Next == "" || page.Next == after {
+			t.Fatalf("ReadLog by type %q after %q: not the end, but Next %q goes nowhere", typ, after, page.Next)
+		}
+		after = page.Next
+	}
+}
+
+func testReadLogByType(t *testing.T, h Harness) {
+	streams := []es.StreamRef{{Type: "match", ID: "m-typed"}, {Type: "cart", ID: "c-typed"}, {Type: "post", ID: "p-typed"}}
+	types := []string{"Scored", "Ticked", "Ticked", "Noted"}
+	at := map[es.StreamRef]int64{}
+	var all []es.Envelope
+	for r := range 6 {
+		for i, s := range streams {
+			req := request(s, at[s], 1+(r+i)%2, "")
+			for k := range req.Events {
+				req.Events[k].Type = types[(r+i+k)%len(types)]
+			}
+			res := mustAppend(t, h, req)
+			at[s] += int64(len(req.Events))
+			all = append(all, res.Events...)
+		}
+	}
+	for _, typ := range []string{"Scored", "Ticked", "Noted"} {
+		var want []es.Envelope
+		for _, e := range all {
+			if e.Type == typ {
+				want = append(want, e)
+			}
+		}
+		got := readByType(t, h, typ, 2, len(all)+2)
+		checkEachOnce(t, "ReadLog by type "+typ, got, want)
+		for i := 1; i < len(got); i++ {
+			if got[i].Stream == got[i-1].Stream && got[i].Version < got[i-1].Version {
+				t.Errorf("ReadLog by type %s: %s v%d after v%d", typ, got[i].Stream, got[i].Version, got[i-1].Version)
+			}
+		}
+	}
+	if got := readByType(t, h, "NoSuchType", 1, len(all)+2); len(got) != 0 {
+		t.Errorf("ReadLog by a type no event has: %d events", len(got))
+	}
+
+	// Unfiltered, the pages end too: End on the last, at the latest on an
+	// empty page after it.
+	after, n := "", 0
+	for pages := 0; ; pages++ {
+		if pages > len(all)+1 {
+			t.Fatalf("ReadLog: no End after %d pages of %d events", pages, len(all))
+		}
+		page, err := h.Store.ReadLog(ctx(t), es.LogQuery{After: after, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(page.Events)
+		if page.End {
+			break
+		}
+		after = page.Next
+	}
+	if n != len(all) {
+		t.Errorf("ReadLog to its End gave %d events, want %d", n, len(all))
+	}
+}

@@ -16,16 +16,13 @@ import (
 // The statements of the hot paths, prepared once (see prepare): SQLite then
 // parses each once per connection instead of on every call.
 const (
-	sqlInsertCommand = `
-		INSERT INTO commands (stream_type, stream_id, command_id, first_version, last_version)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlInsertHead = `
-		INSERT INTO heads (stream_type, stream_id, version, state_schema, data)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+		INSERT INTO heads (stream_type, stream_id, version, state_schema, data, commands)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlUpdateHead = `
-		UPDATE heads SET version = ?, state_schema = ?, data = ?
+		UPDATE heads SET version = ?, state_schema = ?, data = ?, commands = ?
 		WHERE stream_type = ? AND stream_id = ? AND version = ?`
-	sqlHeadVersion = `SELECT version FROM heads WHERE stream_type = ? AND stream_id = ?`
+	sqlHeadVersion = `SELECT version, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
 	sqlInsertEvent = `
 		INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
 			time_ns, actor, correlation_id, causation_id, command_id, data)
@@ -34,10 +31,7 @@ const (
 		INSERT INTO snapshots (stream_type, stream_id, version, state_schema, data)
 		VALUES (?, ?, ?, ?, ?)`
 	sqlHead = `
-		SELECT version, state_schema, data FROM heads WHERE stream_type = ? AND stream_id = ?`
-	sqlCommand = `
-		SELECT first_version, last_version FROM commands
-		WHERE stream_type = ? AND stream_id = ? AND command_id = ?`
+		SELECT version, state_schema, data, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
 	sqlCommandEvents = `SELECT ` + eventColumns + ` FROM events
 		WHERE stream_type = ? AND stream_id = ? AND version BETWEEN ? AND ? ORDER BY version`
 	sqlStreamForward = `SELECT ` + eventColumns + ` FROM events
@@ -50,6 +44,8 @@ const (
 		ORDER BY version DESC LIMIT 1`
 	sqlReadLog = `SELECT ` + eventColumns + ` FROM events
 		WHERE position > ? ORDER BY position LIMIT ?`
+	sqlReadLogByType = `SELECT ` + eventColumns + ` FROM events INDEXED BY events_by_type
+		WHERE event_type = ? AND position > ? ORDER BY position LIMIT ?`
 )
 
 // statements holds the prepared statements. database/sql prepares a Stmt on
@@ -57,13 +53,13 @@ const (
 // connection lives: the writer has one connection, the readers a fixed pool.
 type statements struct {
 	// On the writer, run inside the append's transaction with tx.StmtContext.
-	insertCommand, insertHead, updateHead, headVersion, insertEvent, insertSnapshot *sql.Stmt
-	// The same lookups of a command on the writer, for a repeated command.
-	writerCommand, writerCommandEvents *sql.Stmt
+	insertHead, updateHead, headVersion, insertEvent, insertSnapshot *sql.Stmt
+	// The events of a repeated command, on the writer.
+	writerCommandEvents *sql.Stmt
 	// The read models' saves, on the writer in the save's transaction.
 	saveDoc, saveCheckpoint *sql.Stmt
 	// On the readers.
-	head, command, commandEvents, streamForward, streamReverse, snapshot, readLog *sql.Stmt
+	head, commandEvents, streamForward, streamReverse, snapshot, readLog, readLogByType *sql.Stmt
 }
 
 func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err error) {
@@ -81,23 +77,21 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 		sql string
 		to  **sql.Stmt
 	}{
-		{writer, sqlInsertCommand, &st.insertCommand},
 		{writer, sqlInsertHead, &st.insertHead},
 		{writer, sqlUpdateHead, &st.updateHead},
 		{writer, sqlHeadVersion, &st.headVersion},
 		{writer, sqlInsertEvent, &st.insertEvent},
 		{writer, sqlInsertSnapshot, &st.insertSnapshot},
-		{writer, sqlCommand, &st.writerCommand},
 		{writer, sqlCommandEvents, &st.writerCommandEvents},
 		{writer, sqlSaveDoc, &st.saveDoc},
 		{writer, sqlSaveCheckpoint, &st.saveCheckpoint},
 		{reader, sqlHead, &st.head},
-		{reader, sqlCommand, &st.command},
 		{reader, sqlCommandEvents, &st.commandEvents},
 		{reader, sqlStreamForward, &st.streamForward},
 		{reader, sqlStreamReverse, &st.streamReverse},
 		{reader, sqlSnapshot, &st.snapshot},
 		{reader, sqlReadLog, &st.readLog},
+		{reader, sqlReadLogByType, &st.readLogByType},
 	} {
 		s, err := p.db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -112,9 +106,9 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 func (st *statements) close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{
-		st.insertCommand, st.insertHead, st.updateHead, st.headVersion, st.insertEvent, st.insertSnapshot,
-		st.writerCommand, st.writerCommandEvents, st.saveDoc, st.saveCheckpoint,
-		st.head, st.command, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog,
+		st.insertHead, st.updateHead, st.headVersion, st.insertEvent, st.insertSnapshot,
+		st.writerCommandEvents, st.saveDoc, st.saveCheckpoint,
+		st.head, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog, st.readLogByType,
 	} {
 		errs = append(errs, s.Close())
 	}
@@ -217,36 +211,43 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 	st := req.Stream
 	last := req.Expected + int64(len(req.Events))
 
-	// The command record comes first, so that a repeated command is reported
-	// as such even when its expected version is stale too: its sender wants
-	// the first result, not a conflict.
-	if req.CommandID != "" {
-		r, err := tx.StmtContext(ctx, s.stmts.insertCommand).ExecContext(ctx,
-			st.Type, st.ID, req.CommandID, req.Expected+1, last)
-		if err != nil {
-			return res, fmt.Errorf("recording command %s: %w", req.CommandID, err)
-		}
-		if n, err := r.RowsAffected(); err != nil {
-			return res, err
-		} else if n == 0 {
-			first, _, err := command(ctx, tx.StmtContext(ctx, s.stmts.writerCommand),
-				tx.StmtContext(ctx, s.stmts.writerCommandEvents), st, req.CommandID)
-			if err != nil {
-				return res, fmt.Errorf("reading command %s: %w", req.CommandID, err)
-			}
-			return res, &es.DuplicateCommandError{Stream: st, CommandID: req.CommandID, First: first}
-		}
+	// The head row, read under the write lock the transaction holds: its
+	// recent command ids come first, so that a repeated command is
+	// reported as such even when its expected version is stale too (its
+	// sender wants the first result, not a conflict).
+	var have int64
+	var cmds string
+	err = tx.StmtContext(ctx, s.stmts.headVersion).QueryRowContext(ctx, st.Type, st.ID).Scan(&have, &cmds)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return res, fmt.Errorf("reading head: %w", err)
 	}
+	recent, err := es.DecodeCommands(cmds)
+	if err != nil {
+		return res, fmt.Errorf("head of %s: %w", st, err)
+	}
+	if first, err := es.RepeatOf(recent, req); err != nil {
+		return res, err
+	} else if first != nil {
+		envs, err := queryEvents(ctx, tx.StmtContext(ctx, s.stmts.writerCommandEvents), st.Type, st.ID, first.From, first.To)
+		if err != nil {
+			return res, fmt.Errorf("reading command %s: %w", req.CommandID, err)
+		}
+		return res, &es.DuplicateCommandError{Stream: st, CommandID: req.CommandID, First: es.AppendResult{Version: first.To, Events: envs, Commands: recent}}
+	}
+	if have != req.Expected {
+		return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: have}
+	}
+	next := es.NextCommands(recent, req)
 
 	// The head moves from Expected to last only if it is at Expected: the
 	// affected-row count is the concurrency check, atomic with the rest.
 	var r sql.Result
 	if req.Expected == 0 {
 		r, err = tx.StmtContext(ctx, s.stmts.insertHead).ExecContext(ctx,
-			st.Type, st.ID, last, req.State.Schema, text(req.State.Data))
+			st.Type, st.ID, last, req.State.Schema, text(req.State.Data), es.EncodeCommands(next))
 	} else {
 		r, err = tx.StmtContext(ctx, s.stmts.updateHead).ExecContext(ctx,
-			last, req.State.Schema, text(req.State.Data), st.Type, st.ID, req.Expected)
+			last, req.State.Schema, text(req.State.Data), es.EncodeCommands(next), st.Type, st.ID, req.Expected)
 	}
 	if err != nil {
 		return res, fmt.Errorf("writing head: %w", err)
@@ -254,17 +255,12 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 	if n, err := r.RowsAffected(); err != nil {
 		return res, err
 	} else if n == 0 {
-		// The transaction holds the write lock, so this is the version that
-		// refused the write.
-		var actual int64
-		err := tx.StmtContext(ctx, s.stmts.headVersion).QueryRowContext(ctx, st.Type, st.ID).Scan(&actual)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			actual = -1
-		}
-		return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: actual}
+		// Unreachable under the write lock, whose read said otherwise;
+		// kept as the backstop.
+		return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: -1}
 	}
 
-	res = es.AppendResult{Version: last, Events: make([]es.Envelope, len(req.Events))}
+	res = es.AppendResult{Version: last, Events: make([]es.Envelope, len(req.Events)), Commands: next}
 	insertEvent := tx.StmtContext(ctx, s.stmts.insertEvent)
 	for i, e := range req.Events {
 		r, err := insertEvent.ExecContext(ctx,
@@ -297,9 +293,9 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 // Head returns the stream's current state record.
 func (s *Store) Head(ctx context.Context, stream es.StreamRef) (es.StateRecord, error) {
 	var rec es.StateRecord
-	var data string
+	var data, cmds string
 	err := s.stmts.head.QueryRowContext(ctx,
-		stream.Type, stream.ID).Scan(&rec.Version, &rec.Schema, &data)
+		stream.Type, stream.ID).Scan(&rec.Version, &rec.Schema, &data, &cmds)
 	if errors.Is(err, sql.ErrNoRows) {
 		return es.StateRecord{}, nil
 	}
@@ -307,6 +303,9 @@ func (s *Store) Head(ctx context.Context, stream es.StreamRef) (es.StateRecord, 
 		return es.StateRecord{}, fmt.Errorf("sqlite: head of %s: %w", stream, err)
 	}
 	rec.Data = raw(data)
+	if rec.Commands, err = es.DecodeCommands(cmds); err != nil {
+		return es.StateRecord{}, fmt.Errorf("sqlite: head of %s: %w", stream, err)
+	}
 	return rec, nil
 }
 
@@ -334,33 +333,23 @@ func (s *Store) ReadStream(ctx context.Context, stream es.StreamRef, opts es.Rea
 	return envs, nil
 }
 
-// Command returns the result recorded for a command id on a stream.
+// Command returns the result recorded for a command id among the stream's
+// recent ones. Two reads need no transaction: events never change, and a
+// command id in the head names events committed with it.
 func (s *Store) Command(ctx context.Context, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
-	res, ok, err := command(ctx, s.stmts.command, s.stmts.commandEvents, stream, commandID)
+	head, err := s.Head(ctx, stream)
+	if err != nil {
+		return es.AppendResult{}, false, err
+	}
+	c, ok := es.FindCommand(head.Commands, commandID)
+	if !ok {
+		return es.AppendResult{}, false, nil
+	}
+	envs, err := queryEvents(ctx, s.stmts.commandEvents, stream.Type, stream.ID, c.From, c.To)
 	if err != nil {
 		return es.AppendResult{}, false, fmt.Errorf("sqlite: command %s on %s: %w", commandID, stream, err)
 	}
-	return res, ok, nil
-}
-
-// command reads a command record and its events. Two reads need no
-// transaction: a record is committed with its events, and events never change.
-func command(ctx context.Context, rec, events *sql.Stmt, stream es.StreamRef, commandID string) (es.AppendResult, bool, error) {
-	var first, last int64
-	err := rec.QueryRowContext(ctx,
-		stream.Type, stream.ID, commandID).Scan(&first, &last)
-	if errors.Is(err, sql.ErrNoRows) {
-		return es.AppendResult{}, false, nil
-	}
-	if err != nil {
-		return es.AppendResult{}, false, err
-	}
-	envs, err := queryEvents(ctx, events,
-		stream.Type, stream.ID, first, last)
-	if err != nil {
-		return es.AppendResult{}, false, err
-	}
-	return es.AppendResult{Version: last, Events: envs}, true, nil
+	return es.AppendResult{Version: c.To, Events: envs}, true, nil
 }
 
 // Snapshot returns the newest snapshot at or below version.
@@ -383,7 +372,8 @@ func (s *Store) Snapshot(ctx context.Context, stream es.StreamRef, atOrBelow int
 const defaultLogLimit = 1000
 
 // ReadLog pages through the log by position; the cursor is the position of
-// the last event seen, in decimal.
+// the last event seen, in decimal. A page by type reads the index by type:
+// full pages, each costing its own events.
 func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) {
 	after, err := parsePosition(q.After)
 	if err != nil {
@@ -393,13 +383,22 @@ func (s *Store) ReadLog(ctx context.Context, q es.LogQuery) (es.LogPage, error) 
 	if limit <= 0 {
 		limit = defaultLogLimit
 	}
-	envs, err := s.readLog(ctx, after, limit)
+	// One more than the page, to tell whether the log ends with it.
+	var envs []es.Envelope
+	if q.Type != "" {
+		envs, err = queryEvents(ctx, s.stmts.readLogByType, q.Type, after, limit+1)
+	} else {
+		envs, err = s.readLog(ctx, after, limit+1)
+	}
 	if err != nil {
 		return es.LogPage{}, fmt.Errorf("sqlite: read log after %d: %w", after, err)
 	}
-	page := es.LogPage{Events: envs}
-	if len(envs) > 0 {
-		page.Next = envs[len(envs)-1].Position
+	page := es.LogPage{Events: envs, End: len(envs) <= limit}
+	if !page.End {
+		page.Events = envs[:limit]
+	}
+	if len(page.Events) > 0 {
+		page.Next = page.Events[len(page.Events)-1].Position
 	}
 	return page, nil
 }

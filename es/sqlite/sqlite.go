@@ -1,6 +1,6 @@
 // Package sqlite is foldboard's embedded event store: one SQLite file holding
-// the event log, each stream's current state, snapshots, command records and
-// the projectors' read models, with a change feed over the log. It uses the
+// the event log, each stream's current state (with its recent command ids),
+// snapshots and the projectors' read models, with a change feed over the log. It uses the
 // pure-Go modernc.org/sqlite driver, so it needs neither cgo nor a server.
 package sqlite
 
@@ -124,10 +124,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // schemaVersion is this program's version of the tables, kept in the file's
 // user_version so a later program can tell which it is opening.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the tables. Streams are keyed by (stream_type, stream_id);
-// every row of a stream's events, snapshots and commands refers to its head,
+// every row of a stream's events and snapshots refers to its head,
 // which is written first in every append.
 const schema = `
 CREATE TABLE IF NOT EXISTS heads (
@@ -136,6 +136,9 @@ CREATE TABLE IF NOT EXISTS heads (
 	version      INTEGER NOT NULL,
 	state_schema INTEGER NOT NULL,
 	data         TEXT    NOT NULL,
+	-- The stream's recent command ids (es.EncodeCommands): idempotency
+	-- rides on the row every append writes, no row of its own.
+	commands     TEXT    NOT NULL DEFAULT '',
 	PRIMARY KEY (stream_type, stream_id)
 ) STRICT, WITHOUT ROWID;
 
@@ -160,6 +163,11 @@ CREATE TABLE IF NOT EXISTS events (
 	FOREIGN KEY (stream_type, stream_id) REFERENCES heads DEFERRABLE INITIALLY DEFERRED
 ) STRICT;
 
+-- A page of the log by event type reads this index, in log order, for as
+-- many events as the page holds: its work is bounded by the page, not by
+-- the log.
+CREATE INDEX IF NOT EXISTS events_by_type ON events (event_type, position);
+
 CREATE TABLE IF NOT EXISTS snapshots (
 	stream_type  TEXT    NOT NULL,
 	stream_id    TEXT    NOT NULL,
@@ -167,16 +175,6 @@ CREATE TABLE IF NOT EXISTS snapshots (
 	state_schema INTEGER NOT NULL,
 	data         TEXT    NOT NULL,
 	PRIMARY KEY (stream_type, stream_id, version),
-	FOREIGN KEY (stream_type, stream_id) REFERENCES heads DEFERRABLE INITIALLY DEFERRED
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS commands (
-	stream_type   TEXT    NOT NULL,
-	stream_id     TEXT    NOT NULL,
-	command_id    TEXT    NOT NULL,
-	first_version INTEGER NOT NULL,
-	last_version  INTEGER NOT NULL,
-	PRIMARY KEY (stream_type, stream_id, command_id),
 	FOREIGN KEY (stream_type, stream_id) REFERENCES heads DEFERRABLE INITIALLY DEFERRED
 ) STRICT, WITHOUT ROWID;
 
@@ -208,6 +206,13 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("creating tables: %w", err)
+	}
+	if have == 1 {
+		// Version 1 kept a row per command id in a table of its own (left
+		// as it is); version 2 keeps the recent ones in the head row.
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE heads ADD COLUMN commands TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("adding heads.commands: %w", err)
+		}
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
 		return fmt.Errorf("setting the schema version: %w", err)
