@@ -91,6 +91,11 @@ func testReactionRecovery(t *testing.T, f fixture) {
 		ends[k] = v
 	}
 	waitReported(t, f.store, ends, 30*time.Second)
+	// The replay of the first matches may still be under way when the new
+	// ones are reported (a feed orders streams apart): wait for it too.
+	for deadline := time.Now().Add(30 * time.Second); r2.r.Status().Outcomes.Repeated < int64(2*n) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	r2.stop()
 
 	for id, end := range ends {
