@@ -103,7 +103,7 @@ func TestRefusedCartCommandShowsItsMessageByTheForm(t *testing.T) {
 	must(t, form.GetByLabel("SKU").Fill("tea"))
 	must(t, form.GetByLabel("Unit price").Fill("2.75"))
 	must(t, form.GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Add to cart"}).Click())
-	must(t, expect.Locator(form.Locator(".problem")).ToContainText("PriceMismatch"))
+	must(t, expect.Locator(form.Locator(".problem")).ToHaveAttribute("data-code", "PriceMismatch"))
 	must(t, expect.Locator(form.GetByLabel("Unit price")).ToHaveValue("2.75"))
 	must(t, expect.Locator(page.Locator("#cart-total")).ToHaveText("2.50"))
 }

@@ -78,7 +78,7 @@ func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 	must(t, page.Locator("#innings-form").GetByLabel("Innings").Fill("3"))
 	recordInnings(t, page, "120", "4")
 	problem := page.Locator("#innings-form .problem")
-	must(t, expect.Locator(problem).ToContainText("InningsOutOfOrder"))
+	must(t, expect.Locator(problem).ToHaveAttribute("data-code", "InningsOutOfOrder"))
 	must(t, expect.Locator(problem).ToContainText("the next innings is 1"))
 	// Nothing was recorded.
 	must(t, expect.Locator(page.Locator("#scoreboard .empty")).ToHaveText("No innings completed yet."))
@@ -88,7 +88,7 @@ func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 	eval(t, page.Locator("#innings-form input[name=wickets]"), "el => el.removeAttribute('max')")
 	must(t, page.Locator("#innings-form").GetByLabel("Innings").Fill("1"))
 	recordInnings(t, page, "120", "11")
-	must(t, expect.Locator(page.Locator("#innings-form .problem")).ToContainText("BadWickets"))
+	must(t, expect.Locator(page.Locator("#innings-form .problem")).ToHaveAttribute("data-code", "BadWickets"))
 }
 
 func TestAStalePageGetsAConflictNotAnOverwrite(t *testing.T) {
@@ -109,7 +109,7 @@ func TestAStalePageGetsAConflictNotAnOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, b.Locator("#end-form").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "End match"}).Click())
-	must(t, expect.Locator(b.Locator("#end-form .problem")).ToContainText("VersionConflict"))
+	must(t, expect.Locator(b.Locator("#end-form .problem")).ToHaveAttribute("data-code", "VersionConflict"))
 }
 
 func eval(t *testing.T, l playwright.Locator, js string) {

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/foldboard/foldboard/views"
 )
 
 const (
@@ -105,7 +108,13 @@ func (a *App) SetActor(w http.ResponseWriter, r *http.Request) error {
 	case name == "":
 		cookie.MaxAge = -1 // an empty name signs out
 	case !validActor(name):
-		return badRequest("BadActor", "name", "a name is 1-40 letters, digits, spaces or - _ . '")
+		bad := badRequest("BadActor", "name", "a name is 1-40 letters, digits, spaces or - _ . '")
+		if wantsJSON(r) {
+			return bad
+		}
+		back, _, _ := in.text("back")
+		http.Redirect(w, r, whoProblem(localPath(back), name), http.StatusSeeOther)
+		return nil
 	default:
 		cookie.Value = a.sign(name)
 	}
@@ -126,4 +135,49 @@ func localPath(p string) string {
 		return p
 	}
 	return "/"
+}
+
+// whoProblem is the page back again with the header form's problem: the name
+// as typed and the code, which the page shows by the form (a form that
+// fails keeps the page it was on, and what was typed).
+func whoProblem(back, name string) string {
+	u, err := url.Parse(back)
+	if err != nil {
+		return "/"
+	}
+	q := u.Query()
+	q.Set(whoErrorParam, "BadActor")
+	q.Set(whoNameParam, clipRunes(name, 2*maxActor))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+const (
+	whoErrorParam = "who-error"
+	whoNameParam  = "who"
+)
+
+// whoMessages are the header form's problems, by code: the page shows only
+// these, never text from the address.
+var whoMessages = map[string]string{
+	"BadActor": "A name is 1 to 40 letters, digits, spaces or - _ . ' (no other characters).",
+}
+
+// whoForm is the header form's state on a page: the problem its last
+// sending had, from the address whoProblem made.
+func whoForm(r *http.Request) views.Form {
+	q := r.URL.Query()
+	msg, ok := whoMessages[q.Get(whoErrorParam)]
+	if !ok {
+		return views.Form{Name: "who"}
+	}
+	return views.Form{Name: "who", Code: q.Get(whoErrorParam), Error: msg, Field: "name",
+		Values: map[string]string{"name": clipRunes(q.Get(whoNameParam), 2*maxActor)}}
+}
+
+func clipRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }

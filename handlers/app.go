@@ -109,10 +109,14 @@ func (a *App) Commands() *es.Commands { return a.commands }
 // Modules are the modules the app serves.
 func (a *App) Modules() []Module { return a.modules }
 
-// Mount adds every module's routes to r.
+// Mount adds every module's routes to r. A command's address also opens
+// with GET (commandAddresses), so that the address bar after a form's error,
+// a reload or a bookmark of it leads to the page.
 func (a *App) Mount(r chi.Router) {
 	for _, m := range a.modules {
-		m.Kind.mount(a, a.streams[m.StreamType()].handler, r)
+		rec := &commandAddresses{Router: r, gets: map[string]bool{}}
+		m.Kind.mount(a, a.streams[m.StreamType()].handler, rec)
+		rec.openWithGet(m)
 	}
 }
 
@@ -136,7 +140,7 @@ func (a *App) proj() *projections.Projector { return a.live.Load().Projector }
 
 // page is the layout's view of a request.
 func (a *App) page(r *http.Request, title string) views.Page {
-	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path, Nav: a.nav}
+	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path, Nav: a.nav, Who: whoForm(r)}
 }
 
 // waitForReadSide gives the projector a moment to apply a command's events,

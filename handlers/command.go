@@ -70,7 +70,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 			for k, vs := range in.form {
 				values[k] = vs[0]
 			}
-			return c.page(r, id, views.Form{Name: c.form, Values: values, Code: p.Code, Error: p.Message, CommandID: newCommandID()})
+			return c.page(r, id, views.Form{Name: c.form, Values: values, Code: p.Code, Error: p.Message, Field: problemField(p, values), CommandID: newCommandID()})
 		})
 	}
 	if idErr != nil {
@@ -203,4 +203,21 @@ func newID(field string) func(*input) (string, error) {
 func clampInt(n int64) int {
 	const limit = 1 << 30
 	return int(max(-limit, min(n, limit)))
+}
+
+// problemField is the form field a problem is about: the one a malformed
+// request named, else the field a domain code names ("BadWickets",
+// "InningsOutOfOrder" name wickets and innings), else none.
+func problemField(p Problem, values map[string]string) string {
+	if p.Field != "" {
+		return p.Field
+	}
+	code := strings.ToLower(p.Code)
+	best := ""
+	for name := range values {
+		if n := strings.ToLower(name); len(n) > len(best) && strings.Contains(code, n) {
+			best = name
+		}
+	}
+	return best
 }

@@ -26,6 +26,9 @@ type Problem struct {
 	// Details are a domain error's details (es.Error.Details), answered as
 	// fields of the error object beside its code and message.
 	Details map[string]string `json:"-"`
+	// Field is the request's field the problem is about, when one is
+	// known (a form marks it invalid); programs read the code.
+	Field string `json:"-"`
 }
 
 // MarshalJSON writes the problem with its details as fields of their own.
@@ -122,11 +125,11 @@ func ProblemOf(err error) Problem {
 		p := Problem{Status: http.StatusConflict, Code: "VersionConflict", Message: conflict.Error()}
 		if conflict.Actual >= 0 {
 			p.CurrentVersion = &conflict.Actual
-			p.Message = fmt.Sprintf("%s has changed since you saw it: it is at version %d, you saw %d; look again and retry", conflict.Stream, conflict.Actual, conflict.Expected)
+			p.Message = fmt.Sprintf("%s changed while you had it open: it is now at version %d, and you saw version %d. Look at it again, then retry.", conflict.Stream, conflict.Actual, conflict.Expected)
 		}
 		return p
 	case errors.As(err, &bad):
-		return Problem{Status: http.StatusBadRequest, Code: bad.Code, Message: bad.Message}
+		return Problem{Status: http.StatusBadRequest, Code: bad.Code, Message: bad.Message, Field: bad.Field}
 	case errors.As(err, &tooBig):
 		return Problem{Status: http.StatusRequestEntityTooLarge, Code: "BodyTooLarge", Message: fmt.Sprintf("the request body is over %d bytes", tooBig.Limit)}
 	case errors.As(err, new(*bodyError)):

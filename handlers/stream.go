@@ -84,29 +84,39 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 // a known type that has events, and the version asked for in the query
 // parameter param (the latest by default; past the end means the latest).
 func (a *App) replayTarget(r *http.Request, param string) (es.StreamRef, mounted, int64, int64, error) {
+	ref, kind, latest, err := a.replayStream(r)
+	if err != nil {
+		return ref, kind, 0, 0, err
+	}
+	v, err := queryInt(r, param, latest, 0, 1<<62)
+	if err != nil {
+		return ref, kind, 0, 0, err
+	}
+	return ref, kind, min(v, latest), latest, nil
+}
+
+// replayStream is the stream of a known type, with events, that the route
+// names, and its latest version.
+func (a *App) replayStream(r *http.Request) (es.StreamRef, mounted, int64, error) {
 	ref, err := streamRef(r)
 	if err != nil {
-		return ref, mounted{}, 0, 0, err
+		return ref, mounted{}, 0, err
 	}
 	kind, ok := a.streams[ref.Type]
 	if !ok {
-		return ref, kind, 0, 0, es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
+		return ref, kind, 0, es.Errorf(es.Missing, "UnknownStreamType", "there are no %q streams", ref.Type)
 	}
 	if err := a.maySee(r, kind.Module, ref); err != nil {
-		return ref, kind, 0, 0, err
+		return ref, kind, 0, err
 	}
 	head, err := a.store.Head(r.Context(), ref)
 	if err != nil {
-		return ref, kind, 0, 0, err
+		return ref, kind, 0, err
 	}
 	if head.Version == 0 {
-		return ref, kind, 0, 0, es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+		return ref, kind, 0, es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
 	}
-	v, err := queryInt(r, param, head.Version, 0, 1<<62)
-	if err != nil {
-		return ref, kind, 0, 0, err
-	}
-	return ref, kind, min(v, head.Version), head.Version, nil
+	return ref, kind, head.Version, nil
 }
 
 // StreamState is GET /streams/{type}/{id}/state?version=N: the stream folded

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/foldboard/foldboard/es"
@@ -21,16 +22,22 @@ const timelineWindow = 20
 // the events around it. With ?fragment=1 it answers only the part a step of
 // the timeline swaps in.
 func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
-	ref, kind, v, latest, err := a.replayTarget(r, "v")
+	ref, kind, latest, err := a.replayStream(r)
 	if err != nil {
 		return err
+	}
+	v, ok := timelineVersion(r, latest)
+	if !ok {
+		return a.noSuchVersion(w, r, ref, latest)
 	}
 	before, after, event, err := kind.handler.Step(r.Context(), ref.ID, v)
 	if err != nil {
 		return err
 	}
 	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: views.Path(kind.Page, ref.ID)}
-	t.State = kind.Kind.view(ref.ID, v, after)
+	if v > 0 { // version 0 is before the first event: nothing to draw
+		t.State = views.Nested(kind.Kind.view(ref.ID, v, after))
+	}
 	stateJSON, err := json.MarshalIndent(after, "", "  ")
 	if err != nil {
 		return err
@@ -51,6 +58,38 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Timeline of "+ref.String())
 	p.Topics = []string{projections.TimelineTopic(ref)}
 	render(w, r, http.StatusOK, views.TimelinePage(p, t))
+	return nil
+}
+
+// timelineVersion is ?v=N when it names one of the stream's versions (the
+// latest when absent).
+func timelineVersion(r *http.Request, latest int64) (int64, bool) {
+	vs := r.URL.Query()["v"]
+	if len(vs) == 0 || vs[0] == "" {
+		return latest, len(vs) <= 1
+	}
+	v, err := strconv.ParseInt(vs[0], 10, 64)
+	if len(vs) > 1 || err != nil || v < 0 || v > latest || vs[0][0] == '+' {
+		return 0, false
+	}
+	return v, true
+}
+
+// noSuchVersion answers a ?v= that names no version, in words, with links
+// to the versions there are (a JSON client gets the code and the count).
+func (a *App) noSuchVersion(w http.ResponseWriter, r *http.Request, ref es.StreamRef, latest int64) error {
+	v := r.URL.Query().Get("v")
+	status, code := http.StatusNotFound, "NoSuchVersion"
+	if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 || v[0] == '+' {
+		status, code = http.StatusBadRequest, "BadVersion"
+	}
+	msg := fmt.Sprintf("%s has %s: versions 1 to %d, and 0 before the first event; %.40q is not one of them", ref, views.Count(latest, "event"), latest, v)
+	if wantsJSON(r) {
+		writeJSON(w, status, map[string]Problem{"error": {Code: code, Message: msg}})
+		return nil
+	}
+	p := a.page(r, "Timeline of "+ref.String())
+	render(w, r, status, views.NoSuchVersion(p, views.Timeline{Stream: ref, Latest: latest}, v, code))
 	return nil
 }
 

@@ -5,6 +5,7 @@
 // fragment on connect, so nothing missed stays missing.
 (function () {
   "use strict";
+  keepAddress();
   var topics = (document.body.dataset.topics || "").split(" ").filter(Boolean);
   if (topics.length === 0) return;
   var status = document.getElementById("live-status");
@@ -22,10 +23,63 @@
       if (!el.id) return;
       var current = document.getElementById(el.id);
       if (!current) return;
+      var form = typedIn(current);
+      if (form) { hold(form, el); return; }
       current.replaceWith(el);
       reloadFollowers(el.id);
     });
     document.dispatchEvent(new CustomEvent("foldboard:swapped"));
+  }
+
+  // A form someone has typed in is theirs: a live update does not change
+  // its fields (the next innings, the version it expects) under them. The
+  // update is held, and the form says the stream moved and lets them choose:
+  // take the new version (the pushed fields change, what else they typed
+  // stays) or keep what they typed (sent as it is, against the version they
+  // saw, which the server then answers as a conflict if it matters).
+  document.addEventListener("input", function (ev) {
+    var form = ev.target && ev.target.closest && ev.target.closest("form.command");
+    if (form) form.dataset.typing = "true";
+  });
+
+  function typedIn(el) {
+    var form = el.closest && el.closest("form.command");
+    if (form && form.dataset.typing === "true") return form;
+    return el.querySelector ? el.querySelector("form.command[data-typing='true']") : null;
+  }
+
+  function hold(form, el) {
+    form.held = form.held || {};
+    form.held[el.id] = el;
+    var version = el.matches("input[name=expectedVersion]") ? el.value : null;
+    var notice = form.querySelector(".stale-notice");
+    if (!notice) {
+      notice = document.createElement("div");
+      notice.className = "stale-notice";
+      notice.setAttribute("role", "alert");
+      notice.innerHTML = '<p></p><button type="button" class="take">Use the new version</button> ' +
+        '<button type="button" class="keep">Keep what I typed</button>';
+      notice.querySelector(".take").addEventListener("click", function () { release(form, true); });
+      notice.querySelector(".keep").addEventListener("click", function () { release(form, false); });
+      form.prepend(notice);
+    }
+    if (version !== null) notice.dataset.version = version;
+    notice.querySelector("p").textContent = "This changed while you were typing" +
+      (notice.dataset.version ? " (it is now at version " + notice.dataset.version + ")" : "") +
+      ". Your form still shows what you saw; nothing was sent.";
+  }
+
+  function release(form, take) {
+    var held = form.held || {};
+    form.held = {};
+    var notice = form.querySelector(".stale-notice");
+    if (notice) notice.remove();
+    if (!take) return;
+    Object.keys(held).forEach(function (id) {
+      var current = document.getElementById(id);
+      if (current) current.replaceWith(held[id]);
+      reloadFollowers(id);
+    });
   }
 
   // A part of a page that depends on the viewer (a filtered, paged list) is
@@ -72,4 +126,21 @@
     };
   }
   connect();
+
+  // The address bar names the page shown: after a form's error the page is
+  // the answer to a POST at the command's address; the page's own address
+  // (data-address) replaces it, and the header form's problem leaves it.
+  function keepAddress() {
+    var address = document.body.dataset.address;
+    var url = new URL(location.href);
+    var changed = false;
+    ["who-error", "who"].forEach(function (k) {
+      if (url.searchParams.has(k)) { url.searchParams.delete(k); changed = true; }
+    });
+    if (address && address.charAt(0) === "/" && url.pathname !== address) {
+      url = new URL(address, location.origin);
+      changed = true;
+    }
+    if (changed) history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
 })();

@@ -14,6 +14,7 @@
   var at = Number(root.dataset.at);
   var latest = Number(root.dataset.latest);
   var requested = 0; // numbers fetches, so that only the newest is shown
+  var wanted = at; // the version last fetched (or shown first)
   var timer = null;
 
   function link(id, v) {
@@ -42,6 +43,7 @@
     } else if (history === "replace") {
       window.history.replaceState({ v: v }, "", base + "?v=" + v);
     }
+    wanted = v;
     var n = ++requested;
     return fetch(base + "?v=" + v + "&fragment=1", { headers: { Accept: "text/html" } })
       .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
@@ -72,8 +74,13 @@
     go(Number(new URL(a.href).searchParams.get("v")), "push");
   });
 
-  slider.addEventListener("input", function () { go(Number(slider.value), "replace"); });
-  slider.addEventListener("change", function () { go(Number(slider.value), "replace"); });
+  // An arrow key on the slider fires both input and change: one fetch.
+  function slid() {
+    var v = Number(slider.value);
+    if (v !== wanted) go(v, "replace");
+  }
+  slider.addEventListener("input", slid);
+  slider.addEventListener("change", slid);
 
   document.addEventListener("keydown", function (ev) {
     var t = ev.target;

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/a-h/templ"
 )
 
 // Page is what every page's layout needs.
@@ -19,6 +21,9 @@ type Page struct {
 	Path string
 	// Topics are the live topics the page subscribes to.
 	Topics []string
+	// Who is the header's sign-in form: its problem after a name it
+	// refused, and the name as typed.
+	Who Form
 	// Nav are the navigation's entries, in order: the dashboard, each
 	// module's sections, the events.
 	Nav []Section
@@ -39,11 +44,26 @@ type Section struct {
 // last attempt when it failed.
 type Form struct {
 	// Name tells which form of the page the values and problem belong to.
-	Name      string
-	Values    map[string]string
-	Code      string
-	Error     string
+	Name   string
+	Values map[string]string
+	Code   string
+	Error  string
+	// Field is the field the problem is about ("" for the form as a whole).
+	Field     string
 	CommandID string
+}
+
+// ProblemID is the id of the form's problem message, which its field names
+// in aria-describedby.
+func (f Form) ProblemID() string { return f.Name + "-problem" }
+
+// Attrs are the attributes of the input for field: marked invalid and
+// described by the problem when the problem is about it.
+func (f Form) Attrs(field string) templ.Attributes {
+	if f.Error == "" || f.Field != field {
+		return nil
+	}
+	return templ.Attributes{"aria-invalid": "true", "aria-describedby": f.ProblemID()}
 }
 
 // Value returns the submitted value of a field, or def.

@@ -60,7 +60,10 @@ func TestTimelineRefusesUnknownStreamsAndBadVersions(t *testing.T) {
 	if r := c.get("/streams/match/m-1/timeline?v=-1"); r.status != http.StatusBadRequest {
 		t.Errorf("negative version: %d", r.status)
 	}
-	if r := c.get("/streams/match/m-1/timeline?v=99"); r.status != 200 || !strings.Contains(r.body, `data-at="1"`) {
-		t.Errorf("a version past the end is not the latest: %d", r.status)
+	// A version past the end says how many there are and links them.
+	r := c.get("/streams/match/m-1/timeline?v=99")
+	if r.status != http.StatusNotFound || !strings.Contains(r.body, "match/m-1 has 1 event") ||
+		!strings.Contains(r.body, `href="/streams/match/m-1/timeline?v=0"`) || !strings.Contains(r.body, `href="/streams/match/m-1/timeline?v=1"`) {
+		t.Errorf("a version past the end: %d %s", r.status, r.body)
 	}
 }
