@@ -20,14 +20,7 @@ func playExamples(t *testing.T, c *client, m handlers.Module, id string) []strin
 	t.Helper()
 	var paths []string
 	for _, ex := range m.Examples {
-		path := strings.ReplaceAll(ex.Path, "{id}", id)
-		fields := map[string]any{}
-		for k, v := range ex.Fields {
-			if s, ok := v.(string); ok {
-				v = strings.ReplaceAll(s, "{id}", id)
-			}
-			fields[k] = v
-		}
+		path, fields := ex.Target(id, ""), ex.FieldsFor(id)
 		body, _ := json.Marshal(fields)
 		actor := ex.Actor
 		if actor == "" {
@@ -95,7 +88,7 @@ func TestEveryCommandAddressOpensAPageWithGet(t *testing.T) {
 
 func TestAFormsProblemIsWrittenForPeopleAndTiedToItsField(t *testing.T) {
 	c := newClient(t, apptest.Start(t, apptest.Options{}))
-	startMatch(t, c, "m-1")
+	startMatchSeen(t, c, "m-1")
 	r := c.postForm("/matches/m-1/innings", url.Values{"innings": {"1"}, "runs": {"lots"}, "wickets": {"2"}})
 	wantStatus(t, r, http.StatusBadRequest, "")
 	doc := parse(t, r.body)
@@ -147,7 +140,7 @@ func TestAFormsProblemIsWrittenForPeopleAndTiedToItsField(t *testing.T) {
 
 func TestTheHeaderFormShowsABadNameInPlaceAndKeepsIt(t *testing.T) {
 	c := newClient(t, apptest.Start(t, apptest.Options{}))
-	startMatch(t, c, "m-1")
+	startMatchSeen(t, c, "m-1")
 	r := c.postForm("/actor", url.Values{"name": {"ana<b>"}, "back": {"/matches/m-1"}})
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("POST /actor with a bad name: %d %s", r.status, r.body)
@@ -189,14 +182,13 @@ func TestTheHeaderFormShowsABadNameInPlaceAndKeepsIt(t *testing.T) {
 
 func TestAnEndedMatchOffersNoCommands(t *testing.T) {
 	c := newClient(t, apptest.Start(t, apptest.Options{}))
-	startMatch(t, c, "m-1")
+	startMatchSeen(t, c, "m-1")
 	page := c.get("/matches/m-1")
 	if !strings.Contains(page.body, "Complete innings") || !strings.Contains(page.body, "End match") {
 		t.Fatalf("a match under way offers no commands: %s", page.body)
 	}
 	wantStatus(t, c.postJSON("/matches/m-1/end", `{"result":"abandoned"}`), http.StatusOK, "")
-	page = c.get("/matches/m-1")
-	wantStatus(t, page, http.StatusOK, "")
+	waitFor(t, func() bool { page = c.get("/matches/m-1"); return strings.Contains(page.body, "abandoned") })
 	if strings.Contains(page.body, "Complete innings") || strings.Contains(page.body, "End match") || strings.Contains(page.body, `id="innings-form"`) {
 		t.Errorf("an ended match still offers its commands: %s", page.body)
 	}
@@ -231,4 +223,12 @@ func TestTheTimelineHasOneH1AtEveryVersionAndVersionZeroIsBeforeTheFirstEvent(t 
 			}
 		}
 	}
+}
+
+// startMatchSeen starts match id and waits until its page shows it (a JSON
+// command does not wait for the read side).
+func startMatchSeen(t *testing.T, c *client, id string) {
+	t.Helper()
+	startMatch(t, c, id)
+	waitFor(t, func() bool { return c.get("/matches/"+id).status == http.StatusOK })
 }
