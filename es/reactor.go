@@ -32,6 +32,7 @@ type Reactor struct {
 	now      func() time.Time
 	attempts int
 	backoff  time.Duration
+	after    func()
 
 	// turn lets one of the feed and the timer react at a time.
 	turn sync.Mutex
@@ -71,6 +72,10 @@ type ReactorConfig struct {
 	// them (default 100 ms), doubling up to 5 s.
 	Attempts int
 	Backoff  time.Duration
+	// AfterCommand, when set, is called after each command that ran
+	// (applied, or found applied before), before the checkpoint that
+	// covers it is saved: where a crash test kills the process.
+	AfterCommand func()
 }
 
 // ReactionOutcomes count what the reactor's commands did: applied, refused
@@ -135,7 +140,7 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 	return &Reactor{
 		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
-		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff,
+		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand,
 		changed: map[string]bool{}, issued: map[string]bool{},
 	}
 }
@@ -341,6 +346,9 @@ func (r *Reactor) issue(ctx context.Context, c DueCommand, index int) error {
 			}
 		})
 		r.log.Info("reaction issued a command", "stream", c.Stream.String(), "version", res.Version, "command_id", meta.CommandID, "repeated", res.Repeated)
+		if r.after != nil {
+			r.after()
+		}
 		return nil
 	case errors.As(err, &domain):
 		r.refused(c, domain.Code, domain.Message)
