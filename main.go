@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/foldboard/foldboard/internal/loadgen"
+	"github.com/foldboard/foldboard/reactions"
 	"github.com/foldboard/foldboard/web"
 )
 
@@ -48,6 +50,9 @@ type config struct {
 	pprof string
 	// healthcheck asks the server at addr whether it is healthy, and exits.
 	healthcheck bool
+	// reminderAfter is how long a cart with items stays quiet before the
+	// cart-reminder reaction reminds it.
+	reminderAfter time.Duration
 	// getenv reads the environment, for the AWS SDK's own variables.
 	getenv func(string) string
 	// guard names the hosts served and limits one client (web.Guard).
@@ -82,6 +87,8 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.BoolVar(&c.logJSON, "log-json", env("FOLDBOARD_LOG", "") == "json", "log JSON lines instead of text (FOLDBOARD_LOG=json)")
 	fs.BoolVar(&c.createTables, "create-tables", env("FOLDBOARD_CREATE_TABLES", "true") == "true", "create missing DynamoDB tables at start (FOLDBOARD_CREATE_TABLES)")
 	fs.StringVar(&c.pprof, "pprof", env("FOLDBOARD_PPROF", ""), "serve net/http/pprof on this loopback address, e.g. 127.0.0.1:6060 (FOLDBOARD_PPROF); off by default")
+	fs.DurationVar(&c.reminderAfter, "reminder-after", envDuration(getenv, "FOLDBOARD_REMINDER_AFTER", reactions.DefaultReminderAfter),
+		"how long a cart with items stays quiet before it gets a reminder (FOLDBOARD_REMINDER_AFTER)")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "ask the server on this machine at -addr's port for /healthz and exit 0 (healthy) or 1")
 	fs.StringVar(&c.guard.PublicURL, "public-url", env("FOLDBOARD_PUBLIC_URL", ""), "the address people use, e.g. https://board.example.com; its host is served (FOLDBOARD_PUBLIC_URL)")
 	allowedHosts := fs.String("allowed-hosts", env("FOLDBOARD_ALLOWED_HOSTS", ""), "host names served besides -public-url's, loopback's and IP addresses, comma-separated; *.example.com for subdomains (FOLDBOARD_ALLOWED_HOSTS)")
@@ -93,6 +100,9 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	}
 	c.guard.AllowedHosts = strings.Split(*allowedHosts, ",")
 	c.guard.Rates = web.RatesAt(*rateLimit)
+	if c.reminderAfter <= 0 {
+		return c, fmt.Errorf("-reminder-after must be more than 0")
+	}
 	if c.snapshot < 0 {
 		return c, fmt.Errorf("-snapshot-every must be 0 (none) or more")
 	}
@@ -178,6 +188,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer b.close()
 	b.deps.Guard = cfg.guard
+	b.deps.ReminderAfter = cfg.reminderAfter
+	b.deps.AfterReactionCommand = crashPoint(getenv)
 	srv, err := web.New(ctx, b.deps)
 	if err != nil {
 		return err

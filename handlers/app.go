@@ -43,6 +43,9 @@ type Deps struct {
 	RebuildStatus func() views.RebuildStatus
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
+	// Reactions tells how each reactor does (dashboard, /projections); nil
+	// for none.
+	Reactions func() []es.ReactorStatus
 }
 
 // App holds the handlers' dependencies.
@@ -54,9 +57,10 @@ type App struct {
 	secret    []byte
 	log       *slog.Logger
 
-	rebuild       func() error
-	rebuildStatus func() views.RebuildStatus
-	onCommand     func(CommandOutcome)
+	rebuild        func() error
+	rebuildStatus  func() views.RebuildStatus
+	onCommand      func(CommandOutcome)
+	reactionStatus func() []es.ReactorStatus
 
 	modules []Module
 	// streams are the modules by stream type, each with its command handler.
@@ -86,7 +90,7 @@ func New(d Deps) *App {
 	a := &App{
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log,
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{},
 	}

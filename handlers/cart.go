@@ -13,6 +13,7 @@ import (
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/reactions"
 	"github.com/foldboard/foldboard/views"
 )
 
@@ -46,8 +47,9 @@ func Carts() Module {
 			c, ok := projections.ModelOf[*projections.Carts](rs, projections.TopicCarts).Get(id)
 			return c.State, ok
 		},
-		Seed: seedCarts,
-		Load: []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
+		Seed:      seedCarts,
+		Load:      []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
+		Reactions: []es.Reaction{reactions.CartReminderReaction(reactions.DefaultReminderAfter)},
 		Examples: []Example{
 			{Path: views.RouteCartItems, Fields: map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
 			{Path: views.RouteCartRemove, Params: map[string]string{"sku": "pear"}, Fields: map[string]any{}},

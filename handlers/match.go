@@ -12,6 +12,7 @@ import (
 	"github.com/foldboard/foldboard/domain/cricket"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/reactions"
 	"github.com/foldboard/foldboard/views"
 )
 
@@ -40,8 +41,9 @@ func Matches() Module {
 			m, ok := projections.ModelOf[*projections.Matches](rs, projections.TopicMatches).Get(id)
 			return m.State, ok
 		},
-		Seed: seedMatches,
-		Load: []LoadWork{{Name: "innings", Life: 6, Next: loadMatch}},
+		Seed:      seedMatches,
+		Load:      []LoadWork{{Name: "innings", Life: 6, Next: loadMatch}},
+		Reactions: []es.Reaction{reactions.MatchReportReaction()},
 		Examples: []Example{
 			{Path: views.RouteMatches, Fields: map[string]any{"matchId": "{id}", "venue": "Lord's", "homeTeam": "England", "awayTeam": "India"}, Text: []string{"venue", "homeTeam", "awayTeam"}},
 			{Path: views.RouteMatchInnings, Fields: map[string]any{"innings": 1, "runs": 250, "wickets": 7}},

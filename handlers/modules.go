@@ -18,7 +18,7 @@ func ReadModels(modules []Module) []projections.ReadModel {
 	for _, m := range modules {
 		out = append(out, m.ReadModels...)
 	}
-	return out
+	return append(out, chainsReadModel(modules))
 }
 
 // NewReadSide makes empty read models of every module in Modules.

@@ -39,8 +39,8 @@ type Chains struct {
 	mu         sync.RWMutex
 	causeTypes map[string]bool
 	byID       map[string]ChainEvent
-	effects    map[string][]string // cause id → effect ids, in the order applied
-	byCorr     map[string][]string // correlation id → event ids, in the order applied
+	effects    map[string][]string // cause id → effect ids
+	byCorr     map[string][]string // correlation id → event ids
 	corrOf     map[string]string   // event id → its correlation id
 }
 
@@ -130,12 +130,22 @@ func (c *Chains) Doc(key string) (json.RawMessage, error) {
 	return json.Marshal(c.events(ids))
 }
 
+// events are the kept events of ids, by stream and version: the same
+// whatever order a feed brought them in.
 func (c *Chains) events(ids []string) []ChainEvent {
 	out := make([]ChainEvent, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, c.byID[id])
 	}
+	slices.SortFunc(out, byStreamVersion)
 	return out
+}
+
+func byStreamVersion(a, b ChainEvent) int {
+	if a.Stream != b.Stream {
+		return strings.Compare(a.Stream, b.Stream)
+	}
+	return int(a.Version - b.Version)
 }
 
 // Event is the kept event with the id: a cause or an effect.
@@ -175,10 +185,7 @@ func (c *Chains) Correlated(corr string) []ChainEvent {
 		if d := depth(a) - depth(b); d != 0 {
 			return d
 		}
-		if a.Stream != b.Stream {
-			return strings.Compare(a.Stream, b.Stream)
-		}
-		return int(a.Version - b.Version)
+		return byStreamVersion(a, b)
 	})
 	return out
 }

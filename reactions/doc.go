@@ -32,16 +32,17 @@ const (
 	CartReminder = "cart-reminder"
 )
 
-// Config tunes the reactions.
-type Config struct {
-	// ReminderAfter is how long a cart must be quiet before its reminder;
-	// DefaultReminderAfter when 0.
-	ReminderAfter time.Duration
-}
-
-// All lists the reactions foldboard runs.
-func All(cfg Config) []es.Reaction {
-	return []es.Reaction{MatchReportReaction(), CartReminderReaction(cfg.ReminderAfter)}
+// WithReminderAfter is rs with the cart reminder, if it is one of them,
+// made anew to wait after (-reminder-after).
+func WithReminderAfter(rs []es.Reaction, after time.Duration) []es.Reaction {
+	out := make([]es.Reaction, len(rs))
+	for i, r := range rs {
+		if r.Name == CartReminder {
+			r = CartReminderReaction(after)
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // CauseTypes are the event types the reactions answer, for the read model

@@ -31,6 +31,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
 	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)
 	r.Get("/events", h(app.Events).ServeHTTP)
+	r.Get("/projections", h(app.Projections).ServeHTTP)
 
 	r.Get("/ws", hub.ServeHTTP)
 	r.Get("/healthz", h(app.Health).ServeHTTP)

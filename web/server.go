@@ -49,6 +49,12 @@ type Deps struct {
 	// Guard names the hosts served and limits one client's rate and live
 	// connections (web/guard.go).
 	Guard Guard
+	// ReminderAfter is how long a cart must be quiet before the
+	// cart-reminder reaction reminds it (-reminder-after); 0: 24 h.
+	ReminderAfter time.Duration
+	// AfterReactionCommand, when set, is called after each command a
+	// reaction ran, before the reactor's checkpoint (a crash test's point).
+	AfterReactionCommand func()
 }
 
 // DefaultStateCacheBytes is how much of streams' states a server remembers
@@ -110,6 +116,7 @@ type Server struct {
 	projectors *projectors
 	rebuild    *rebuilds
 	appends    *appendLog
+	reactors   *reactors
 }
 
 // New builds the server and loads the saved read models. Serve (or Run and
@@ -168,6 +175,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, OnCommand: s.metrics.command,
+		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -180,6 +188,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	})
 	g, err := newGuards(d.Guard, app)
 	if err != nil {
+		return nil, err
+	}
+	if s.reactors, err = newReactors(ctx, d, app); err != nil {
 		return nil, err
 	}
 	s.handler = routes(app, s.hub, d.Log, s.metrics, g)
@@ -233,6 +244,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
 	s.projectors.serve(projCtx)
 	s.projectors.run(s.live.Load().Projector)
+	s.reactors.run(s.projectors)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("foldboard serving", "addr", "http://"+ln.Addr().String())
@@ -253,6 +265,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if err != nil {
 			err = fmt.Errorf("stopping the HTTP server: %w", err)
 		}
+		// Before the drain: what the reactions append is drained too.
+		s.reactors.stop()
 		if !s.hub.Wait(stopCtx) {
 			s.log.Warn("live clients still open at the stop deadline", "clients", s.hub.Clients())
 		}
