@@ -17,8 +17,10 @@ import (
 // stream and command id.
 func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var force bool
+	var events int
 	cfg, err := parseCommandConfig("foldboard seed", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&force, "force", false, "seed a store that has events already (nothing seeded before is appended again)")
+		fs.IntVar(&events, "events", 0, "instead of the demo data, fill the store with this many generated events of every domain, fast (a big store to try)")
 	})
 	if err != nil {
 		return err
@@ -38,6 +40,9 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 		if len(page.Events) > 0 {
 			return fmt.Errorf("seed: %s has events already; seed -force adds the demo data anyway (what was seeded before is not appended again)", b.deps.StoreName)
 		}
+	}
+	if events > 0 {
+		return fillCommand(ctx, b.deps.StoreName, store, events, stdout)
 	}
 	steps := seed.Plan(time.Now().UTC())
 	sum, err := seed.Run(ctx, store, steps)
