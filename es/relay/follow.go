@@ -47,6 +47,9 @@ func (f feed) Follow(ctx context.Context, from string, apply func(context.Contex
 	// A client of its own, so that closing it interrupts a blocked XREAD
 	// when ctx ends (go-redis does not watch the context during a read).
 	opts := *r.ropts
+	// And no retries hidden inside go-redis: a lost connection must reach
+	// resync, which checks the stream was not begun again meanwhile.
+	opts.MaxRetries = -1
 	c := redis.NewClient(&opts)
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer func() {

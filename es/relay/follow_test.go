@@ -82,6 +82,7 @@ func TestFollowFromTheNewestCheckpointWaitsForTheNextBatch(t *testing.T) {
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	publish(t, holder, 1, 0, 2)
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(2))
+	blocked(t, url)
 	want := []es.Batch{publish(t, holder, 1, 2, 3)}
 	sameBatches(t, f.waitFor(t, 1), want)
 }
@@ -90,6 +91,7 @@ func TestFollowOnAnEmptyRedisTakesTheFirstBatchThatContinues(t *testing.T) {
 	url, prefix := redistest.URL(t), redistest.Prefix(t)
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(4))
+	blocked(t, url)
 	want := []es.Batch{publish(t, holder, 1, 4, 6), publish(t, holder, 1, 6, 7)}
 	sameBatches(t, f.waitFor(t, 2), want)
 }
@@ -98,6 +100,7 @@ func TestFollowOnAnEmptyRedisRefusesAFirstBatchThatDoesNotContinue(t *testing.T)
 	url, prefix := redistest.URL(t), redistest.Prefix(t)
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(4))
+	blocked(t, url)
 	publish(t, holder, 1, 5, 6)
 	if err := f.result(t); !errors.Is(err, relay.ErrBehind) {
 		t.Fatalf("Follow = %v, want ErrBehind", err)
@@ -226,6 +229,26 @@ func TestARunFromOneCheckpointIsFollowedFromItsFirstEntry(t *testing.T) {
 	got := f.waitFor(t, 4)
 	if got[0].Checkpoint != cp(2) || got[1].Checkpoint != cp(2) || got[2].Checkpoint != cp(5) || got[3].Checkpoint != cp(6) {
 		t.Fatalf("applied %v; want the run from %s (twice) first, then %s, %s", checkpoints(got), cp(2), cp(5), cp(6))
+	}
+}
+
+func TestAnIndexedEntryTrimmedAwayIsBehindEvenIfTheNextContinues(t *testing.T) {
+	url, prefix := redistest.URL(t), redistest.Prefix(t)
+	holder := open(t, url, relay.Options{Prefix: prefix, MaxLen: 10})
+	publish(t, holder, 1, 0, 1)
+	// A long run of batches that hand on events without moving the
+	// checkpoint: the index keeps the run's first entry, which is trimmed.
+	for n := 1; n < 300; n++ {
+		if err := holder.Publish(t.Context(), 1, cp(1), es.Batch{Events: events(n, n+1), Checkpoint: cp(1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(1))
+	if err := f.result(t); !errors.Is(err, relay.ErrBehind) {
+		t.Fatalf("Follow = %v, want ErrBehind (the run's first events are gone)", err)
+	}
+	if got := f.got(); len(got) != 0 {
+		t.Fatalf("applied %d batches, want none", len(got))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -163,6 +164,29 @@ func (f *following) waitFor(t testing.TB, n int) []es.Batch {
 		case <-deadline:
 			t.Fatalf("waited 20 s for %d batches; have %d", n, len(f.got()))
 		}
+	}
+}
+
+// blocked waits until a client of the Redis at url is blocked in XREAD: a
+// follower waiting for the next entry.
+func blocked(t testing.TB, url string) {
+	t.Helper()
+	raw := rawClient(t, url)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := raw.ClientList(t.Context()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, "flags=b") && strings.Contains(line, "cmd=xread") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no client blocked in XREAD after 20 s:\n%s", list)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/relay"
@@ -205,4 +208,33 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func TestAFollowerReadsAStreamBegunAgainWithLowerIDs(t *testing.T) {
+	srv := redistest.NewServer(t)
+	prefix := redistest.Prefix(t)
+	holder := open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet})
+	want := []es.Batch{publish(t, holder, 1, 0, 3)}
+	f := follow(t, open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet}), "")
+	f.waitFor(t, 1)
+
+	// A Redis that came back empty with its clock behind (a failover to a
+	// node whose clock lags): its ids start below the last one read.
+	srv.Restart(t)
+	next := es.Batch{Events: events(3, 5), Checkpoint: cp(5)}
+	evs, _ := json.Marshal(next.Events)
+	var pos []string
+	for _, e := range next.Events {
+		pos = append(pos, e.Position)
+	}
+	ps, _ := json.Marshal(pos)
+	err := rawClient(t, srv.URL()).XAdd(t.Context(), &redis.XAddArgs{
+		Stream: streamKey(prefix), ID: "1-1",
+		Values: []any{"epoch", "1", "from", cp(3), "to", cp(5), "part", "1", "parts", "1", "events", string(evs), "positions", string(ps)},
+	}).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, next)
+	sameBatches(t, f.waitFor(t, 2), want)
 }

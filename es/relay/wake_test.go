@@ -68,6 +68,19 @@ func TestWakeUpsReachTheHolderAndCoalesce(t *testing.T) {
 		t.Errorf("%d appends published %d wake-ups; want at least one and far fewer than the appends", appends, n)
 	}
 
+	// Wake-ups from many instances while the holder is busy wait as one.
+	raw := rawClient(t, url)
+	for range 100 {
+		if err := raw.Publish(t.Context(), "{"+prefix+"relay}:appended", "appended").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(wake); n != 1 {
+		t.Errorf("100 wake-ups while the holder was busy left %d waiting, want 1", n)
+	}
+	drain(wake)
+
 	// A single append after quiet wakes it again.
 	appender.NotifyAppended()
 	if !wakeWithin(wake, 10*time.Second) {
