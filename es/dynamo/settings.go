@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -74,13 +75,17 @@ func (s *Store) putSetting(ctx context.Context, name string, old, value json.Raw
 	}
 	item := key(settingsPK, docPrefix+name)
 	item[attrData] = str(string(value))
-	put := &types.Put{TableName: aws.String(s.readModels), Item: item}
-	if old == nil {
-		put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-	} else {
-		put.ConditionExpression = aws.String("#d = :old")
-		put.ExpressionAttributeNames = map[string]string{"#d": attrData}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": str(string(old))}
+	cond := mustNotExist
+	if old != nil {
+		var err error
+		if cond, err = expression.NewBuilder().WithCondition(
+			expression.Name(attrData).Equal(expression.Value(string(old)))).Build(); err != nil {
+			return fmt.Errorf("dynamo: setting %s: %w", name, err)
+		}
+	}
+	put := &types.Put{
+		TableName: aws.String(s.readModels), Item: item, ConditionExpression: cond.Condition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
 	}
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: put}}}
 	uncertain := false // an earlier attempt may have written
