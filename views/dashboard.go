@@ -101,6 +101,10 @@ type RateChart struct {
 	// rate and Mean the mean over the whole chart, in events per second.
 	Scale, Now, Mean float64
 	SpanMinutes      int
+	// Ticks are the scale's lines (0, half and the top, in events a
+	// second); Minutes mark each minute back from now (Tick.Y is their x).
+	Ticks   []Tick
+	Minutes []Tick
 }
 
 // RateBar is one period's bar, placed.
@@ -130,6 +134,14 @@ func NewRateChart(counts []int64, period time.Duration) RateChart {
 	c.Mean = float64(total) / (secs * float64(len(counts)))
 	slot := float64(rateWidth) / float64(len(counts))
 	plot := float64(c.Baseline - rateTop)
+	for _, f := range []float64{0.5, 1} {
+		c.Ticks = append(c.Ticks, Tick{Y: c.Baseline - int(math.Round(f*plot)), Label: rateText(f*c.Scale) + "/s"})
+	}
+	perMinute := float64(time.Minute) / float64(period)
+	for m := 1; m < c.SpanMinutes; m++ {
+		x := int(math.Round((float64(len(counts)) - float64(m)*perMinute) * slot))
+		c.Minutes = append(c.Minutes, Tick{Y: x, Label: fmt.Sprintf("−%d min", m)})
+	}
 	for i, n := range counts {
 		rate := float64(n) / secs
 		h := 0

@@ -92,6 +92,16 @@ func ago(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
+// shortTime is a time as a table's narrow column shows it: "12-02 16:24:05".
+func shortTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("01-02 15:04:05")
+}
+
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
 func itoa[T ~int | ~int64](n T) string { return fmt.Sprint(n) }
 
 // The sections every foldboard has, around the modules' own.

@@ -3,7 +3,9 @@ package views
 import (
 	"math"
 	"slices"
+	"strings"
 
+	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -14,7 +16,7 @@ const (
 	chartHeight = 260
 	chartTop    = 24 // room for the value above the tallest bar
 	chartBottom = 36 // room for the day under each bar
-	chartLeft   = 8
+	chartLeft   = 64 // room for the scale's values
 	chartRight  = 8
 )
 
@@ -27,6 +29,14 @@ type SalesChart struct {
 	Width int
 	// Height is the SVG's height; Baseline is the y of the bars' foot.
 	Height, Baseline int
+	// Ticks are the scale's lines, from 0 to the top.
+	Ticks []Tick
+}
+
+// Tick is one line of a chart's scale: its height and its value.
+type Tick struct {
+	Y     int
+	Label string
 }
 
 // SalesBar is one day's bar, placed.
@@ -56,6 +66,12 @@ func NewSalesChart(days []projections.DaySales) SalesChart {
 	for _, d := range drawn {
 		most = max(most, float64(d.Total))
 	}
+	// The scale's top is a round amount at or above the largest day.
+	most = niceCeil(most/100) * 100
+	for _, f := range []float64{0, 0.5, 1} {
+		y := c.Baseline - int(math.Round(f*float64(c.Baseline-chartTop)))
+		c.Ticks = append(c.Ticks, Tick{Y: y, Label: moneyTick(cart.Money(math.Round(f * most)))})
+	}
 	// A few days get wider bars, but never wider than a week's would be.
 	slot := (chartWidth - chartLeft - chartRight) / max(len(drawn), 7)
 	plot := float64(c.Baseline - chartTop)
@@ -74,6 +90,16 @@ func NewSalesChart(days []projections.DaySales) SalesChart {
 		c.Bars = append(c.Bars, b)
 	}
 	return c
+}
+
+// moneyTick writes a scale's amount without cents when it has none.
+func moneyTick(m cart.Money) string {
+	return strings.TrimSuffix(m.String(), ".00")
+}
+
+// barLabel is what a bar says to a screen reader and on hover.
+func barLabel(b SalesBar) string {
+	return b.Day + ": " + b.Total.String() + " from " + checkouts(b.Count)
 }
 
 // shortDay is a day as the chart labels it: "06-01".

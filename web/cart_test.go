@@ -362,7 +362,7 @@ func TestSalesPageSumsCheckoutsByDay(t *testing.T) {
 
 	page := c.get("/sales")
 	if day1 == day2 {
-		for _, s := range []string{`<svg class="sales-chart"`, `<g class="bar" data-day="` + day1 + `" data-total="200.50">`, `<tr data-day="` + day1 + `">`, `<td class="money">200.50</td>`} {
+		for _, s := range []string{`<svg class="sales-chart"`, `<g class="bar" data-day="` + day1 + `" data-total="200.50"`, `<tr data-day="` + day1 + `">`, `<td class="money">200.50</td>`} {
 			if !strings.Contains(page.body, s) {
 				t.Errorf("the sales page lacks %s", s)
 			}

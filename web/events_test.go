@@ -32,7 +32,7 @@ func TestEventBrowserListsNewestFirstWithFiltersAndPages(t *testing.T) {
 		t.Errorf("the older page is not the oldest events")
 	}
 	started := c.get("/events?type=MatchStarted").body
-	if strings.Contains(started, "<td>InningsCompleted</td>") || !strings.Contains(started, "<td>MatchStarted</td>") {
+	if strings.Contains(started, `<td class="type">InningsCompleted</td>`) || !strings.Contains(started, `<td class="type">MatchStarted</td>`) {
 		t.Errorf("the type filter lets other types through")
 	}
 	if none := c.get("/events?streamType=cart").body; !strings.Contains(none, "No events match.") {
