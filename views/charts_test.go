@@ -97,7 +97,9 @@ func TestTheSalesChartHasAScaleAndEveryBarSaysItsValue(t *testing.T) {
 		t.Errorf("a bar is not one image a keyboard reaches")
 	}
 	// Heights against the scale: 120 of 200, 40 of 200.
-	h := func(b *html.Node) string { return attr(find(b, func(n *html.Node) bool { return n.Data == "rect" })[0], "height") }
+	h := func(b *html.Node) string {
+		return attr(find(b, func(n *html.Node) bool { return n.Data == "rect" })[0], "height")
+	}
 	plot := float64(c.Baseline - chartTop)
 	if want := fmt.Sprint(int(plot*0.6 + 0.5)); h(bars[0]) != want {
 		t.Errorf("120 of 200 is %s high, want %s", h(bars[0]), want)
