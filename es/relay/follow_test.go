@@ -82,7 +82,7 @@ func TestFollowFromTheNewestCheckpointWaitsForTheNextBatch(t *testing.T) {
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	publish(t, holder, 1, 0, 2)
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(2))
-	blocked(t, url)
+	blocked(t, url, 1)
 	want := []es.Batch{publish(t, holder, 1, 2, 3)}
 	sameBatches(t, f.waitFor(t, 1), want)
 }
@@ -91,7 +91,7 @@ func TestFollowOnAnEmptyRedisTakesTheFirstBatchThatContinues(t *testing.T) {
 	url, prefix := redistest.URL(t), redistest.Prefix(t)
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(4))
-	blocked(t, url)
+	blocked(t, url, 1)
 	want := []es.Batch{publish(t, holder, 1, 4, 6), publish(t, holder, 1, 6, 7)}
 	sameBatches(t, f.waitFor(t, 2), want)
 }
@@ -100,7 +100,7 @@ func TestFollowOnAnEmptyRedisRefusesAFirstBatchThatDoesNotContinue(t *testing.T)
 	url, prefix := redistest.URL(t), redistest.Prefix(t)
 	holder := open(t, url, relay.Options{Prefix: prefix})
 	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(4))
-	blocked(t, url)
+	blocked(t, url, 1)
 	publish(t, holder, 1, 5, 6)
 	if err := f.result(t); !errors.Is(err, relay.ErrBehind) {
 		t.Fatalf("Follow = %v, want ErrBehind", err)

@@ -167,9 +167,9 @@ func (f *following) waitFor(t testing.TB, n int) []es.Batch {
 	}
 }
 
-// blocked waits until a client of the Redis at url is blocked in XREAD: a
-// follower waiting for the next entry.
-func blocked(t testing.TB, url string) {
+// blocked waits until n clients of the Redis at url are blocked in XREAD:
+// followers waiting for the next entry.
+func blocked(t testing.TB, url string, n int) {
 	t.Helper()
 	raw := rawClient(t, url)
 	deadline := time.Now().Add(20 * time.Second)
@@ -178,13 +178,17 @@ func blocked(t testing.TB, url string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		waiting := 0
 		for _, line := range strings.Split(list, "\n") {
 			if strings.Contains(line, "flags=b") && strings.Contains(line, "cmd=xread") {
-				return
+				waiting++
 			}
 		}
+		if waiting >= n {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no client blocked in XREAD after 20 s:\n%s", list)
+			t.Fatalf("fewer than %d clients blocked in XREAD after 20 s:\n%s", n, list)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -238,3 +238,17 @@ func TestAFollowerReadsAStreamBegunAgainWithLowerIDs(t *testing.T) {
 	want = append(want, next)
 	sameBatches(t, f.waitFor(t, 2), want)
 }
+
+func TestFollowBegunWhileRedisIsAwayStartsOnceItIsBack(t *testing.T) {
+	srv := redistest.NewServer(t)
+	prefix := redistest.Prefix(t)
+	follower := open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet})
+	srv.Stop(t)
+	f := follow(t, follower, cp(2))
+	time.Sleep(300 * time.Millisecond) // its calls fail meanwhile
+	srv.Start(t)
+	holder := open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet})
+	blocked(t, srv.URL(), 1)
+	want := []es.Batch{publish(t, holder, 1, 2, 4)}
+	sameBatches(t, f.waitFor(t, 1), want)
+}

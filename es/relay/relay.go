@@ -54,16 +54,34 @@
 // checked atomically by Redis with the write, so a deposed holder that has not
 // noticed yet cannot append to what followers read.
 //
+// # Wiring it
+//
+// The holder, after applying each batch (and before saving it, so that a
+// saved checkpoint has normally been published already): Publish(ctx with a
+// deadline of about a second, its epoch, its checkpoint before the batch, the
+// batch). ErrStaleEpoch: step down. Any other error: log it and go on. While
+// idle, every few seconds, it publishes an empty batch from its checkpoint to
+// itself (a heartbeat), so that a follower that missed a failed publish
+// finds out. Its feed tailer selects on Appended(ctx).
+//
+// A follower loads the saved read models (checkpoint C) and runs
+// Feed().Follow(ctx, C, apply). On ErrBehind it reloads the saved read models
+// and follows again from their checkpoint, pausing a little (growing while it
+// repeats: the saved checkpoint may be a moment ahead of what was published).
+//
+// Every instance calls NotifyAppended after each append, and Announce every
+// few seconds (well within Options.MemberTTL).
+//
 // # Keys
 //
-// Every key starts with Options.Prefix (foldboards sharing a Redis key by
-// their table prefix) and holds one hash tag, so that on a Redis Cluster all
-// of them live in one slot:
+// Every key holds Options.Prefix (foldboards sharing a Redis key by their
+// table prefix) in one hash tag, so that on a Redis Cluster all of them live
+// in one slot:
 //
 //	{PREFIXrelay}:applied   the stream
 //	{PREFIXrelay}:index     checkpoint → id of the entry that starts from it
 //	{PREFIXrelay}:order     the index's entries, oldest first (to trim it)
-//	{PREFIXrelay}:last      the newest entry's epoch, from and to
+//	{PREFIXrelay}:last      the newest entry's epoch, from, to and id
 //	{PREFIXrelay}:appended  the pub/sub channel
 //	{PREFIXrelay}:members   member ids by last announcement (a sorted set)
 //	{PREFIXrelay}:member:ID one member, expiring (Options.MemberTTL)
@@ -96,7 +114,9 @@ type Options struct {
 	// can share one Redis. No braces (they would break the hash tag).
 	Prefix string
 	// MaxLen caps the stream at about this many entries (XADD MAXLEN ~);
-	// DefaultMaxLen. A follower further behind than that reloads.
+	// DefaultMaxLen. A follower further behind than that reloads. Redis
+	// holds about MaxLen times an entry's size (a few events: a kilobyte or
+	// so), 100 MB at the default.
 	MaxLen int64
 	// MaxEntryBytes caps the encoded events of one entry; a bigger batch is
 	// split. DefaultMaxEntryBytes.

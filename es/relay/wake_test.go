@@ -133,3 +133,26 @@ func TestAppendedEndsWithItsContext(t *testing.T) {
 	cancel()
 	waitUntil(t, "no subscriber", func() bool { return subscribers() == 0 })
 }
+
+func TestAppendedBegunWhileRedisIsAwayWakesOnceItIsBack(t *testing.T) {
+	srv := redistest.NewServer(t)
+	prefix := redistest.Prefix(t)
+	holder := open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet})
+	srv.Stop(t)
+	wake := holder.Appended(t.Context())
+	if wakeWithin(wake, 300*time.Millisecond) {
+		t.Fatal("a wake-up while Redis was away")
+	}
+	srv.Start(t)
+	appender := open(t, srv.URL(), relay.Options{Prefix: prefix, Logger: quiet})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		appender.NotifyAppended()
+		if wakeWithin(wake, 200*time.Millisecond) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a subscription begun while Redis was away never woke")
+		}
+	}
+}
