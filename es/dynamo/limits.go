@@ -1,6 +1,10 @@
 package dynamo
 
-import "github.com/foldboard/foldboard/es"
+import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/foldboard/foldboard/es"
+)
 
 // PartitionWriteUnits is the most write units a second DynamoDB gives one
 // partition key, whatever the table's capacity: adaptive capacity isolates a
@@ -23,3 +27,16 @@ func (s *Store) EventWriteUnits(e es.Envelope) float64 {
 // transactWriteUnits is what writing an item of size bytes in a transaction
 // costs: 2 write units per KB begun.
 func transactWriteUnits(size int) int { return 2 * max((size+1023)/1024, 1) }
+
+// TransactWriteUnits is what DynamoDB prices a TransactWriteItems at: 2
+// write units per KB begun of each item put (its attribute names and values,
+// as itemSize counts them).
+func TransactWriteUnits(in *dynamodb.TransactWriteItemsInput) int {
+	units := 0
+	for _, it := range in.TransactItems {
+		if it.Put != nil {
+			units += transactWriteUnits(itemSize(it.Put.Item))
+		}
+	}
+	return units
+}
