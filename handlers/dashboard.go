@@ -52,6 +52,7 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	}
 	d.Busiest = cat.Busiest(now, busiestShown)
 	d.Pages = a.pages
+	d.Reactions = a.reactions()
 	return d
 }
 

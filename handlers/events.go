@@ -36,6 +36,12 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	}
 	slices.Sort(b.StreamTypes)
 	b.Pages = a.pages
+	if corr := q.Get("correlation"); corr != "" {
+		if !es.ValidID(corr) {
+			return badRequest("BadCorrelationID", "correlation", "a correlation id is 1-64 characters of A-Z a-z 0-9 - _ .")
+		}
+		b.Correlation, b.Chain = corr, a.chains().Correlated(corr)
+	}
 	b.Self = views.EventsLink(b.Type, b.StreamType, 0)
 	if b.Page.Next > 0 {
 		b.Older = views.EventsLink(b.Type, b.StreamType, b.Page.Next)

@@ -4,6 +4,7 @@ import (
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/reactions"
+	"github.com/foldboard/foldboard/views"
 )
 
 // ChainsModel names the read model of chains of causes (projections.Chains)
@@ -28,4 +29,25 @@ func chainsReadModel(modules []Module) projections.ReadModel {
 
 func (a *App) chains() *projections.Chains {
 	return projections.ModelOf[*projections.Chains](a.read(), ChainsModel)
+}
+
+// causeOf is what caused env: the event a reaction answered (from the
+// chains, or, for a cause in env's own stream, from the events around it),
+// else the command a person sent.
+func (a *App) causeOf(env es.Envelope, around []es.Envelope) views.CauseOf {
+	if env.CausationID == "" {
+		return views.CauseOf{Command: !es.IsSystemActor(env.Actor)}
+	}
+	if e, ok := a.chains().Event(env.CausationID); ok {
+		return views.CauseOf{Event: &e}
+	}
+	for _, c := range around {
+		if c.ID == env.CausationID {
+			return views.CauseOf{Event: &projections.ChainEvent{ID: c.ID, Stream: c.Stream.String(), Version: c.Version, Type: c.Type, Actor: c.Actor}}
+		}
+	}
+	if es.IsSystemActor(env.Actor) {
+		return views.CauseOf{} // an event not kept (nor in the window): said as nothing recorded
+	}
+	return views.CauseOf{Command: true, CommandID: env.CausationID}
 }

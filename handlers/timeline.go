@@ -50,6 +50,9 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	if t.Events, err = a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: 2*timelineWindow + 1}); err != nil {
 		return err
 	}
+	if event != nil {
+		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
+	}
 	if r.URL.Query().Get("fragment") == "1" {
 		w.Header().Set("Cache-Control", "no-store")
 		render(w, r, http.StatusOK, views.TimelineBody(t))

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 )
 
@@ -22,6 +23,8 @@ type Dashboard struct {
 	Busiest []BusyStream
 	// Pages finds each stream's page.
 	Pages StreamPages
+	// Reactions are how the reactors do: position, outcomes, parked events.
+	Reactions []es.ReactorStatus
 }
 
 // HotShare is the part of a stream's write limit past which the dashboard

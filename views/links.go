@@ -60,3 +60,18 @@ func EventsLink(typ, streamType string, before int) string {
 	}
 	return "/events?" + q.Encode()
 }
+
+// CorrelationLink is the event browser following one correlation id.
+func CorrelationLink(id string) string { return "/events?" + url.Values{"correlation": {id}}.Encode() }
+
+// shortPosition is a feed position cut for a table cell (positions are
+// opaque, and DynamoDB's are long).
+func shortPosition(p string) string {
+	if p == "" {
+		return "start"
+	}
+	if len(p) > 24 {
+		return "…" + p[len(p)-23:]
+	}
+	return p
+}

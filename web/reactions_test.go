@@ -1,0 +1,210 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/web"
+)
+
+// streamEvents reads a stream's events as GET /streams/{type}/{id}/events
+// answers them.
+func streamEvents(t *testing.T, c *client, stream string) []es.Envelope {
+	t.Helper()
+	r := c.do("GET", "/streams/"+stream+"/events", "", "", map[string]string{"Accept": "application/json"})
+	wantStatus(t, r, http.StatusOK, "")
+	var a struct {
+		Events []es.Envelope `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.Events
+}
+
+// waitEvents waits until stream holds at least n events.
+func waitEvents(t *testing.T, c *client, stream string, n int) []es.Envelope {
+	t.Helper()
+	var envs []es.Envelope
+	waitFor(t, func() bool { envs = streamEvents(t, c, stream); return len(envs) >= n })
+	return envs
+}
+
+// endMatch starts m-1, scores an innings and ends it; it returns the
+// MatchEnded.
+func endMatch(t *testing.T, c *client, id string) es.Envelope {
+	t.Helper()
+	startMatch(t, c, id)
+	wantStatus(t, c.postJSON("/matches/"+id+"/innings", `{"innings":1,"runs":250,"wickets":10}`), http.StatusOK, "")
+	r := c.do("POST", "/matches/"+id+"/end", "application/json", `{"result":"England won"}`,
+		map[string]string{"Accept": "application/json", "X-Correlation-ID": "end-" + id})
+	wantStatus(t, r, http.StatusOK, "")
+	envs := streamEvents(t, c, "match/"+id)
+	return envs[len(envs)-1]
+}
+
+type reactionJSON struct {
+	Name     string              `json:"name"`
+	Position string              `json:"position"`
+	Outcomes es.ReactionOutcomes `json:"outcomes"`
+}
+
+func reactionsOf(t *testing.T, c *client) map[string]reactionJSON {
+	t.Helper()
+	r := c.do("GET", "/projections", "", "", map[string]string{"Accept": "application/json"})
+	wantStatus(t, r, http.StatusOK, "")
+	var a struct {
+		ReadModels []map[string]any `json:"readModels"`
+		Reactions  []reactionJSON   `json:"reactions"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &a); err != nil || len(a.ReadModels) == 0 {
+		t.Fatalf("GET /projections: %v %s", err, r.body)
+	}
+	out := map[string]reactionJSON{}
+	for _, x := range a.Reactions {
+		out[x.Name] = x
+	}
+	return out
+}
+
+func TestAnEndedMatchIsReportedAndTheChainOfCausesWalksBothWays(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	end := endMatch(t, c, "m-1")
+
+	report := waitEvents(t, c, "post/report-m-1", 2)
+	for _, e := range report {
+		if e.CausationID != end.ID || e.CorrelationID != "end-m-1" || e.Actor != "system/match-report" {
+			t.Errorf("%s caused by %q correlation %q actor %q", e.Type, e.CausationID, e.CorrelationID, e.Actor)
+		}
+	}
+	page := c.get("/posts/report-m-1")
+	wantStatus(t, page, http.StatusOK, "")
+	for _, want := range []string{"England v Australia: England won", "Innings 1: England 250/10"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the report's page lacks %q", want)
+		}
+	}
+	waitApplied(t, app, "post/report-m-1", 2)
+
+	// From the report back to the match's end…
+	tl := c.get("/streams/post/report-m-1/timeline?v=1")
+	wantStatus(t, tl, http.StatusOK, "")
+	if !strings.Contains(tl.body, `href="/streams/match/m-1/timeline?v=3" data-stream="match/m-1" data-version="3"`) {
+		t.Errorf("the report's timeline does not link its cause, the match's end:\n%s", section(tl.body, "tl-chain"))
+	}
+	// …and from the end forth to both events of the report.
+	tl = c.get("/streams/match/m-1/timeline?v=3")
+	for v := range []int{1, 2} {
+		want := `href="/streams/post/report-m-1/timeline?v=` + string(rune('1'+v)) + `"`
+		if !strings.Contains(section(tl.body, "tl-effects"), want) {
+			t.Errorf("the match's end does not link what it caused (%s):\n%s", want, section(tl.body, "tl-chain"))
+		}
+	}
+	if !strings.Contains(tl.body, `href="/events?correlation=end-m-1"`) {
+		t.Error("the match's end does not link its correlation")
+	}
+	// A person's command is a cause too, though not a linked event.
+	if tl := c.get("/streams/match/m-1/timeline?v=2"); !strings.Contains(section(tl.body, "tl-cause"), "command") {
+		t.Errorf("an innings does not say a command caused it:\n%s", section(tl.body, "tl-chain"))
+	}
+
+	// The browser follows the correlation across both streams.
+	corr := c.get("/events?correlation=end-m-1")
+	wantStatus(t, corr, http.StatusOK, "")
+	list := section(corr.body, "correlation")
+	for _, want := range []string{"match/m-1 v3", "post/report-m-1 v1", "post/report-m-1 v2"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("the correlation's events lack %s:\n%s", want, list)
+		}
+	}
+	if i, j := strings.Index(list, "match/m-1 v3"), strings.Index(list, "post/report-m-1 v1"); i > j {
+		t.Error("the correlation lists an effect before its cause")
+	}
+	wantStatus(t, c.get("/events?correlation=a%20b"), http.StatusBadRequest, "")
+
+	// The dashboard and /projections count the two commands.
+	if got := reactionsOf(t, c)["match-report"].Outcomes; got != (es.ReactionOutcomes{OK: 2}) {
+		t.Errorf("match-report's outcomes %+v, want 2 ok", got)
+	}
+	dash := section(c.get("/").body, "dashboard-reactions")
+	if !strings.Contains(dash, `<tr data-reaction="match-report">`) || !strings.Contains(dash, `<td class="qty ok">2</td>`) {
+		t.Errorf("the dashboard does not list match-report with its 2 commands:\n%s", dash)
+	}
+}
+
+func TestARebuildOfTheReadModelsDoesNotRerunReactions(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	end := endMatch(t, c, "m-1")
+	waitEvents(t, c, "post/report-m-1", 2)
+	waitApplied(t, app, "post/report-m-1", 2)
+	before := reactionsOf(t, c)["match-report"]
+
+	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json"})
+	wantStatus(t, r, http.StatusAccepted, "")
+	name, _ := r.json(t)["rebuild"].(map[string]any)["projector"].(string)
+	waitFor(t, func() bool { return app.Server.Projector().Name() == name })
+	waitApplied(t, app, "post/report-m-1", 2)
+	time.Sleep(300 * time.Millisecond) // a reactor that reran would be at it by now
+
+	if got := streamEvents(t, c, "post/report-m-1"); len(got) != 2 {
+		t.Fatalf("after the rebuild the report holds %d events, want 2", len(got))
+	}
+	after := reactionsOf(t, c)["match-report"]
+	if after != before {
+		t.Errorf("the reaction moved with the rebuild: %+v, then %+v", before, after)
+	}
+	// The rebuilt read models know the chain again, from the log.
+	tl := c.get("/streams/match/m-1/timeline?v=3")
+	if !strings.Contains(section(tl.body, "tl-effects"), `report-m-1/timeline?v=1`) {
+		t.Errorf("the rebuilt read models lost what %s caused", end.ID)
+	}
+}
+
+func TestAQuietCartIsRemindedOncePerQuietSpell(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{Configure: func(d *web.Deps) { d.ReminderAfter = 300 * time.Millisecond }})
+	c := newClient(t, app)
+	add := func(sku string) {
+		t.Helper()
+		if r := c.postJSON("/carts/c-1/items", `{"sku":"`+sku+`","qty":1,"price":"10.00"}`); r.status/100 != 2 {
+			t.Fatalf("adding %s: %d %s", sku, r.status, r.body)
+		}
+	}
+	add("tea")
+	envs := waitEvents(t, c, "cart/c-1", 2)
+	if envs[1].Type != "ReminderSent" || envs[1].Actor != "system/cart-reminder" || envs[1].CausationID != envs[0].ID || string(envs[1].Data) != "{}" {
+		t.Fatalf("after a quiet spell: %s by %q caused by %q data %s; want ReminderSent {} by system/cart-reminder caused by the item", envs[1].Type, envs[1].Actor, envs[1].CausationID, envs[1].Data)
+	}
+	time.Sleep(time.Second) // quiet for three more spells' time: still one reminder
+	if got := streamEvents(t, c, "cart/c-1"); len(got) != 2 {
+		t.Fatalf("a cart quiet on got %d events, want its one reminder", len(got))
+	}
+	add("cup") // a new spell
+	if envs := waitEvents(t, c, "cart/c-1", 4); envs[3].Type != "ReminderSent" || envs[3].CausationID != envs[2].ID {
+		t.Fatalf("after the second spell: %s caused by %q", envs[3].Type, envs[3].CausationID)
+	}
+	wantStatus(t, c.postJSON("/carts/c-1/checkout", `{}`), http.StatusOK, "")
+	time.Sleep(time.Second)
+	if got := streamEvents(t, c, "cart/c-1"); len(got) != 5 {
+		t.Fatalf("a checked-out cart got %d events, want no reminder after its checkout", len(got))
+	}
+	if got := reactionsOf(t, c)["cart-reminder"].Outcomes; got.OK != 2 || got.Parked != 0 {
+		t.Errorf("cart-reminder's outcomes %+v, want 2 ok, none parked", got)
+	}
+}
+
+// section is the element with the id, roughly: from its start to the end of
+// the page's next 2,000 characters (enough for these checks).
+func section(body, id string) string {
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		return ""
+	}
+	return body[i:min(len(body), i+2000)]
+}
