@@ -82,6 +82,7 @@ func TestStreamIDsMadeOnlyOfDotsAreRefusedEverywhere(t *testing.T) {
 			probe{"timeline " + id, "GET", "/streams/match/" + id + "/timeline", "", "", 400, "BadID"},
 			probe{"stream type " + id, "GET", "/streams/" + id + "/m-1/events", "", "", 400, "BadID"},
 			probe{"cart page " + id, "GET", "/carts/" + id, "", "", 400, "BadID"},
+			probe{"live topic " + id, "GET", "/ws?topic=match/" + id, "", "", 400, ""},
 			probe{"command id " + id, "POST", "/matches/m-1/innings", jsonType, `{"innings":1,"runs":1,"wickets":1,"commandId":"` + id + `"}`, 400, "BadCommandID"},
 		)
 	}
