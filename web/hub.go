@@ -86,7 +86,9 @@ type LiveLimits struct {
 	// PerAddress bounds one client address's connections (an IPv6 address
 	// by its /64): 100 (an office behind one address, a tab each).
 	PerAddress int
-	// PerActor bounds one actor's, from however many addresses: 100.
+	// PerActor bounds one actor's, from however many addresses: twice
+	// PerAddress, so that one address naming someone else cannot take all
+	// of theirs.
 	PerActor int
 	// Reserve is the part of MaxLiveClients kept for addresses that hold
 	// fewer than ReserveShare connections: however many addresses fill the
@@ -105,7 +107,7 @@ func (l LiveLimits) withDefaults(maxClients int) LiveLimits {
 		l.PerAddress = 100
 	}
 	if l.PerActor <= 0 {
-		l.PerActor = 100
+		l.PerActor = 2 * l.PerAddress
 	}
 	if l.Reserve <= 0 {
 		l.Reserve = maxClients / 10
