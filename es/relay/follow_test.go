@@ -364,3 +364,41 @@ func TestOpenRefusesBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+func TestAHeartbeatReadBeforeABatchIsSentAtThatBatch(t *testing.T) {
+	url, prefix := redistest.URL(t), redistest.Prefix(t)
+	holder := open(t, url, relay.Options{Prefix: prefix})
+	publish(t, holder, 1, 0, 2)
+	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(2))
+	blocked(t, url, 1)
+	publish(t, holder, 1, 2, 4)
+	// A heartbeat at the checkpoint read before the batch above went out.
+	if err := holder.Publish(t.Context(), 1, cp(2), es.Batch{Checkpoint: cp(2)}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, holder, 1, 4, 5)
+	got := f.waitFor(t, 3)
+	if cps := checkpoints(got); !reflect.DeepEqual(cps, []string{cp(4), cp(4), cp(5)}) {
+		t.Fatalf("applied %v, want %s, the heartbeat at %s, then %s", cps, cp(4), cp(4), cp(5))
+	}
+}
+
+func TestAHeartbeatAfterAFailedPublishShowsTheGap(t *testing.T) {
+	url, prefix := redistest.URL(t), redistest.Prefix(t)
+	holder := open(t, url, relay.Options{Prefix: prefix})
+	publish(t, holder, 1, 0, 2)
+	f := follow(t, open(t, url, relay.Options{Prefix: prefix}), cp(2))
+	blocked(t, url, 1)
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := holder.Publish(gone, 1, cp(2), es.Batch{Events: events(2, 4), Checkpoint: cp(4)}); err == nil {
+		t.Fatal("Publish with an ended context succeeded")
+	}
+	// The holder, idle, at its checkpoint: the followers learn they missed it.
+	if err := holder.Publish(t.Context(), 1, cp(4), es.Batch{Checkpoint: cp(4)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.result(t); !errors.Is(err, relay.ErrBehind) {
+		t.Fatalf("Follow = %v, want ErrBehind", err)
+	}
+}

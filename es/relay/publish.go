@@ -84,7 +84,19 @@ return first
 // holder also publishes an empty batch from its checkpoint to itself every
 // few seconds while idle (a heartbeat, cheap: one small entry). Give ctx a
 // deadline (say a second): while Redis is away a call waits that long.
+//
+// An empty batch from a checkpoint to itself is a heartbeat. One read before
+// a batch and sent after it would not continue that batch and send every
+// follower to reload, so while this relay has been given a batch of the same
+// epoch since (published or not), a heartbeat is sent at that batch's
+// checkpoint instead. Calls are sent one at a time, in the order they come.
 func (r *Relay) Publish(ctx context.Context, epoch int64, from string, b es.Batch) error {
+	r.publishing.Lock()
+	defer r.publishing.Unlock()
+	if len(b.Events) == 0 && from == b.Checkpoint && r.holder.known && r.holder.epoch == epoch {
+		from, b.Checkpoint = r.holder.at, r.holder.at
+	}
+	r.holder.known, r.holder.epoch, r.holder.at = true, epoch, b.Checkpoint
 	parts, err := r.encodeParts(b.Events)
 	if err != nil {
 		return fmt.Errorf("relay: publishing batch to %q: %w", short(b.Checkpoint), err)

@@ -177,6 +177,15 @@ type Relay struct {
 	keys   keys
 	log    *slog.Logger
 
+	// publishing orders Publish calls; holder is the checkpoint after the
+	// last batch given to Publish, for heartbeats.
+	publishing sync.Mutex
+	holder     struct {
+		known bool
+		epoch int64
+		at    string
+	}
+
 	notify    chan struct{} // NotifyAppended's pending wake-up, at most one
 	closed    chan struct{}
 	closeOnce sync.Once
