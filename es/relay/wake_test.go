@@ -75,7 +75,8 @@ func TestWakeUpsReachTheHolderAndCoalesce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	waitUntil(t, "a wake-up waiting", func() bool { return len(wake) > 0 })
+	time.Sleep(300 * time.Millisecond) // the others arrive meanwhile
 	if n := len(wake); n != 1 {
 		t.Errorf("100 wake-ups while the holder was busy left %d waiting, want 1", n)
 	}
