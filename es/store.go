@@ -87,6 +87,34 @@ type LogPage struct {
 	End    bool
 }
 
+// BackwardQuery pages the log newest first, as the event browser shows it.
+type BackwardQuery struct {
+	// Before is the position to go on before (a previous page's Next); 0
+	// starts at the newest event.
+	Before int64
+	// Type and StreamType, when set, keep only events of that event type and
+	// of streams of that type.
+	Type, StreamType string
+	Limit            int
+}
+
+// BackwardPage is a page of the log newest first: Next is the position to go
+// on before (0 at the start of the log), Total the events in the log.
+type BackwardPage struct {
+	Events []Envelope
+	Next   int64
+	Total  int64
+}
+
+// LogBackward is implemented by a store whose log has positions and pages
+// newest first (SQLite), so that the event browser reads the store rather
+// than a copy of every event in memory. A page's work is bounded by its
+// limit: a filter the store has no index for examines a bounded stretch and
+// may answer fewer events, with a Next to go on.
+type LogBackward interface {
+	ReadLogBackward(ctx context.Context, q BackwardQuery) (BackwardPage, error)
+}
+
 // Store is an event store. Implementations must pass estest.Run.
 type Store interface {
 	// Append writes the request atomically, or fails with *ConflictError when

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 
@@ -26,7 +27,9 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	b := views.EventBrowser{
 		Type: q.Get("type"), StreamType: q.Get("streamType"), Before: int(before),
 	}
-	b.Page = a.read().Events.Page(projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize})
+	if b.Page, err = a.eventsPage(r, projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize}); err != nil {
+		return err
+	}
 	for t := range a.proj().Catalogue().Stats().ByType {
 		b.Types = append(b.Types, t)
 	}
@@ -54,6 +57,35 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	p.Section, p.Topics = "events", []string{projections.TopicEvents}
 	render(w, r, http.StatusOK, views.EventsPage(p, b))
 	return nil
+}
+
+// eventsPage is a page of the event browser: from the store's own log when
+// it pages newest first (SQLite, by position), else from the event index
+// the projector keeps in memory (by its own numbering). Either way a page's
+// work is bounded by its size.
+func (a *App) eventsPage(r *http.Request, q projections.IndexQuery) (projections.IndexPage, error) {
+	log, ok := a.store.(es.LogBackward)
+	if !ok {
+		return a.read().Events.Page(q), nil
+	}
+	// The browser's cursor numbers events from 0, as the index does; the
+	// log's positions from 1.
+	before := int64(0)
+	if q.Before > 0 {
+		before = int64(q.Before) + 1
+	}
+	page, err := log.ReadLogBackward(r.Context(), es.BackwardQuery{Before: before, Type: q.Type, StreamType: q.StreamType, Limit: q.Limit})
+	if errors.Is(err, errors.ErrUnsupported) {
+		return a.read().Events.Page(q), nil
+	}
+	if err != nil {
+		return projections.IndexPage{}, err
+	}
+	out := projections.IndexPage{Next: int(max(page.Next-1, 0)), Total: int(page.Total), Events: make([]projections.IndexedEvent, len(page.Events))}
+	for i, e := range page.Events {
+		out.Events[i] = projections.Indexed(e)
+	}
+	return out, nil
 }
 
 // EventsJSON is GET /events?type=&after=&limit= with Accept:

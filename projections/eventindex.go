@@ -262,18 +262,23 @@ func (x *EventIndex) appendEvent(open []byte, e *IndexedEvent) []byte {
 	return e.appendJSON(open)
 }
 
-// Apply adds the event.
-func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
+// Indexed is the event browser's line for env.
+func Indexed(env es.Envelope) IndexedEvent {
 	var preview string
 	if len(env.Data) > previewLen {
 		preview = strings.ToValidUTF8(string(env.Data[:previewLen]), "") + "…"
 	} else {
 		preview = string(env.Data)
 	}
-	e := IndexedEvent{
+	return IndexedEvent{
 		Stream: env.Stream, StreamS: env.Stream.String(), Version: env.Version,
 		Type: env.Type, Time: env.Time, Actor: env.Actor, Preview: preview,
 	}
+}
+
+// Apply adds the event.
+func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
+	e := Indexed(env)
 	x.mu.Lock()
 	n := x.events.push(e)
 	x.appendOpen(n, x.events.at(n))
@@ -305,7 +310,13 @@ type IndexPage struct {
 	Total  int
 }
 
-// Page returns the newest events that match q, before q.Before.
+// PageScan bounds the events one Page examines (issue 18.3: a filter that
+// matches nothing read every event): a page whose filter matches few events
+// answers fewer than its limit, none even, with Next to go on.
+const PageScan = 10_000
+
+// Page returns the newest events that match q, before q.Before, examining at
+// most PageScan of them.
 func (x *EventIndex) Page(q IndexQuery) IndexPage {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -314,14 +325,16 @@ func (x *EventIndex) Page(q IndexQuery) IndexPage {
 		i = q.Before
 	}
 	page := IndexPage{Total: x.events.count()}
-	for i > 0 && len(page.Events) < q.Limit {
+	examined := 0
+	for i > 0 && len(page.Events) < q.Limit && examined < PageScan {
 		i--
+		examined++
 		e := *x.events.at(i)
 		if (q.Type == "" || e.Type == q.Type) && (q.StreamType == "" || e.Stream.Type == q.StreamType) {
 			page.Events = append(page.Events, e)
 		}
 	}
-	if i > 0 && len(page.Events) == q.Limit {
+	if i > 0 && (len(page.Events) == q.Limit || examined == PageScan) {
 		page.Next = i
 	}
 	return page

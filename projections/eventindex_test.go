@@ -158,3 +158,42 @@ func BenchmarkEventIndexSave(b *testing.B) {
 		}
 	}
 }
+
+// A page whose filter matches almost nothing examines at most PageScan
+// events and says where to go on, instead of reading the whole index; the
+// pages followed to their end find the one event that matches.
+func TestEventIndexPageExaminesABoundedStretch(t *testing.T) {
+	x := NewEventIndex()
+	ch := newChanges()
+	rare := indexEnvelope(0)
+	rare.Type = "CheckedOut"
+	if err := x.Apply(rare, ch); err != nil {
+		t.Fatal(err)
+	}
+	total := 2*PageScan + 500
+	for i := 1; i < total; i++ {
+		if err := x.Apply(indexEnvelope(i), ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var found []IndexedEvent
+	before, pages := 0, 0
+	for {
+		pages++
+		p := x.Page(IndexQuery{Type: "CheckedOut", Before: before, Limit: 50})
+		if pages == 1 && (len(p.Events) != 0 || p.Next != total-PageScan) {
+			t.Fatalf("the first page: %d events, next %d; want none, next %d (after %d examined)", len(p.Events), p.Next, total-PageScan, PageScan)
+		}
+		found = append(found, p.Events...)
+		if p.Next == 0 {
+			break
+		}
+		before = p.Next
+	}
+	if pages != 3 || len(found) != 1 || found[0].Type != "CheckedOut" {
+		t.Fatalf("%d pages found %v; want 3 pages and the one CheckedOut", pages, found)
+	}
+	if p := x.Page(IndexQuery{Limit: 50}); len(p.Events) != 50 || p.Next != total-50 {
+		t.Errorf("an unfiltered page: %d events, next %d", len(p.Events), p.Next)
+	}
+}
