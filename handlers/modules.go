@@ -9,6 +9,7 @@ func Modules() []Module {
 		Matches(),
 		Carts(),
 		Posts(),
+		Accounts(),
 	}
 }
 
