@@ -148,7 +148,7 @@ func (f *follower) step(ctx context.Context) error {
 // it).
 func (f *follower) locate(ctx context.Context) error {
 	k := f.r.keys
-	id, err := f.c.HGet(ctx, k.index, f.cp).Result()
+	id, err := f.c.HGet(ctx, k.index, indexKey(f.cp)).Result()
 	if err == nil {
 		f.located, f.last, f.expect = true, before(id), id
 		return nil

@@ -3,6 +3,8 @@ package relay
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -29,7 +31,8 @@ const (
 // begins.
 //
 // KEYS: stream, index, order, last.
-// ARGV: maxlen, epoch, from, to, parts, then events and positions of each part.
+// ARGV: maxlen, epoch, from, to, parts, the index key of from (indexKey),
+// then events and positions of each part.
 //
 // The index maps a checkpoint to the first entry of the newest run of entries
 // starting from it: a run of entries from a checkpoint to itself (the holder's
@@ -40,7 +43,7 @@ const (
 // of a call whose answer was lost) is written once; the last hash also tells
 // a follower at the newest checkpoint where the stream ends.
 var publishScript = redis.NewScript(`
-local epoch, from, to, parts = tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
+local epoch, from, to, parts, fromkey = tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local last = redis.call('HMGET', KEYS[4], 'epoch', 'from', 'to', 'id')
 if last[1] and tonumber(last[1]) > epoch then
   return redis.error_reply('STALEEPOCH ' .. ARGV[2] .. ' is older than ' .. last[1])
@@ -52,19 +55,19 @@ local first, id
 for i = 1, parts do
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
     'epoch', ARGV[2], 'from', from, 'to', to, 'part', tostring(i), 'parts', ARGV[5],
-    'events', ARGV[4 + 2 * i], 'positions', ARGV[5 + 2 * i])
+    'events', ARGV[5 + 2 * i], 'positions', ARGV[6 + 2 * i])
   first = first or id
 end
-local run = last[2] == from and last[3] == from and redis.call('HEXISTS', KEYS[2], from) == 1
+local run = last[2] == from and last[3] == from and redis.call('HEXISTS', KEYS[2], fromkey) == 1
 if not run then
-  redis.call('HSET', KEYS[2], from, first)
-  redis.call('RPUSH', KEYS[3], first .. ' ' .. from)
+  redis.call('HSET', KEYS[2], fromkey, first)
+  redis.call('RPUSH', KEYS[3], first .. ' ' .. fromkey)
   while redis.call('LLEN', KEYS[3]) > tonumber(ARGV[1]) do
     local old = redis.call('LPOP', KEYS[3])
     local sp = string.find(old, ' ', 1, true)
-    local oid, ofrom = string.sub(old, 1, sp - 1), string.sub(old, sp + 1)
-    if redis.call('HGET', KEYS[2], ofrom) == oid then
-      redis.call('HDEL', KEYS[2], ofrom)
+    local oid, okey = string.sub(old, 1, sp - 1), string.sub(old, sp + 1)
+    if redis.call('HGET', KEYS[2], okey) == oid then
+      redis.call('HDEL', KEYS[2], okey)
     end
   end
 end
@@ -101,8 +104,8 @@ func (r *Relay) Publish(ctx context.Context, epoch int64, from string, b es.Batc
 	if err != nil {
 		return fmt.Errorf("relay: publishing batch to %q: %w", short(b.Checkpoint), err)
 	}
-	args := make([]any, 0, 5+2*len(parts))
-	args = append(args, r.opts.MaxLen, epoch, from, b.Checkpoint, len(parts))
+	args := make([]any, 0, 6+2*len(parts))
+	args = append(args, r.opts.MaxLen, epoch, from, b.Checkpoint, len(parts), indexKey(from))
 	for _, p := range parts {
 		args = append(args, p.events, p.positions)
 	}
@@ -115,6 +118,15 @@ func (r *Relay) Publish(ctx context.Context, epoch int64, from string, b es.Batc
 		return fmt.Errorf("relay: publishing batch to %q (epoch %d): %w", short(b.Checkpoint), epoch, err)
 	}
 	return nil
+}
+
+// indexKey is a checkpoint's key in the index: a hash, since checkpoints run
+// to a kilobyte (a DynamoDB checkpoint names the stream and every shard) and
+// the index holds one per retained batch. A follower checks the entry it
+// finds by its from, so a collision could only cost an ErrBehind.
+func indexKey(checkpoint string) string {
+	sum := sha256.Sum256([]byte(checkpoint))
+	return hex.EncodeToString(sum[:16])
 }
 
 // part is the encoded events of one stream entry.

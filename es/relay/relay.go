@@ -79,7 +79,7 @@
 // in one slot:
 //
 //	{PREFIXrelay}:applied   the stream
-//	{PREFIXrelay}:index     checkpoint → id of the entry that starts from it
+//	{PREFIXrelay}:index     checkpoint (hashed) → id of the entry that starts from it
 //	{PREFIXrelay}:order     the index's entries, oldest first (to trim it)
 //	{PREFIXrelay}:last      the newest entry's epoch, from, to and id
 //	{PREFIXrelay}:appended  the pub/sub channel
@@ -101,7 +101,7 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxLen        = 100_000
+	DefaultMaxLen        = 20_000
 	DefaultMaxEntryBytes = 512 << 10
 	DefaultMaxBatchBytes = 64 << 20
 	DefaultMemberTTL     = 15 * time.Second
@@ -115,8 +115,9 @@ type Options struct {
 	Prefix string
 	// MaxLen caps the stream at about this many entries (XADD MAXLEN ~);
 	// DefaultMaxLen. A follower further behind than that reloads. Redis
-	// holds about MaxLen times an entry's size (a few events: a kilobyte or
-	// so), 100 MB at the default.
+	// holds about MaxLen times an entry's size: its events and two
+	// checkpoints (a DynamoDB one is a few hundred bytes to a kilobyte), so
+	// some 20-60 MB at the default, minutes of a busy cluster's batches.
 	MaxLen int64
 	// MaxEntryBytes caps the encoded events of one entry; a bigger batch is
 	// split. DefaultMaxEntryBytes.
