@@ -15,8 +15,9 @@ import (
 // 405.
 type commandAddresses struct {
 	chi.Router
-	posts []string
-	gets  map[string]bool
+	posts    []string
+	handlers map[string]http.HandlerFunc
+	gets     map[string]bool
 }
 
 func (c *commandAddresses) Get(pattern string, h http.HandlerFunc) {
@@ -26,6 +27,10 @@ func (c *commandAddresses) Get(pattern string, h http.HandlerFunc) {
 
 func (c *commandAddresses) Post(pattern string, h http.HandlerFunc) {
 	c.posts = append(c.posts, pattern)
+	if c.handlers == nil {
+		c.handlers = map[string]http.HandlerFunc{}
+	}
+	c.handlers[pattern] = h
 	c.Router.Post(pattern, h)
 }
 

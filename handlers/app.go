@@ -71,6 +71,9 @@ type App struct {
 	// commands runs a command on any module's stream through the same
 	// handlers (for reactions).
 	commands *es.Commands
+	// tries are the command routes of each stream type by the command's
+	// name, for "what if" (Try); Mount learns them.
+	tries map[string]map[string]tryRoute
 }
 
 // mounted is a module served by an App, with its command handler.
@@ -92,7 +95,7 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log,
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
-		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{},
+		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}
 	opts := HandlerOptions{Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads}
 	for _, m := range d.Modules {
@@ -121,6 +124,7 @@ func (a *App) Mount(r chi.Router) {
 		rec := &commandAddresses{Router: r, gets: map[string]bool{}}
 		m.Kind.mount(a, a.streams[m.StreamType()].handler, rec)
 		rec.openWithGet(m)
+		a.tries[m.StreamType()] = learnCommands(m, rec)
 	}
 }
 

@@ -45,6 +45,10 @@ type commandResponse struct {
 // streamID names the stream: from the route, or (for a command that starts a
 // stream) from an optional field of the input, or a new ULID.
 func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, streamID func(*input) (string, error)) (err error) {
+	if d := dryRunOf(r.Context()); d != nil {
+		c.dryRun(a, r, d, streamID)
+		return nil
+	}
 	// Every command is logged and counted, however it ends: by its name
 	// (the route's, until it is decoded), stream, version and outcome.
 	start := time.Now()

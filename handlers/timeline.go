@@ -30,28 +30,9 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return a.noSuchVersion(w, r, ref, latest)
 	}
-	before, after, event, err := kind.handler.Step(r.Context(), ref.ID, v)
+	t, err := a.timeline(r, ref, kind, v, latest)
 	if err != nil {
 		return err
-	}
-	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: views.Path(kind.Page, ref.ID)}
-	if v > 0 { // version 0 is before the first event: nothing to draw
-		t.State = views.Nested(kind.Kind.view(ref.ID, v, after))
-	}
-	stateJSON, err := json.MarshalIndent(after, "", "  ")
-	if err != nil {
-		return err
-	}
-	t.StateJSON = string(stateJSON)
-	if t.Changes, err = diffStates(before, after); err != nil {
-		return err
-	}
-	from := max(1, v-timelineWindow)
-	if t.Events, err = a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: 2*timelineWindow + 1}); err != nil {
-		return err
-	}
-	if event != nil {
-		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
 	}
 	if r.URL.Query().Get("fragment") == "1" {
 		w.Header().Set("Cache-Control", "no-store")
@@ -62,6 +43,36 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	p.Topics = []string{projections.TimelineTopic(ref)}
 	render(w, r, http.StatusOK, views.TimelinePage(p, t))
 	return nil
+}
+
+// timeline is the stream replayed to version v: the state, the event at v
+// and what it changed, the events around it, and the "what if" forms.
+func (a *App) timeline(r *http.Request, ref es.StreamRef, kind mounted, v, latest int64) (views.Timeline, error) {
+	before, after, event, err := kind.handler.Step(r.Context(), ref.ID, v)
+	if err != nil {
+		return views.Timeline{}, err
+	}
+	t := views.Timeline{Stream: ref, At: v, Latest: latest, Event: event, Page: views.Path(kind.Page, ref.ID)}
+	if v > 0 { // version 0 is before the first event: nothing to draw
+		t.State = views.Nested(kind.Kind.view(ref.ID, v, after))
+	}
+	stateJSON, err := json.MarshalIndent(after, "", "  ")
+	if err != nil {
+		return t, err
+	}
+	t.StateJSON = string(stateJSON)
+	if t.Changes, err = diffStates(before, after); err != nil {
+		return t, err
+	}
+	from := max(1, v-timelineWindow)
+	if t.Events, err = a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: 2*timelineWindow + 1}); err != nil {
+		return t, err
+	}
+	if event != nil {
+		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
+	}
+	t.TryForms = a.tryForms(ref, v)
+	return t, nil
 }
 
 // timelineVersion is ?v=N when it names one of the stream's versions (the

@@ -3,6 +3,8 @@ package views
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/foldboard/foldboard/es"
 )
 
 func timelinePathV(t Timeline, v int64) string {
@@ -65,4 +67,14 @@ func clip(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// TimelinePath is a stream's timeline at version v.
+func TimelinePath(ref es.StreamRef, v int64) string {
+	return "/streams/" + ref.Type + "/" + ref.ID + "/timeline?v=" + itoa(v)
+}
+
+// TryPath is where a command is tried on a stream at version v.
+func TryPath(ref es.StreamRef, v int64) string {
+	return "/streams/" + ref.Type + "/" + ref.ID + "/try?version=" + itoa(v)
 }

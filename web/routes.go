@@ -30,6 +30,8 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
 	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
 	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)
+	r.Post("/streams/{type}/{id}/try", h(app.Try).ServeHTTP)
+	r.Get("/streams/{type}/{id}/try", h(app.TryAddress).ServeHTTP)
 	r.Get("/events", h(app.Events).ServeHTTP)
 	r.Get("/projections", h(app.Projections).ServeHTTP)
 
