@@ -163,3 +163,36 @@ func TestATimelineVersionThatIsNotOneSaysHowManyThereAre(t *testing.T) {
 	must(t, expect.Locator(page.Locator("#tl-state h2")).ToHaveText("Before the first event"))
 	must(t, expect.Locator(page.Locator("#tl-state #scoreboard")).ToHaveCount(0))
 }
+
+// A person tries a command on the past from the timeline: they see what it
+// would do, and nothing is written.
+func TestWhatIfOnTheTimelineShowsWhatACommandWouldDo(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	playedMatch(t, app.URL, "m-1", 100, 200)
+	page := newPage(t, newContext(t))
+	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline?v=1"); err != nil {
+		t.Fatal(err)
+	}
+	form := page.Locator("form.try[data-command='CompleteInnings']")
+	must(t, form.GetByLabel("runs").Fill("77"))
+	must(t, form.GetByLabel("innings").Fill("1"))
+	must(t, button(form, "Try CompleteInnings").Click())
+	outcome := page.Locator("#try-outcome")
+	must(t, expect.Locator(outcome).ToContainText("CompleteInnings would make 1 event, to version 2"))
+	must(t, expect.Locator(outcome.Locator("table.diff")).ToContainText("77"))
+	must(t, expect.Page(page).ToHaveURL(app.URL+"/streams/match/m-1/timeline?v=1"))
+	// Refused at the latest version, in words.
+	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline"); err != nil {
+		t.Fatal(err)
+	}
+	form = page.Locator("form.try[data-command='CompleteInnings']")
+	must(t, form.GetByLabel("innings").Fill("1"))
+	must(t, button(form, "Try CompleteInnings").Click())
+	must(t, expect.Locator(page.Locator("#try-outcome .problem")).ToHaveAttribute("data-code", "InningsOutOfOrder"))
+	// Nothing was written: the match still has its two innings.
+	if _, err := page.Goto(app.URL + "/matches/m-1"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, expect.Locator(page.Locator("#scoreboard tr[data-innings]")).ToHaveCount(2))
+	must(t, expect.Locator(page.Locator("#home-total")).ToHaveText("100"))
+}
