@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type Reactor struct {
 	savedAt   time.Time
 	issued    map[string]bool
 	reactedTo string // the checkpoint of the last batch reacted to
+	// done are the events after the saved checkpoint whose commands have
+	// run (saved with it).
+	done map[string]bool
 
 	mu         sync.Mutex
 	checkpoint string // the last saved
@@ -120,6 +124,7 @@ const (
 	outcomesKey = "outcomes"
 	parkedKey   = "parked"
 	refusalsKey = "refusals"
+	doneKey     = "done"
 	scheduleKey = "s/"
 )
 
@@ -141,7 +146,7 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
 		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand,
-		changed: map[string]bool{}, issued: map[string]bool{},
+		changed: map[string]bool{}, issued: map[string]bool{}, done: map[string]bool{},
 	}
 }
 
@@ -165,6 +170,12 @@ func (r *Reactor) Load(ctx context.Context) error {
 			err = json.Unmarshal(doc, &r.parked)
 		case key == refusalsKey:
 			err = json.Unmarshal(doc, &r.refusals)
+		case key == doneKey:
+			var ids []string
+			err = json.Unmarshal(doc, &ids)
+			for _, id := range ids {
+				r.done[id] = true
+			}
 		case strings.HasPrefix(key, scheduleKey) && r.reaction.Schedule != nil:
 			err = r.reaction.Schedule.Load(strings.TrimPrefix(key, scheduleKey), doc)
 		default:
@@ -236,21 +247,38 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 	defer r.turn.Unlock()
 	previous := r.reactedTo
 	for _, env := range b.Events {
-		if !r.reaction.reactsTo(env) {
+		if !r.reaction.reactsTo(env) || r.done[env.ID] {
 			continue
 		}
 		if err := r.react(ctx, env); err != nil {
 			return err
 		}
+		if r.reaction.Schedule == nil && r.unsaved {
+			// Its commands ran: saved as done at once, with the checkpoint
+			// before this batch. After a restart the batch comes again and
+			// the event is passed over, however many commands the stream
+			// took since (the store remembers a stream's last few command
+			// ids only).
+			r.done[env.ID] = true
+			if err := r.save(ctx, previous); err != nil {
+				return err
+			}
+		}
 		if len(r.changed) >= DocsPerSave(r.saves)-4 {
 			// Saved with the checkpoint before this batch: after a restart
-			// the batch comes again, and reacting to it again is harmless.
+			// the batch comes again, and watching it again is harmless.
 			if err := r.save(ctx, previous); err != nil {
 				return err
 			}
 		}
 	}
 	r.reactedTo = b.Checkpoint
+	for _, env := range b.Events {
+		if r.done[env.ID] {
+			delete(r.done, env.ID) // behind the checkpoint now
+			r.unsaved = true
+		}
+	}
 	if r.unsaved || len(r.changed) > 0 || time.Since(r.savedAt) >= saveEvery {
 		return r.save(ctx, b.Checkpoint)
 	}
@@ -406,6 +434,9 @@ func (r *Reactor) save(ctx context.Context, checkpoint string) error {
 		}
 	}
 	r.mu.Unlock()
+	if err == nil {
+		docs[doneKey], err = json.Marshal(slices.Sorted(maps.Keys(r.done)))
+	}
 	if err != nil {
 		return fmt.Errorf("encoding reactor %s: %w", r.name, err)
 	}

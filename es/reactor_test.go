@@ -396,3 +396,69 @@ func TestReactionCommandIDsAreStableAndValid(t *testing.T) {
 		t.Error("two commands for one event share an id")
 	}
 }
+
+// checkpointLoss fails every save that moves the checkpoint past the start,
+// the first times: a crash between the commands and the checkpoint, over
+// and over.
+type checkpointLoss struct {
+	es.ReadModelStore
+	fails atomic.Int64
+}
+
+func (c *checkpointLoss) SaveReadModels(ctx context.Context, name, checkpoint string, docs map[string]json.RawMessage) error {
+	if checkpoint != "" && c.fails.Add(-1) >= 0 {
+		return errInjected
+	}
+	return c.ReadModelStore.SaveReadModels(ctx, name, checkpoint, docs)
+}
+
+func TestReactorPassesOverEventsDoneBeforeItsCheckpointBeyondTheStoresMemory(t *testing.T) {
+	f := newReactorFixture(t)
+	// More commands on one stream than the store remembers the ids of.
+	count := es.OnEvent("count", tallyEvents(), []string{"Added"}, func(env es.Envelope, _ es.Event) []es.IssuedCommand {
+		if env.Stream.ID != "a" {
+			return nil
+		}
+		return []es.IssuedCommand{{Stream: es.StreamRef{Type: "tally", ID: "count"}, Command: tallyCmd{Add: []int{1}}}}
+	})
+	n := es.RecentCommands + 4
+	adds := make([]int, n)
+	for i := range adds {
+		adds[i] = i + 1
+	}
+	if _, err := f.handler.Handle(t.Context(), es.Meta{StreamID: "a", Expected: 0}, tallyCmd{Add: adds}); err != nil {
+		t.Fatal(err)
+	}
+	// The first process never saves its checkpoint (every such save fails,
+	// as if it crashed each time right before); the second starts from
+	// what it did save.
+	lost := &checkpointLoss{ReadModelStore: f.store}
+	lost.fails.Store(1 << 30)
+	newReactor := func(saves es.ReadModelStore) *es.Reactor {
+		return es.NewReactor(es.ReactorConfig{
+			Reaction: count, Feed: f.store.Feed(), Saves: saves, Store: f.store, Commands: f.commands,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+	}
+	first := newReactor(lost)
+	stop := run(t, first)
+	waitFor(t, func() bool { return len(readAll(t, f.store, "count")) >= n })
+	stop()
+	second := newReactor(f.store)
+	run(t, second)
+	waitFor(t, func() bool { return second.Status().Checkpoint != "" })
+	if got := readAll(t, f.store, "count"); len(got) != n {
+		t.Fatalf("tally/count holds %d events after a restart from a lost checkpoint, want %d", len(got), n)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
