@@ -1,8 +1,8 @@
 // Package seed is foldboard's demo data: what every module plans (a
 // fortnight of cricket matches, checked-out carts, blog posts by several
 // people, …, and a few minutes of activity before now). Every command has a
-// fixed stream and command id, so running the same plan twice appends
-// nothing the second time.
+// fixed stream and command id, and a stream there already is left as it is,
+// so running the same plan twice appends nothing the second time.
 package seed
 
 import (
@@ -33,11 +33,28 @@ func Run(ctx context.Context, store es.Store, steps []Step) (Sum, error) {
 		byType[m.StreamType()] = m.Kind.Handler(handlers.HandlerOptions{Store: store, Now: clock, SnapshotEvery: 100})
 	}
 	var sum Sum
+	// A stream there before this run is left as it is: a head remembers
+	// only its recent command ids (es.RecentCommands, es.RecentCommandsFor),
+	// so a seeded command from days ago would be new again.
+	existed := map[es.StreamRef]bool{}
 	for _, s := range steps {
 		now = s.At
 		h, ok := byType[s.Stream.Type]
 		if !ok {
 			return sum, fmt.Errorf("seed %s (%s): no module has %q streams", s.Stream, s.CommandID, s.Stream.Type)
+		}
+		was, seen := existed[s.Stream]
+		if !seen {
+			head, err := store.Head(ctx, s.Stream)
+			if err != nil {
+				return sum, fmt.Errorf("seed %s: %w", s.Stream, err)
+			}
+			was = head.Version > 0
+			existed[s.Stream] = was
+		}
+		if was {
+			sum.Repeated++
+			continue
 		}
 		meta := es.Meta{StreamID: s.Stream.ID, Expected: es.AnyVersion, CommandID: s.CommandID, Actor: s.Actor, CorrelationID: s.CommandID, CausationID: s.CommandID}
 		r, err := h.Handle(ctx, meta, s.Command)
