@@ -53,6 +53,8 @@ type config struct {
 	// reminderAfter is how long a cart with items stays quiet before the
 	// cart-reminder reaction reminds it.
 	reminderAfter time.Duration
+	// ident are the sign-in settings.
+	ident identityFlags
 	// getenv reads the environment, for the AWS SDK's own variables.
 	getenv func(string) string
 	// guard names the hosts served and limits one client (web.Guard).
@@ -93,6 +95,7 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.StringVar(&c.guard.PublicURL, "public-url", env("FOLDBOARD_PUBLIC_URL", ""), "the address people use, e.g. https://board.example.com; its host is served (FOLDBOARD_PUBLIC_URL)")
 	allowedHosts := fs.String("allowed-hosts", env("FOLDBOARD_ALLOWED_HOSTS", ""), "host names served besides -public-url's, loopback's and IP addresses, comma-separated; *.example.com for subdomains (FOLDBOARD_ALLOWED_HOSTS)")
 	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "FOLDBOARD_RATE_LIMIT", web.DefaultCommandRate), "commands a second from one address (an actor twice that, reads four times, bursts of 10 s); 0 turns rate limits off, for a benchmark's server (FOLDBOARD_RATE_LIMIT)")
+	c.ident.register(fs, env)
 	c.secret = getenv("FOLDBOARD_SECRET")
 	c.getenv = getenv
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +111,9 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	}
 	if c.stateCacheMiB < 0 || c.stateCacheMiB > 1<<20 {
 		return c, fmt.Errorf("-state-cache must be 0 (none) to 1048576 MiB")
+	}
+	if _, err := c.ident.identity(c.guard.PublicURL); err != nil {
+		return c, err
 	}
 	return c, nil
 }

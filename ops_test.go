@@ -62,7 +62,8 @@ func serveFor(t *testing.T, env map[string]string, args ...string) (string, *loc
 }
 
 func TestEachCommandIsLoggedWithItsStreamVersionAndOutcome(t *testing.T) {
-	env := map[string]string{"FOLDBOARD_ADDR": "127.0.0.1:0", "FOLDBOARD_DB": filepath.Join(t.TempDir(), "f.db")}
+	env := map[string]string{"FOLDBOARD_ADDR": "127.0.0.1:0", "FOLDBOARD_DB": filepath.Join(t.TempDir(), "f.db"),
+		"FOLDBOARD_ACTOR_HEADER": "X-Actor", "FOLDBOARD_TRUSTED_PROXIES": "127.0.0.0/8"}
 	addr, logs, _ := serveFor(t, env)
 	post := func(body string) {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/matches", strings.NewReader(body))

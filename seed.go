@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/seed"
 )
 
@@ -51,5 +52,17 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintf(stdout, "seeded %s: %d commands, %d events appended, %d commands there already\n",
 		b.deps.StoreName, len(steps), sum.Events, sum.Repeated)
+	people, err := seed.People(ctx, store, handlers.HashPassword)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo people (sign in as any of them; the passwords are shown this once):")
+	for _, p := range people {
+		if p.Password == "" {
+			fmt.Fprintf(stdout, "  %-8s (had an account already: its password is unchanged)\n", p.Name)
+			continue
+		}
+		fmt.Fprintf(stdout, "  %-8s %s\n", p.Name, p.Password)
+	}
 	return nil
 }

@@ -20,7 +20,15 @@ type backend struct {
 
 // openStore opens the configured store.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, error) {
-	deps := web.Deps{Log: log, Secret: []byte(cfg.secret), SnapshotEvery: cfg.snapshot, StateCacheBytes: stateCacheBytes(cfg.stateCacheMiB)}
+	deps := web.Deps{Log: log, SnapshotEvery: cfg.snapshot, StateCacheBytes: stateCacheBytes(cfg.stateCacheMiB)}
+	var err error
+	if deps.Identity, err = cfg.ident.identity(cfg.guard.PublicURL); err != nil {
+		return backend{}, err
+	}
+	// A cluster is instances sharing a Redis (lease's -redis).
+	if deps.Secret, err = sessionSecret(cfg, cfg.getenv("FOLDBOARD_REDIS") != "", log); err != nil {
+		return backend{}, err
+	}
 	switch cfg.store {
 	case "sqlite":
 		store, err := sqlite.Open(ctx, cfg.db)

@@ -8,14 +8,20 @@ import (
 	"github.com/foldboard/foldboard/internal/apptest"
 )
 
-// signIn gives the page header's "who are you" form a name.
+// signIn signs a new person up through the sign-in page's forms, from the
+// posts page's "Sign in" link, and is back on the posts page as them. The
+// page's context then sends no X-Actor: it is its session's person.
 func signIn(t *testing.T, page playwright.Page, base, name string) {
 	t.Helper()
+	must(t, page.Context().SetExtraHTTPHeaders(map[string]string{}))
 	if _, err := page.Goto(base + "/posts"); err != nil {
 		t.Fatal(err)
 	}
-	must(t, page.Locator("#who-name").Fill(name))
-	must(t, page.Locator("form.who").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Sign"}).Click())
+	must(t, page.Locator("#signin-link").Click())
+	must(t, page.Locator("#signup-name").Fill(name))
+	must(t, page.Locator("#signup-password").Fill("password of "+name))
+	must(t, page.Locator("#signup-form").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Sign up"}).Click())
+	must(t, expect.Locator(page.Locator("#who-name")).ToHaveText(name))
 	must(t, expect.Locator(page.Locator("#posts-actor")).ToHaveText(name))
 }
 

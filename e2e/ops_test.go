@@ -21,6 +21,9 @@ import (
 func newContextWith(t *testing.T, opts playwright.BrowserNewContextOptions) playwright.BrowserContext {
 	t.Helper()
 	newContext(t) // skips or fails as the harness requires
+	if opts.ExtraHttpHeaders == nil {
+		opts.ExtraHttpHeaders = map[string]string{"X-Actor": "tester"} // as newContext's
+	}
 	ctx, err := harness.browser.NewContext(opts)
 	if err != nil {
 		t.Fatalf("e2e: new browser context: %v", err)
@@ -30,16 +33,11 @@ func newContextWith(t *testing.T, opts playwright.BrowserNewContextOptions) play
 }
 
 func TestCommandFormsWorkWithoutJavaScript(t *testing.T) {
-	app := apptest.Start(t, apptest.Options{})
+	app := apptest.Start(t, apptest.Options{Admins: []string{"ana"}}) // the rebuild is an admin's
 	page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(false)}))
 
-	// Who are you, then a match from start to end: every answer is a page.
-	if _, err := page.Goto(app.URL + "/matches"); err != nil {
-		t.Fatal(err)
-	}
-	must(t, page.GetByLabel("Who are you?").Fill("ana"))
-	must(t, page.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Sign"}).Click())
-	must(t, expect.Locator(page.GetByLabel("Who are you?")).ToHaveValue("ana"))
+	// Signing up, then a match from start to end: every answer is a page.
+	signIn(t, page, app.URL, "ana")
 	startMatchInBrowser(t, page, app.URL, "Kent", "Surrey")
 	recordInnings(t, page, "240", "9")
 	must(t, expect.Locator(page.Locator("#home-total")).ToHaveText("240"))
@@ -73,15 +71,16 @@ func TestCommandFormsWorkWithoutJavaScript(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The match's three events, the cart's two, and the match's report's
-	// two (the match-report reaction's).
-	must(t, expect.Locator(page.Locator("#total-events")).ToHaveText("7"))
+	// The match's three events, the cart's two, the match's report's two
+	// (the match-report reaction's), and ana's account's two (registered,
+	// signed in).
+	must(t, expect.Locator(page.Locator("#total-events")).ToHaveText("9"))
 }
 
 func TestARebuildShowsOnTheDashboardLiveAndItsButtonWorks(t *testing.T) {
 	// The seed's carts stay unreminded (they are days quiet); its ended
 	// matches are reported: two events each.
-	app := apptest.Start(t, apptest.Options{Configure: func(d *web.Deps) { d.ReminderAfter = 1000 * time.Hour }})
+	app := apptest.Start(t, apptest.Options{Admins: []string{"tester"}, Configure: func(d *web.Deps) { d.ReminderAfter = 1000 * time.Hour }})
 	plan := seed.Plan(time.Now().UTC())
 	sum, err := seed.Run(context.Background(), app.Store, plan)
 	if err != nil {

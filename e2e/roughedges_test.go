@@ -107,17 +107,21 @@ func TestAfterAFormsErrorTheAddressOpensAPage(t *testing.T) {
 	}
 }
 
-func TestABadNameInTheHeaderIsRefusedInPlace(t *testing.T) {
+func TestABadNameOnTheSignUpFormIsRefusedInPlace(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	page := newPage(t, newContext(t))
-	url := startMatchInBrowser(t, page, app.URL, "Kent", "Surrey")
-	must(t, page.Locator("#who-name").Fill("ana<b>"))
-	must(t, button(page.Locator("form.who"), "Sign").Click())
-	must(t, expect.Locator(page.Locator("#who-problem")).ToContainText("1 to 40 letters"))
-	must(t, expect.Locator(page.Locator("#who-name")).ToHaveValue("ana<b>"))
-	must(t, expect.Locator(page.Locator("#who-name")).ToHaveAttribute("aria-invalid", "true"))
-	must(t, expect.Locator(page.Locator("#scoreboard")).ToBeVisible())
-	must(t, expect.Page(page).ToHaveURL(url))
+	ctx := newContext(t)
+	must(t, ctx.SetExtraHTTPHeaders(map[string]string{}))
+	page := newPage(t, ctx)
+	if _, err := page.Goto(app.URL + "/signin"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, page.Locator("#signup-name").Fill("ana<b>"))
+	must(t, page.Locator("#signup-password").Fill("correct horse"))
+	must(t, button(page.Locator("#signup-form"), "Sign up").Click())
+	must(t, expect.Locator(page.Locator("#signup-problem")).ToContainText("1-40 letters"))
+	must(t, expect.Locator(page.Locator("#signup-name")).ToHaveValue("ana<b>"))
+	must(t, expect.Locator(page.Locator("#signup-name")).ToHaveAttribute("aria-invalid", "true"))
+	must(t, expect.Locator(page.Locator("#signin-link")).ToBeVisible())
 }
 
 func TestTheTimelineSliderFetchesEachVersionOnce(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/foldboard/foldboard/domain/user"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
@@ -26,9 +27,12 @@ type Deps struct {
 	Modules []Module
 	// StoreName names the store on the dashboard ("sqlite", "dynamodb").
 	StoreName string
-	// Secret signs the actor cookie.
+	// Secret signs the session cookie.
 	Secret []byte
-	Log    *slog.Logger
+	// Identity says how a request's actor is known: sessions, tokens, a
+	// trusted proxy's header; and who the admins are.
+	Identity Identity
+	Log      *slog.Logger
 	// SnapshotEvery keeps a snapshot every so many versions of every stream.
 	SnapshotEvery int64
 	// Heads, when set, remembers streams' states between commands (es.Heads).
@@ -56,6 +60,10 @@ type App struct {
 	storeName string
 	secret    []byte
 	log       *slog.Logger
+	ident     Identity
+	people    *people
+	hasher    *hasher
+	signIns   *signInLimits
 
 	rebuild        func() error
 	rebuildStatus  func() views.RebuildStatus
@@ -92,7 +100,8 @@ func New(d Deps) *App {
 	}
 	a := &App{
 		store: d.Store, live: d.Live, storeName: d.StoreName,
-		secret: d.Secret, log: d.Log,
+		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
+		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
@@ -106,6 +115,13 @@ func New(d Deps) *App {
 		a.nav = append(a.nav, m.Sections...)
 	}
 	a.nav = append(a.nav, views.EventsSection)
+	// Accounts are read from the store on every instance: no Heads, which
+	// would remember a session this process saw after another ended it.
+	users := &es.Handler[user.State, user.Command, user.Event]{
+		Decider: user.Decider(), Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+	}
+	a.people = newPeople(users)
+	a.streams[user.StreamType] = peopleModule(users)
 	return a
 }
 
@@ -148,7 +164,8 @@ func (a *App) proj() *projections.Projector { return a.live.Load().Projector }
 
 // page is the layout's view of a request.
 func (a *App) page(r *http.Request, title string) views.Page {
-	return views.Page{Title: title, Actor: a.cookieActor(r), Path: r.URL.Path, Nav: a.nav, Who: whoForm(r)}
+	id := a.whoIs(r)
+	return views.Page{Title: title, Actor: id.name, Admin: id.admin, Path: r.URL.Path, Nav: a.nav}
 }
 
 // waitForReadSide gives the projector a moment to apply a command's events,

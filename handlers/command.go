@@ -90,6 +90,9 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if meta.Actor, err = a.actor(r); err != nil {
 		return fail(err)
 	}
+	if meta.Actor == Anonymous {
+		return fail(errSignInRequired())
+	}
 	actor = meta.Actor
 	meta.CorrelationID = correlationID(r, meta.CommandID)
 	meta.CausationID = meta.CommandID

@@ -111,7 +111,10 @@ func ProblemOf(err error) Problem {
 		bad      *BadRequest
 		tooBig   *http.MaxBytesError
 	)
+	var own *problemError
 	switch {
+	case errors.As(err, &own):
+		return own.p
 	case errors.As(err, &domain):
 		status := map[es.Kind]int{
 			es.Invalid: http.StatusUnprocessableEntity, es.Refused: http.StatusConflict,
@@ -154,6 +157,11 @@ func ProblemOf(err error) Problem {
 	}
 	return Problem{Status: http.StatusInternalServerError, Code: "Internal", Message: "something went wrong on our side; it has been logged"}
 }
+
+// problemError is an error that is its own answer (sign-in's 401s, 429).
+type problemError struct{ p Problem }
+
+func (e *problemError) Error() string { return e.p.Code + ": " + e.p.Message }
 
 // pageError carries the page to render again, with the problem by its form,
 // when a browser's form post fails.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/foldboard/foldboard/domain/user"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
@@ -110,6 +111,9 @@ func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 	}
 	if page.End {
 		next = ""
+	}
+	for i := range events {
+		events[i] = user.Redact(events[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
 	return nil

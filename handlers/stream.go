@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/foldboard/foldboard/domain/user"
 	"github.com/foldboard/foldboard/es"
 )
 
@@ -75,6 +76,9 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	if events == nil {
 		events = []es.Envelope{}
+	}
+	for i := range events {
+		events[i] = user.Redact(events[i])
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": events, "version": head.Version})
 	return nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/foldboard/foldboard/domain/user"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
@@ -67,6 +68,9 @@ func (a *App) timeline(r *http.Request, ref es.StreamRef, kind mounted, v, lates
 	from := max(1, v-timelineWindow)
 	if t.Events, err = a.store.ReadStream(r.Context(), ref, es.ReadOptions{From: from, Limit: 2*timelineWindow + 1}); err != nil {
 		return t, err
+	}
+	for i := range t.Events {
+		t.Events[i] = user.Redact(t.Events[i])
 	}
 	if event != nil {
 		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/foldboard/foldboard/domain/user"
 	"github.com/foldboard/foldboard/es"
 )
 
@@ -264,6 +265,7 @@ func (x *EventIndex) appendEvent(open []byte, e *IndexedEvent) []byte {
 
 // Indexed is the event browser's line for env.
 func Indexed(env es.Envelope) IndexedEvent {
+	env = user.Redact(env) // an account's password hash is never shown
 	var preview string
 	if len(env.Data) > previewLen {
 		preview = strings.ToValidUTF8(string(env.Data[:previewLen]), "") + "…"

@@ -5,6 +5,7 @@ package views
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,8 +17,11 @@ type Page struct {
 	Title string
 	// Section is the navigation entry to mark as current ("matches", …).
 	Section string
-	Actor   string
-	// Path is the page's own path, for the "who are you" form to return to.
+	// Actor is who is signed in ("anonymous": no one); Admin, whether they
+	// are an admin.
+	Actor string
+	Admin bool
+	// Path is the page's own path, for signing in and out to return to.
 	Path string
 	// Topics are the live topics the page subscribes to.
 	Topics []string
@@ -121,9 +125,16 @@ func pageTitle(p Page) string {
 	return p.Title + " · foldboard"
 }
 
-func whoValue(actor string) string {
-	if actor == "anonymous" {
-		return ""
+// signedIn reports whether the page's reader is signed in.
+func signedIn(p Page) bool { return p.Actor != "" && p.Actor != "anonymous" }
+
+func signInLink(path string) string { return "/signin?back=" + url.QueryEscape(signInBack(path)) }
+
+// signInBack is where signing in returns to: the page it came from, never
+// the sign-in page itself.
+func signInBack(path string) string {
+	if path == "" || path == "/signin" || path == "/me" {
+		return "/"
 	}
-	return actor
+	return path
 }

@@ -44,20 +44,21 @@ func createPost(t *testing.T, c *client, actor, id, title string) {
 	wantStatus(t, c.postJSONAs(actor, "/posts", `{"postId":"`+id+`","title":"`+title+`","body":"Some text."}`), http.StatusCreated, "")
 }
 
-// signIn signs a name in as the page header's form does, and returns the
-// signed cookie.
+// signIn signs a new person up as the sign-in page's form does, and
+// returns their session cookie ("foldboard_session=…").
 func signIn(t *testing.T, c *client, name string) string {
 	t.Helper()
-	r := c.postForm("/actor", url.Values{"name": {name}, "back": {"/posts"}})
-	if r.status != http.StatusSeeOther {
-		t.Fatalf("signing in: %d %s", r.status, r.body)
+	r := c.do("POST", "/signup", "application/x-www-form-urlencoded",
+		url.Values{"name": {name}, "password": {"password of " + name}, "back": {"/posts"}}.Encode(), map[string]string{"X-Actor": ""})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/posts" {
+		t.Fatalf("signing up: %d %s", r.status, r.body)
 	}
 	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
-		if ck.Name == "foldboard_actor" {
+		if ck.Name == "foldboard_session" {
 			return ck.Name + "=" + ck.Value
 		}
 	}
-	t.Fatal("no actor cookie")
+	t.Fatal("no session cookie")
 	return ""
 }
 
@@ -111,7 +112,7 @@ func TestPostCommandsAnswerTheContractsErrors(t *testing.T) {
 		{"post exists", "bo", "/posts", `{"postId":"draft","title":"Mine"}`, 409, "PostExists"},
 		{"publish another's draft", "bo", "/posts/draft/publish", ``, 403, "NotAuthor"},
 		{"retitle another's post", "bo", "/posts/out/title", `{"title":"Mine"}`, 403, "NotAuthor"},
-		{"anonymous is not the author", "", "/posts/draft/publish", ``, 403, "NotAuthor"},
+		{"no one may publish", "", "/posts/draft/publish", ``, 401, "SignInRequired"},
 		{"publish an unknown post", "ana", "/posts/nope/publish", ``, 404, "PostNotFound"},
 		{"retitle an unknown post", "ana", "/posts/nope/title", `{"title":"T"}`, 404, "PostNotFound"},
 		{"publish twice", "ana", "/posts/out/publish", ``, 409, "AlreadyPublished"},
@@ -253,10 +254,10 @@ func TestPostFormsRedirectAndTheSignedNameIsTheAuthor(t *testing.T) {
 	if !strings.Contains(page.body, "Hello again") || !strings.Contains(page.body, `data-status="published"`) || strings.Contains(page.body, `id="publish-form"`) {
 		t.Errorf("the published post's page:\n%s", page.body)
 	}
-	// A hand-made cookie is nobody: the post's forms refuse it.
+	// A hand-made cookie is nobody: the post's forms ask them to sign in.
 	r = c.do("POST", "/posts/p-1/title", "application/x-www-form-urlencoded", "title=Mine",
-		map[string]string{"Cookie": "foldboard_actor=Wm_Dqw.forged", "Accept": "application/json"})
-	wantStatus(t, r, http.StatusForbidden, "NotAuthor")
+		map[string]string{"Cookie": "foldboard_session=" + forged(cookie), "Accept": "application/json"})
+	wantStatus(t, r, http.StatusUnauthorized, "SignInRequired")
 }
 
 func TestLivePostListsFollowDraftsAndPublishing(t *testing.T) {

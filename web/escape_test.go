@@ -42,9 +42,7 @@ func TestMarkupTypedIntoAnyFieldIsShownAsText(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			app := apptest.Start(t, apptest.Options{Store: store})
 			c := newClient(t, app)
-			signIn := c.postForm("/actor", url.Values{"name": {"ana"}})
-			cookie := strings.Split(signIn.header.Get("Set-Cookie"), ";")[0]
-			as := map[string]string{"Cookie": cookie}
+			as := map[string]string{"Cookie": signIn(t, c, "ana")}
 			post := func(path string, form url.Values, want int) response {
 				t.Helper()
 				r := c.do("POST", path, "application/x-www-form-urlencoded", form.Encode(), as)
@@ -239,13 +237,13 @@ func TestTheEscapingCheckSeesInjectedScript(t *testing.T) {
 	}
 }
 
-// refusedName sends the header form a name it refuses and reads the page it
-// goes back to, which shows the name as typed by the form.
+// refusedName sends the sign-up form a name it refuses: the page it
+// answers shows the name as typed by the form.
 func refusedName(t *testing.T, c *client, as map[string]string, name string) response {
 	t.Helper()
-	r := c.do("POST", "/actor", "application/x-www-form-urlencoded", url.Values{"name": {name}, "back": {"/matches"}}.Encode(), as)
-	if r.status != http.StatusSeeOther {
-		t.Fatalf("POST /actor with %q: %d, want 303: %.300s", name, r.status, r.body)
+	r := c.do("POST", "/signup", "application/x-www-form-urlencoded", url.Values{"name": {name}, "password": {"correct horse"}, "back": {"/matches"}}.Encode(), as)
+	if r.status/100 != 4 {
+		t.Fatalf("POST /signup with %q: %d, want a refusal: %.300s", name, r.status, r.body)
 	}
-	return c.do("GET", r.header.Get("Location"), "", "", as)
+	return r
 }

@@ -117,6 +117,7 @@ func (fa *fuzzApp) serve(method, target, contentType, accept, body string) *http
 	}
 	req.Header.Set("Accept", accept)
 	req.Header.Set("X-Actor", "ana")
+	req.RemoteAddr = "127.0.0.1:1234" // apptest trusts X-Actor from loopback
 	rec := httptest.NewRecorder()
 	fa.app.Server.ServeHTTP(rec, req)
 	return rec
@@ -145,7 +146,7 @@ var commandRoutes = func() []commandRoute {
 			out = append(out, r)
 		}
 	}
-	return append(out, commandRoute{path: "/actor", fields: map[string]any{"name": "Ana", "back": "/matches"}})
+	return append(out, commandRoute{path: "/signout", fields: map[string]any{"back": "/matches"}})
 }()
 
 // target fills the route's placeholders: {id} with id, the others with

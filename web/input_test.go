@@ -203,7 +203,7 @@ func TestTheBackFieldOnlyLeadsToPagesOfThisSite(t *testing.T) {
 		// Escapes that stay escaped in the Location are paths of this site.
 		"/%2509/evil.example": "/%09/evil.example",
 	} {
-		r := c.do("POST", "/actor", formType, "name=Ana&back="+back, nil)
+		r := c.do("POST", "/signout", formType, "back="+back, nil)
 		if r.status != http.StatusSeeOther {
 			// A raw control character is BadText; that too goes nowhere.
 			if r.status == http.StatusUnprocessableEntity && r.header.Get("Location") == "" {

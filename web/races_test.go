@@ -43,6 +43,7 @@ func (c *client) send(method, path, body string) call {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-Actor", "tester") // apptest trusts X-Actor from loopback
 	res, err := c.http.Do(req)
 	if err != nil {
 		return call{err: err}
@@ -106,7 +107,7 @@ func sendRaw(base, path, body string) (net.Conn, error) {
 		return nil, err
 	}
 	w := bufio.NewWriter(conn)
-	fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %d\r\n\r\n%s",
+	fmt.Fprintf(w, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAccept: application/json\r\nX-Actor: tester\r\nContent-Length: %d\r\n\r\n%s",
 		path, u.Host, len(body), body)
 	if err := w.Flush(); err != nil {
 		conn.Close()

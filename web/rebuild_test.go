@@ -41,7 +41,7 @@ func TestRebuildSwapsInFreshReadModelsAndARestartKeepsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json"})
+	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json", "X-Actor": "admin"})
 	wantStatus(t, r, http.StatusAccepted, "")
 	name, _ := r.json(t)["rebuild"].(map[string]any)["projector"].(string)
 	if !strings.HasPrefix(name, "readmodels-") || name == old.Name() {
@@ -93,11 +93,11 @@ func TestASecondRebuildWhileOneRunsIsRefused(t *testing.T) {
 	if err := app.Server.StartRebuild(); err != nil {
 		t.Fatal(err)
 	}
-	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json"})
+	r := c.do("POST", "/rebuild", "", "", map[string]string{"Accept": "application/json", "X-Actor": "admin"})
 	wantStatus(t, r, http.StatusConflict, "RebuildRunning")
 	// A form post without JavaScript lands back on the dashboard.
 	waitFor(t, func() bool { return !app.Server.Rebuilding() })
-	r = c.postForm("/rebuild", nil)
+	r = c.do("POST", "/rebuild", "application/x-www-form-urlencoded", "", map[string]string{"X-Actor": "admin"})
 	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/") {
 		t.Fatalf("form post: %d to %q", r.status, r.header.Get("Location"))
 	}

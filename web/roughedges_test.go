@@ -138,46 +138,32 @@ func TestAFormsProblemIsWrittenForPeopleAndTiedToItsField(t *testing.T) {
 	}
 }
 
-func TestTheHeaderFormShowsABadNameInPlaceAndKeepsIt(t *testing.T) {
+func TestTheSignUpFormShowsABadNameInPlaceAndKeepsIt(t *testing.T) {
 	c := newClient(t, apptest.Start(t, apptest.Options{}))
-	startMatchSeen(t, c, "m-1")
-	r := c.postForm("/actor", url.Values{"name": {"ana<b>"}, "back": {"/matches/m-1"}})
-	if r.status != http.StatusSeeOther {
-		t.Fatalf("POST /actor with a bad name: %d %s", r.status, r.body)
-	}
-	loc, _ := url.Parse(r.header.Get("Location"))
-	if loc.Path != "/matches/m-1" {
-		t.Fatalf("back to %s, want the page the form was on", loc)
-	}
+	r := c.do("POST", "/signup", "application/x-www-form-urlencoded",
+		url.Values{"name": {"ana<b>"}, "password": {"correct horse"}, "back": {"/matches"}}.Encode(), map[string]string{"X-Actor": ""})
+	wantStatus(t, r, http.StatusUnprocessableEntity, "")
 	if set := r.header.Get("Set-Cookie"); set != "" {
 		t.Errorf("a refused name set a cookie: %s", set)
 	}
-	page := c.get(loc.String())
-	wantStatus(t, page, http.StatusOK, "")
-	doc := parse(t, page.body)
-	who := elements(doc, byAttr("id", "who-name"))
-	if v, _ := attrOf(who[0], "value"); v != "ana<b>" {
+	doc := parse(t, r.body)
+	name := elements(doc, byAttr("id", "signup-name"))
+	if v, _ := attrOf(name[0], "value"); v != "ana<b>" {
 		t.Errorf("the name typed is not kept: %q", v)
 	}
-	if by, _ := attrOf(who[0], "aria-describedby"); by != "who-problem" {
+	if by, _ := attrOf(name[0], "aria-describedby"); by != "signup-problem" {
 		t.Errorf("the name field is described by %q", by)
 	}
-	problem := elements(doc, byAttr("id", "who-problem"))
-	if len(problem) != 1 || !strings.Contains(textOf(problem[0]), "1 to 40 letters") {
-		t.Fatalf("no problem by the header form: %s", page.body)
+	if pw, _ := attrOf(elements(doc, byAttr("id", "signup-password"))[0], "value"); pw != "" {
+		t.Errorf("the password came back in the page: %q", pw)
 	}
-	// The page itself is still there: the scoreboard.
-	if len(elements(doc, byAttr("id", "scoreboard"))) != 1 {
-		t.Errorf("the page was replaced")
+	problem := elements(doc, byAttr("id", "signup-problem"))
+	if len(problem) != 1 || !strings.Contains(textOf(problem[0]), "1-40 letters") {
+		t.Fatalf("no problem by the sign-up form: %s", r.body)
 	}
-	// The address's text is never shown: only the messages of known codes.
-	page = c.get("/matches/m-1?who-error=%3Cscript%3E&who=x")
-	if len(elements(parse(t, page.body), byAttr("id", "who-problem"))) != 0 {
-		t.Errorf("an unknown code showed a problem")
-	}
-	// A program still gets the 400.
-	jr := c.do("POST", "/actor", "application/json", `{"name":"ana<b>"}`, map[string]string{"Accept": "application/json"})
-	wantStatus(t, jr, http.StatusBadRequest, "BadActor")
+	// A program gets the 422.
+	jr := c.do("POST", "/signup", "application/json", `{"name":"ana<b>","password":"correct horse"}`, map[string]string{"Accept": "application/json", "X-Actor": ""})
+	wantStatus(t, jr, http.StatusUnprocessableEntity, "BadActor")
 }
 
 func TestAnEndedMatchOffersNoCommands(t *testing.T) {

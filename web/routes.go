@@ -15,14 +15,22 @@ import (
 // and each module's, which the module declares (handlers.Module).
 func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards) http.Handler {
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders)
+	// Who asks is known first: the rate limits spend the actor's.
+	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders, app.Identify)
 	r.Use(g.middleware(app)...)
 	r.Use(crossOriginProtection(app), limitBody(1<<20))
 	h := app.Handle
 
 	r.Get("/", h(app.Dashboard).ServeHTTP)
-	r.Post("/rebuild", h(app.Rebuild).ServeHTTP)
-	r.Post("/actor", h(app.SetActor).ServeHTTP)
+	r.Post("/rebuild", h(app.AdminOnly(app.Rebuild)).ServeHTTP)
+
+	r.Get("/signin", h(app.SignInPage).ServeHTTP)
+	r.Post("/signin", h(app.SignIn).ServeHTTP)
+	r.Post("/signup", h(app.SignUp).ServeHTTP)
+	r.Post("/signout", h(app.SignOut).ServeHTTP)
+	r.Get("/me", h(app.Me).ServeHTTP)
+	r.Post("/tokens", h(app.MakeToken).ServeHTTP)
+	r.Post("/tokens/{id}/revoke", h(app.RevokeToken).ServeHTTP)
 
 	// Every module's pages and command routes (handlers.Modules).
 	app.Mount(r)

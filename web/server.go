@@ -25,10 +25,13 @@ type Deps struct {
 	es.Backend
 	// StoreName names the store on the dashboard.
 	StoreName string
-	// Secret signs the actor cookie; when empty, one is made at the first
-	// start and kept in the store.
+	// Secret signs the session cookie (FOLDBOARD_SECRET); when empty, the
+	// server makes one of its own for as long as it runs (main keeps one
+	// for the embedded store in a file of its own).
 	Secret []byte
-	Log    *slog.Logger
+	// Identity says how requests' actors are known, and who the admins are.
+	Identity handlers.Identity
+	Log      *slog.Logger
 	// SnapshotEvery keeps a snapshot every so many versions; default 100.
 	SnapshotEvery int64
 	// StateCacheBytes bounds the streams' states remembered between commands
@@ -146,7 +149,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	if len(d.Secret) == 0 {
 		var err error
-		if d.Secret, err = cookieSecret(ctx, d.Settings); err != nil {
+		if d.Secret, err = ephemeralSecret(); err != nil {
 			return nil, err
 		}
 	}
@@ -172,7 +175,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	s.live = projections.NewLive(cur)
 	app := handlers.New(handlers.Deps{
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
-		Secret: d.Secret, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
+		Secret: d.Secret, Identity: d.Identity, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },

@@ -62,8 +62,18 @@ func (c *client) do(method, path, contentType, body string, header map[string]st
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	// Commands are made by someone: a test names its actor through the
+	// X-Actor header that apptest's servers trust from loopback, "tester"
+	// unless it says otherwise ("" for no one) or signs in (a session
+	// cookie, a token).
+	if header["Cookie"] == "" && header["Authorization"] == "" {
+		req.Header.Set("X-Actor", "tester")
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
+	}
+	if req.Header.Get("X-Actor") == "" {
+		req.Header.Del("X-Actor")
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
@@ -473,40 +483,5 @@ func waitFor(t *testing.T, ok func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func TestSignedNameIsRecordedAndAForgedCookieIsNot(t *testing.T) {
-	db := t.TempDir() + "/foldboard.db"
-	app := apptest.Start(t, apptest.Options{DB: db, Secret: "-"})
-	c := newClient(t, app)
-	r := c.postForm("/actor", url.Values{"name": {"Ana Lee"}, "back": {"/matches"}})
-	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/matches" {
-		t.Fatalf("signing in: %d %q", r.status, r.header.Get("Location"))
-	}
-	cookie := r.header.Get("Set-Cookie")
-	if !strings.Contains(cookie, "HttpOnly") || !strings.Contains(cookie, "SameSite=Lax") {
-		t.Errorf("the actor cookie is not HttpOnly and SameSite: %s", cookie)
-	}
-	value := strings.TrimPrefix(strings.Split(cookie, ";")[0], "foldboard_actor=")
-	start := func(c *client, id, cookie string) map[string]any {
-		t.Helper()
-		r := c.do("POST", "/matches", "application/json", `{"matchId":"`+id+`","venue":"V","homeTeam":"A","awayTeam":"B"}`,
-			map[string]string{"Accept": "application/json", "Cookie": "foldboard_actor=" + cookie})
-		wantStatus(t, r, http.StatusCreated, "")
-		return r.json(t)["events"].([]any)[0].(map[string]any)
-	}
-	if actor := start(c, "m-1", value)["actor"]; actor != "Ana Lee" {
-		t.Errorf("the event's actor is %v, want Ana Lee", actor)
-	}
-	forged := strings.Replace(value, value[:4], "Qm9i", 1) // another name, the same signature
-	if actor := start(c, "m-2", forged)["actor"]; actor != "anonymous" {
-		t.Errorf("a forged cookie was believed: actor %v", actor)
-	}
-	// The key is kept in the store: a restart keeps the name.
-	app.Stop()
-	again := newClient(t, apptest.Start(t, apptest.Options{DB: db, Secret: "-"}))
-	if actor := start(again, "m-3", value)["actor"]; actor != "Ana Lee" {
-		t.Errorf("after a restart the cookie names %v, want Ana Lee", actor)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/dynamotest"
 	"github.com/foldboard/foldboard/web"
 )
@@ -49,7 +51,18 @@ type Options struct {
 	// Configure, when set, changes the server's dependencies before it is
 	// built: shorter limits and timeouts, fewer live clients.
 	Configure func(*web.Deps)
+	// SignInOnly starts the server as it runs by default: actors only from
+	// sessions and tokens. Without it, the server trusts the X-Actor header
+	// from loopback, as behind a sign-in proxy (-actor-header X-Actor
+	// -trusted-proxies 127.0.0.0/8,::1/128), so that a test may name its
+	// actor in one header.
+	SignInOnly bool
+	// Admins are the server's admins; "admin" when nil.
+	Admins []string
 }
+
+// Loopback are the loopback ranges, trusted for X-Actor unless SignInOnly.
+var Loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // Stores are the stores a test can run on.
 var Stores = []string{"sqlite", "dynamodb"}
@@ -74,7 +87,14 @@ func Start(t testing.TB, opts Options) *App {
 		Secret: secret, Log: slog.New(slog.NewTextHandler(out, nil)),
 		// Tests send from one address far faster than people do; a test of
 		// the rate limits sets them in Configure.
-		Guard: web.Guard{Rates: web.Rates{Off: true}},
+		Guard:    web.Guard{Rates: web.Rates{Off: true}},
+		Identity: handlers.Identity{Admins: opts.Admins},
+	}
+	if opts.Admins == nil {
+		deps.Identity.Admins = []string{"admin"}
+	}
+	if !opts.SignInOnly {
+		deps.Identity.ActorHeader, deps.Identity.TrustedProxies = "X-Actor", Loopback
 	}
 	if opts.Configure != nil {
 		opts.Configure(&deps)

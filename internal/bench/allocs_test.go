@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/web"
 )
 
@@ -33,6 +35,8 @@ func BenchmarkCommandAllocs(b *testing.B) {
 		Secret: []byte("bench"), Log: quiet,
 		// httptest's requests name example.com; no rate limit in a loop.
 		Guard: web.Guard{Rates: web.Rates{Off: true}, AllowedHosts: []string{"example.com"}},
+		// The load names its actors in X-Actor, as a sign-in proxy would.
+		Identity: handlers.Identity{ActorHeader: "X-Actor", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -47,6 +51,7 @@ func BenchmarkCommandAllocs(b *testing.B) {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(json))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
+		req.RemoteAddr = "127.0.0.1:1234" // X-Actor is trusted from loopback
 		req.Header.Set("X-Actor", "bench")
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)

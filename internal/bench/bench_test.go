@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +28,7 @@ import (
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/es/sqlite"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/dynamotest"
 	"github.com/foldboard/foldboard/web"
 )
@@ -148,6 +150,8 @@ func startApp(tb testing.TB, st stores) *app {
 		Secret: []byte("bench"), Log: quiet, MaxLiveClients: 5000,
 		// One address is every client here: no rate or per-address limit.
 		Guard: web.Guard{Rates: web.Rates{Off: true}, Live: web.LiveLimits{PerAddress: 5000, PerActor: 5000}},
+		// The load names its actors in X-Actor, as a sign-in proxy would.
+		Identity: handlers.Identity{ActorHeader: "X-Actor", TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
 	})
 	if err != nil {
 		cancel()

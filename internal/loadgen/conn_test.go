@@ -60,9 +60,12 @@ var cartsOnly = func() loadgen.Mix {
 	return m
 }()
 
+// stubToken spares a run against a stub the sign-up a stub cannot answer.
+var stubToken = []string{"stub-token"}
+
 func TestEachClientKeepsOneConnection(t *testing.T) {
 	s := startStub(t, nil)
-	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 4, Count: 200, Duration: time.Minute, Mix: cartsOnly})
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 4, Count: 200, Duration: time.Minute, Mix: cartsOnly, Tokens: stubToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func TestAConnectionTheServerClosesIsDialledAgain(t *testing.T) {
 		}
 		return false
 	})
-	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 2, Count: 50, Duration: time.Minute, Mix: cartsOnly})
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 2, Count: 50, Duration: time.Minute, Mix: cartsOnly, Tokens: stubToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +108,7 @@ func TestATimedOutRequestCountsAsAnErrorAndTheNextGoesOnAFreshConnection(t *test
 		return false
 	})
 	rep, err := loadgen.Run(t.Context(), loadgen.Config{
-		Addr: addr(s), Clients: 1, Count: 5, Duration: time.Minute, Mix: cartsOnly, Timeout: 100 * time.Millisecond,
+		Addr: addr(s), Clients: 1, Count: 5, Duration: time.Minute, Mix: cartsOnly, Timeout: 100 * time.Millisecond, Tokens: stubToken,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +136,7 @@ func TestChunkedAndLongAnswersAreReadWhole(t *testing.T) {
 		}
 		return true
 	})
-	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 1, Count: 9, Duration: time.Minute, Mix: cartsOnly})
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{Addr: addr(s), Clients: 1, Count: 9, Duration: time.Minute, Mix: cartsOnly, Tokens: stubToken})
 	if err != nil {
 		t.Fatal(err)
 	}

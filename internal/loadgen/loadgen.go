@@ -145,6 +145,9 @@ type Config struct {
 	RunID string
 	// Progress, when set, gets a line every second.
 	Progress io.Writer
+	// Tokens are the bearer tokens the clients act with, shared in turn;
+	// when empty, Run signs up people of its own and makes theirs.
+	Tokens []string
 }
 
 // Report is what a run measured.
@@ -181,6 +184,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		_, _ = rand.Read(b[:])
 		cfg.RunID = "L" + hex.EncodeToString(b[:])
 	}
+	people := min(cfg.Clients, maxPeople)
+	if cfg.Hot {
+		people = 1 // one stream of each kind, one owner of them all
+	}
+	tokens := cfg.Tokens
+	if len(tokens) == 0 {
+		if tokens, err = signUpPeople(ctx, base, dial, cfg.RunID, people); err != nil {
+			return nil, err
+		}
+	}
 	// stop ends the sending of new commands; requests in flight finish.
 	stop, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
@@ -196,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range clients {
 		w := &worker{
 			run: r, id: i, rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), uint64(i))), conn: conn{dial: dial},
-			streams: make([]stream, len(works)), accepted: make([]int64, len(works)),
+			streams: make([]stream, len(works)), accepted: make([]int64, len(works)), token: tokens[i%len(tokens)],
 		}
 		clients[i] = w
 		wg.Go(w.loop)
@@ -329,6 +342,8 @@ type worker struct {
 	*run
 	id  int
 	rng *mrand.Rand
+	// token is the bearer token of the person the client acts as.
+	token string
 
 	streams  []stream
 	latency  Histogram
@@ -483,11 +498,7 @@ func (w *worker) post(path string, body []byte) (code int, ans answer, ok bool) 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	actor := "load"
-	if !w.cfg.Hot {
-		actor = "load " + strconv.Itoa(w.id)
-	}
-	req.Header.Set("X-Actor", actor)
+	req.Header.Set("Authorization", "Bearer "+w.token)
 	start := time.Now()
 	res, data, err := w.conn.do(ctx, req)
 	if err != nil {
