@@ -55,6 +55,11 @@ type config struct {
 	reminderAfter time.Duration
 	// ident are the sign-in settings.
 	ident identityFlags
+	// redis, when set, makes this instance one of a cluster on the same
+	// DynamoDB tables; instance names it there, failover is the lease's.
+	redis    string
+	instance string
+	failover time.Duration
 	// getenv reads the environment, for the AWS SDK's own variables.
 	getenv func(string) string
 	// guard names the hosts served and limits one client (web.Guard).
@@ -96,6 +101,13 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	allowedHosts := fs.String("allowed-hosts", env("FOLDBOARD_ALLOWED_HOSTS", ""), "host names served besides -public-url's, loopback's and IP addresses, comma-separated; *.example.com for subdomains (FOLDBOARD_ALLOWED_HOSTS)")
 	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "FOLDBOARD_RATE_LIMIT", web.DefaultCommandRate), "commands a second from one address (an actor twice that, reads four times, bursts of 10 s); 0 turns rate limits off, for a benchmark's server (FOLDBOARD_RATE_LIMIT)")
 	c.ident.register(fs, env)
+	fs.StringVar(&c.redis, "redis", env("FOLDBOARD_REDIS", ""), "Redis URL (redis://host:6379/0) that makes this instance one of a cluster on the same DynamoDB tables (FOLDBOARD_REDIS); off by default")
+	fs.StringVar(&c.instance, "instance", env("FOLDBOARD_INSTANCE", ""), "this instance's name in its cluster (FOLDBOARD_INSTANCE); default: host name and a random suffix")
+	failover := env("FOLDBOARD_FAILOVER", "10s")
+	fs.Func("failover", "how long a cluster's projector may go silent before another instance takes over (FOLDBOARD_FAILOVER, default 10s)", func(v string) error {
+		failover = v
+		return nil
+	})
 	c.secret = getenv("FOLDBOARD_SECRET")
 	c.getenv = getenv
 	if err := fs.Parse(args); err != nil {
@@ -105,6 +117,13 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	c.guard.Rates = web.RatesAt(*rateLimit)
 	if c.reminderAfter <= 0 {
 		return c, fmt.Errorf("-reminder-after must be more than 0")
+	}
+	var err error
+	if c.failover, err = time.ParseDuration(failover); err != nil || c.failover < 100*time.Millisecond || c.failover > 10*time.Minute {
+		return c, fmt.Errorf("-failover %q: want a duration from 100ms to 10m", failover)
+	}
+	if c.redis != "" && c.store != "dynamodb" {
+		return c, fmt.Errorf("-redis makes a cluster on DynamoDB; the %s store is one process's (see the README)", c.store)
 	}
 	if c.snapshot < 0 {
 		return c, fmt.Errorf("-snapshot-every must be 0 (none) or more")
@@ -196,6 +215,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	b.deps.Guard = cfg.guard
 	b.deps.ReminderAfter = cfg.reminderAfter
 	b.deps.AfterReactionCommand = crashPoint(getenv)
+	if cfg.redis != "" {
+		leave, err := joinCluster(ctx, cfg, &b, log)
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
 	srv, err := web.New(ctx, b.deps)
 	if err != nil {
 		return err

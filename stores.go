@@ -1,13 +1,19 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
+	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
+	"github.com/foldboard/foldboard/es/relay"
 	"github.com/foldboard/foldboard/es/sqlite"
 	"github.com/foldboard/foldboard/web"
 )
@@ -16,6 +22,8 @@ import (
 type backend struct {
 	deps  web.Deps
 	close func() error
+	// dynamo is the DynamoDB store, when it is one (a cluster's lease).
+	dynamo *dynamo.Store
 }
 
 // openStore opens the configured store.
@@ -45,7 +53,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, erro
 		}
 		deps.Backend = store.Backend()
 		deps.StoreName = "dynamodb (tables " + cfg.tablePrefix + "*)"
-		return backend{deps: deps, close: func() error { return nil }}, nil
+		return backend{deps: deps, close: func() error { return nil }, dynamo: store}, nil
 	}
 	return backend{}, fmt.Errorf("-store %q: want sqlite or dynamodb", cfg.store)
 }
@@ -76,4 +84,24 @@ func stateCacheBytes(mib int) int {
 		return -1
 	}
 	return mib << 20
+}
+
+// joinCluster makes the server one instance of the cluster on b's tables
+// that meets at cfg.redis, and returns how to leave it.
+func joinCluster(ctx context.Context, cfg config, b *backend, log *slog.Logger) (func() error, error) {
+	r, err := relay.Open(ctx, cfg.redis, relay.Options{Prefix: cfg.tablePrefix, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	id := cfg.instance
+	if id == "" {
+		host, _ := os.Hostname()
+		id = cmp.Or(host, "foldboard") + "-" + strings.ToLower(es.NewULID(time.Now())[20:])
+	}
+	b.deps.Cluster = &web.Cluster{
+		ID: id, Lease: b.dynamo.Lease(id, cfg.failover, nil), Relay: r, Wake: b.dynamo.Wake,
+	}
+	b.deps.StoreName += ", cluster instance " + id
+	log.Info("joining the cluster", "instance", id, "failover", cfg.failover)
+	return r.Close, nil
 }

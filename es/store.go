@@ -162,8 +162,8 @@ type Feed interface {
 
 // MaxDocsPerSave bounds the documents of one SaveReadModels call, so that every
 // store can save them in one atomic write (DynamoDB's transactions take 100
-// items: the documents and the checkpoint).
-const MaxDocsPerSave = 99
+// items: the documents, the checkpoint and the check of the lease's epoch).
+const MaxDocsPerSave = 98
 
 // StreamWriteLimit is implemented by a store whose streams each take at most
 // so many write units a second, however much capacity the store has

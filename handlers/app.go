@@ -50,6 +50,9 @@ type Deps struct {
 	// Reactions tells how each reactor does (dashboard, /projections); nil
 	// for none.
 	Reactions func() []es.ReactorStatus
+	// Instance, when set, names this instance and its role in its cluster,
+	// for /healthz (without it: "projector", the only one).
+	Instance func() (id, role string)
 }
 
 // App holds the handlers' dependencies.
@@ -69,6 +72,7 @@ type App struct {
 	rebuildStatus  func() views.RebuildStatus
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
+	instance       func() (id, role string)
 
 	modules []Module
 	// streams are the modules by stream type, each with its command handler.
@@ -103,7 +107,8 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, reactionStatus: d.Reactions,
-		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
+		instance: d.Instance,
+		modules:  d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}
 	opts := HandlerOptions{Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads}
@@ -188,6 +193,16 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !a.proj().Status().Running {
 		http.Error(w, "projector not running", http.StatusServiceUnavailable)
+		return nil
+	}
+	if wantsJSON(r) {
+		id, role := "", "projector"
+		if a.instance != nil {
+			id, role = a.instance()
+		}
+		writeJSON(w, http.StatusOK, map[string]string{
+			"status": "ok", "instance": id, "role": role, "position": a.proj().Status().Checkpoint,
+		})
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

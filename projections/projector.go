@@ -18,15 +18,17 @@ import (
 // redelivered events are ignored, and an event no model can apply parks its
 // stream (shown on the dashboard) instead of being skipped silently.
 type Projector struct {
-	name     string
-	feed     es.Feed
-	store    es.ReadModelStore
-	log      *slog.Logger
-	cat      *Catalogue
-	models   []Model
-	onChange func(topics []string)
-	onBatch  func(BatchStats)
-	pending  pendingAppends
+	name      string
+	feed      es.Feed
+	store     es.ReadModelStore
+	log       *slog.Logger
+	cat       *Catalogue
+	models    []Model
+	onChange  func(topics []string)
+	onBatch   func(BatchStats)
+	onApplied func(ctx context.Context, from string, b es.Batch)
+	stopOn    func(error) bool
+	pending   pendingAppends
 	// flushAt is how many changed documents make the projector save before
 	// the end of a batch: an event changes a handful (flushMargin), and a
 	// save takes es.DocsPerSave of the store.
@@ -74,6 +76,13 @@ type Config struct {
 	// OnBatch, when set, is told of every batch the feed brought, once it
 	// is applied and saved (for metrics).
 	OnBatch func(BatchStats)
+	// OnApplied, when set, is handed every batch once it is applied and
+	// its save handed to the store, with the checkpoint before it: what a
+	// cluster's lease holder publishes to the other instances.
+	OnApplied func(ctx context.Context, from string, b es.Batch)
+	// StopOn, when set, says which feed errors end Run (returned) instead
+	// of a resume from the checkpoint: a follower's "behind" reloads.
+	StopOn func(error) bool
 }
 
 // BatchStats describe one applied batch.
@@ -100,6 +109,7 @@ func NewProjector(cfg Config) *Projector {
 	return &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
+		onApplied: cfg.OnApplied, stopOn: cfg.StopOn,
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
@@ -170,6 +180,9 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = errors.New("feed ended")
+		}
+		if p.stopOn != nil && p.stopOn(err) {
+			return err
 		}
 		p.mu.Lock()
 		progressed := p.checkpoint != from
@@ -242,6 +255,9 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	}
 	if err := p.save(ctx, b.Checkpoint, ch); err != nil {
 		return err
+	}
+	if p.onApplied != nil {
+		p.onApplied(ctx, previous, b)
 	}
 	if p.onBatch != nil {
 		p.onBatch(BatchStats{Events: len(b.Events), Applied: n, Took: time.Since(start)})

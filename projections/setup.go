@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/foldboard/foldboard/es"
@@ -19,6 +20,9 @@ type Setup struct {
 	NewReadSide func() *ReadSide
 	// OnBatch, when set, is told of every batch applied (metrics).
 	OnBatch func(BatchStats)
+	// OnApplied and StopOn are the projectors' (Config).
+	OnApplied func(ctx context.Context, from string, b es.Batch)
+	StopOn    func(error) bool
 }
 
 // NewSetup is the setup for a store: its feed, read models and write limit.
@@ -35,7 +39,7 @@ func (s Setup) New(name string, onChange func(p *Projector, topics []string)) Cu
 	var p *Projector
 	p = NewProjector(Config{
 		Name: name, Feed: s.Feed, Store: s.Store, Log: s.Log, SaveEvery: DefaultSaveEvery,
-		Models: read.Models(), OnBatch: s.OnBatch, WriteLimit: s.WriteLimit,
+		Models: read.Models(), OnBatch: s.OnBatch, WriteLimit: s.WriteLimit, OnApplied: s.OnApplied, StopOn: s.StopOn,
 		OnChange: func(topics []string) {
 			if onChange != nil {
 				onChange(p, topics)

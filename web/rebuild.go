@@ -70,6 +70,11 @@ func (s *Server) StartRebuild() error {
 	if ctx == nil || ctx.Err() != nil {
 		return es.Errorf(es.Refused, "NotServing", "the server is not running its projector")
 	}
+	if s.member != nil {
+		// A cluster's rebuild must run on the lease's holder, fenced by its
+		// epoch, and swap in on every instance: not built yet.
+		return es.Errorf(es.Refused, "RebuildInCluster", "rebuilding the read models of a cluster is not supported yet: run `foldboard rebuild` with every instance stopped")
+	}
 	if !s.rebuild.running.CompareAndSwap(false, true) {
 		return errRebuildRunning
 	}

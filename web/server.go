@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/relay"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
 )
@@ -58,6 +60,9 @@ type Deps struct {
 	// AfterReactionCommand, when set, is called after each command a
 	// reaction ran, before the reactor's checkpoint (a crash test's point).
 	AfterReactionCommand func()
+	// Cluster, when set, makes the server one instance of several on the
+	// store (cluster.go); nil: the only one, as ever.
+	Cluster *Cluster
 }
 
 // DefaultStateCacheBytes is how much of streams' states a server remembers
@@ -120,6 +125,8 @@ type Server struct {
 	rebuild    *rebuilds
 	appends    *appendLog
 	reactors   *reactors
+	// member is this instance's part in its cluster; nil without one.
+	member *member
 }
 
 // New builds the server and loads the saved read models. Serve (or Run and
@@ -157,9 +164,15 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		log: d.Log, limits: d.Limits.withDefaults(), appends: newAppendLog(), projectors: newProjectors(d.Log),
 	}
 	s.rebuild = &rebuilds{changed: func() { s.hub.Publish(context.Background(), []string{projections.TopicDashboard}) }}
+	if d.Cluster != nil {
+		s.member = newMember(s, d.Cluster)
+	}
 	onAppend := d.OnAppend
 	d.OnAppend = func(res es.AppendResult) {
 		s.appends.note(res, s.live.Load().Projector.Catalogue())
+		if s.member != nil {
+			s.member.noteAppend(res)
+		}
 		if onAppend != nil {
 			onAppend(res)
 		}
@@ -179,6 +192,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
+		Instance:  s.instance,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -224,6 +238,15 @@ func (s *Server) publishServed(p *projections.Projector, topics []string) {
 	}
 }
 
+// instance names this instance and its role, for /healthz.
+func (s *Server) instance() (id, role string) {
+	if s.member == nil {
+		host, _ := os.Hostname()
+		return host, string(relay.RoleProjector)
+	}
+	return s.member.c.ID, string(s.member.Role())
+}
+
 // Hub is the server's live-update hub.
 func (s *Server) Hub() *Hub { return s.hub }
 
@@ -246,8 +269,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	projCtx, stopProjector := context.WithCancel(context.WithoutCancel(ctx))
 	s.projectors.serve(projCtx)
-	s.projectors.run(s.live.Load().Projector)
-	s.reactors.run(s.projectors)
+	if s.member != nil {
+		// The member runs the projector and the reactors of its role.
+		s.projectors.background(func() { s.member.run(projCtx) })
+	} else {
+		s.projectors.run(s.live.Load().Projector)
+		s.reactors.run(s.projectors)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	s.log.Info("foldboard serving", "addr", "http://"+ln.Addr().String())

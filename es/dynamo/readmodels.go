@@ -68,6 +68,12 @@ func (s *Store) LoadReadModels(ctx context.Context, projector string) (string, m
 // TransactWriteItems: a Put for each document, a Delete for each nil one, and
 // a Put of the checkpoint item.
 func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
+	return s.saveReadModels(ctx, projector, checkpoint, docs, nil)
+}
+
+// saveReadModels is SaveReadModels with, when check is set, one more item
+// last in the transaction: the lease holder's check of its epoch.
+func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage, check *types.TransactWriteItem) error {
 	if projector == "" {
 		return errors.New("dynamo: save read models: no projector name")
 	}
@@ -97,6 +103,9 @@ func (s *Store) SaveReadModels(ctx context.Context, projector, checkpoint string
 	cp[attrCheckpoint] = str(checkpoint)
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.readModels), Item: cp}})
 	sizes = append(sizes, itemSize(cp))
+	if check != nil {
+		items = append(items, *check)
+	}
 	if err := checkSize(sizes); err != nil {
 		return fmt.Errorf("dynamo: save read models of %s: %w", projector, err)
 	}

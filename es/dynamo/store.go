@@ -109,6 +109,9 @@ type Store struct {
 	// unseen is this process's last append to each stream in the last
 	// eagerWindow: a feed polls eagerly while one of them has not reached it.
 	unseen map[es.StreamRef]localAppend
+	// remoteUntil ends the eager polling that another instance's append
+	// asked for (Wake): the feed knows no stream or version of it.
+	remoteUntil time.Time
 }
 
 // localAppend is an append this process made: the stream's version after it.
@@ -244,6 +247,16 @@ func (s *Store) wakeChan() <-chan struct{} {
 	return s.wake
 }
 
+// Wake tells the feeds that another instance appended: they read at once,
+// and eagerly for a little while, as after an append of this process's.
+func (s *Store) Wake() {
+	s.wakeMu.Lock()
+	defer s.wakeMu.Unlock()
+	s.remoteUntil = time.Now().Add(eagerWindow)
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
 // appended notes a committed append, stream at version, and wakes the feeds:
 // they poll eagerly until they have handed it on (or for eagerWindow), and
 // no more than idle once they have.
@@ -270,6 +283,9 @@ func (s *Store) awaiting(now time.Time, delivered func(es.StreamRef) int64) bool
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
 	s.pruneUnseenLocked(now)
+	if now.Before(s.remoteUntil) {
+		return true
+	}
 	for stream, a := range s.unseen {
 		if delivered(stream) < a.version {
 			return true

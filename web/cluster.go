@@ -1,0 +1,290 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/relay"
+	"github.com/foldboard/foldboard/projections"
+)
+
+// Cluster makes the server one instance of several on one store: the
+// instance that holds the lease is the cluster's one projector (it reads
+// the store's feed, saves the read models, each save fenced by the lease's
+// epoch, and publishes what it applied to the relay); every other one, a
+// follower, keeps the same read models in memory from what the holder
+// published, and takes over when the holder goes.
+type Cluster struct {
+	// ID names this instance: the lease's owner, the registry's member.
+	ID string
+	// Lease is the projector lease (es/dynamo's).
+	Lease Lease
+	// Relay carries what the holder applied, the wake-ups and the registry.
+	Relay *relay.Relay
+	// Wake tells the store's feed that another instance appended.
+	Wake func()
+}
+
+// Lease is the cluster's projector lease, as es/dynamo's Lease keeps it.
+type Lease interface {
+	// Acquire tries once to take it; true when held after the call.
+	Acquire(ctx context.Context) (bool, error)
+	// Renew keeps it; an error matching errDeposed's when another holds it.
+	Renew(ctx context.Context) error
+	// Release gives it up, for another to take at once.
+	Release(ctx context.Context) error
+	// Epoch is the epoch held, 0 when not.
+	Epoch() int64
+	// Failover is how long a silent holder keeps it.
+	Failover() time.Duration
+	// ReadModels saves only while the epoch held is the lease's.
+	ReadModels() es.ReadModelStore
+}
+
+// Role is what this instance does in its cluster.
+type Role = relay.Role
+
+// member runs this instance's part in the cluster: the lease, and the
+// projector of the role it holds.
+type member struct {
+	s *Server
+	c *Cluster
+
+	mu       sync.Mutex
+	role     Role
+	appended time.Time // the newest event this instance appended
+}
+
+func newMember(s *Server, c *Cluster) *member {
+	return &member{s: s, c: c, role: relay.RoleFollower}
+}
+
+// Role is this instance's role now.
+func (m *member) Role() Role {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.role
+}
+
+func (m *member) setRole(r Role) {
+	m.mu.Lock()
+	m.role = r
+	m.mu.Unlock()
+}
+
+// noteAppend tells the holder (at once) and the registry of an append.
+func (m *member) noteAppend(res es.AppendResult) {
+	m.c.Relay.NotifyAppended()
+	if n := len(res.Events); n > 0 {
+		m.mu.Lock()
+		if t := res.Events[n-1].Time; t.After(m.appended) {
+			m.appended = t
+		}
+		m.mu.Unlock()
+	}
+}
+
+// tick is how often the member renews, tries to take the lease, and checks
+// that it still holds it: a quarter of the failover, at most a second.
+func (m *member) tick() time.Duration { return min(m.c.Lease.Failover()/4, time.Second) }
+
+// run plays the member's part until ctx ends, then, if it holds the lease,
+// lets its projector make its last save and releases the lease.
+func (m *member) run(ctx context.Context) {
+	go m.wakeOnAppends(ctx)
+	go m.announce(ctx)
+	var stop func() // the running role's projector
+	stop = m.follow(ctx)
+	t := time.NewTicker(m.tick())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			if m.Role() == relay.RoleProjector {
+				rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if err := m.c.Lease.Release(rctx); err != nil {
+					m.s.log.Warn("releasing the projector lease", "instance", m.c.ID, "err", err)
+				}
+				cancel()
+			}
+			return
+		case <-t.C:
+		}
+		switch m.Role() {
+		case relay.RoleFollower:
+			ok, err := m.c.Lease.Acquire(ctx)
+			if err != nil {
+				m.s.log.Warn("trying the projector lease", "instance", m.c.ID, "err", err)
+			}
+			if ok {
+				stop()
+				stop = m.lead(ctx)
+			}
+		case relay.RoleProjector:
+			if m.c.Lease.Epoch() != 0 {
+				if err := m.c.Lease.Renew(ctx); err != nil && ctx.Err() == nil {
+					m.s.log.Warn("renewing the projector lease", "instance", m.c.ID, "err", err)
+				}
+				m.heartbeat(ctx)
+			}
+			if m.c.Lease.Epoch() == 0 { // lost: a save or a renewal found another holder
+				m.s.log.Warn("stepping down: another instance holds the projector lease", "instance", m.c.ID)
+				stop()
+				stop = m.follow(ctx)
+			}
+		}
+	}
+}
+
+// lead makes this instance the cluster's projector: fresh read models
+// loaded from the saved ones (after the lease was taken, so that they hold
+// every save of the holder before), fenced by the lease, fed by the
+// store's feed, publishing every batch to the followers.
+func (m *member) lead(ctx context.Context) (stop func()) {
+	m.setRole(relay.RoleProjector)
+	m.s.log.Info("this instance is the cluster's projector", "instance", m.c.ID, "epoch", m.c.Lease.Epoch())
+	setup := m.s.setup
+	setup.Store = m.c.Lease.ReadModels()
+	setup.OnApplied = m.publish
+	stopProjector := m.serveFrom(ctx, setup, false)
+	// The reactions run where the Stream is read, from what they saved
+	// last (their commands' ids make a repeat harmless).
+	if err := m.s.reactors.group.Load(ctx); err != nil {
+		m.s.log.Error("loading the reactors", "instance", m.c.ID, "err", err)
+	}
+	m.s.reactors.run(m.s.projectors)
+	return func() {
+		m.s.reactors.stop()
+		stopProjector()
+	}
+}
+
+// follow makes this instance a follower: read models loaded from the saved
+// ones, kept in memory from what the holder publishes; when the relay
+// cannot continue them (relay.ErrBehind), loaded again.
+func (m *member) follow(ctx context.Context) (stop func()) {
+	m.setRole(relay.RoleFollower)
+	setup := m.s.setup
+	setup.Feed = m.c.Relay.Feed()
+	setup.Store = unsaved{m.s.deps.ReadModels}
+	setup.StopOn = func(err error) bool { return errors.Is(err, relay.ErrBehind) }
+	return m.serveFrom(ctx, setup, true)
+}
+
+// serveFrom runs read models made by setup and serves them once they have
+// reached the ones served now (or after a bound), so that no page goes
+// back; a follower's start again from the saved ones whenever its feed
+// stops (behind). stop ends it and waits for its last save.
+func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again bool) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			err := m.runOnce(ctx, setup)
+			if !again || ctx.Err() != nil {
+				return
+			}
+			m.s.log.Info("follower: reloading the saved read models", "instance", m.c.ID, "why", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// runOnce loads read models under setup, swaps them in once they reach
+// the ones served, and runs them until ctx ends or their feed stops.
+func (m *member) runOnce(ctx context.Context, setup projections.Setup) error {
+	name := m.s.Projector().Name()
+	next := setup.New(name, m.s.publishServed)
+	if err := next.Projector.Load(ctx); err != nil {
+		return err
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- next.Projector.Run(ctx) }()
+	reach, cancel := context.WithTimeout(ctx, 10*time.Second)
+	if err := projections.Reach(reach, next.Projector, m.s.Projector().Catalogue()); err != nil && ctx.Err() == nil {
+		m.s.log.Warn("serving read models that had not reached the ones they replace", "instance", m.c.ID)
+	}
+	cancel()
+	if ctx.Err() == nil {
+		m.s.live.Swap(next)
+		m.s.hub.PublishAll(context.Background())
+	}
+	return <-ran
+}
+
+// publish hands a batch the holder applied to the followers.
+func (m *member) publish(ctx context.Context, from string, b es.Batch) {
+	epoch := m.c.Lease.Epoch()
+	if epoch == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := m.c.Relay.Publish(ctx, epoch, from, b); err != nil && ctx.Err() == nil {
+		// The followers find the gap and reload.
+		m.s.log.Warn("publishing an applied batch", "instance", m.c.ID, "epoch", epoch, "err", err)
+	}
+}
+
+// heartbeat publishes an empty batch at the holder's checkpoint, so that a
+// follower whose next batch was lost finds out on an idle cluster.
+func (m *member) heartbeat(ctx context.Context) {
+	cp := m.s.Projector().Status().Checkpoint
+	m.publish(ctx, cp, es.Batch{Checkpoint: cp})
+}
+
+// wakeOnAppends wakes the store's feed when any instance appended.
+func (m *member) wakeOnAppends(ctx context.Context) {
+	wake := m.c.Relay.Appended(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			m.c.Wake()
+		}
+	}
+}
+
+// announce lists this instance in the registry every few seconds.
+func (m *member) announce(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		st := m.s.Projector().Status()
+		m.mu.Lock()
+		me := relay.Member{
+			ID: m.c.ID, Role: m.role, Position: st.Checkpoint, Appended: m.appended,
+			Applied: st.LastEvent.Time, Clients: m.s.hub.Clients(),
+		}
+		m.mu.Unlock()
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := m.c.Relay.Announce(actx, me); err != nil && ctx.Err() == nil {
+			m.s.log.Debug("announcing this instance", "instance", m.c.ID, "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// unsaved is a follower's store of read models: it loads the holder's
+// saved ones and saves nothing (the holder saves).
+type unsaved struct{ es.ReadModelStore }
+
+func (unsaved) SaveReadModels(context.Context, string, string, map[string]json.RawMessage) error {
+	return nil
+}
