@@ -32,7 +32,7 @@ func Carts() Module {
 		},
 		ReadModels: []projections.ReadModel{
 			{Name: projections.TopicCarts, New: func() projections.Model { return projections.NewCarts() }},
-			{Name: projections.TopicSales, New: func() projections.Model { return projections.NewSalesByDay() }},
+			{Name: projections.TopicSales, New: func() projections.Model { return projections.NewSalesByDay() }, Across: true},
 		},
 		Topics: []Topic{
 			{Name: projections.TopicCarts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {

@@ -31,6 +31,9 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return a.noSuchVersion(w, r, ref, latest)
 	}
+	if wantsJSON(r) {
+		return a.timelineJSON(w, r, ref, kind, v)
+	}
 	t, err := a.timeline(r, ref, kind, v, latest)
 	if err != nil {
 		return err
@@ -76,7 +79,50 @@ func (a *App) timeline(r *http.Request, ref es.StreamRef, kind mounted, v, lates
 		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
 	}
 	t.TryForms = a.tryForms(ref, v)
-	return t, nil
+	rows, notes, err := a.rowsAt(r.Context(), ref, event)
+	if err != nil {
+		return t, err
+	}
+	t.RowNotes = notes
+	t.Rows, err = rowViews(rows)
+	return t, err
+}
+
+// timelineRow is a read model's row in a timeline's JSON.
+type timelineRow struct {
+	Name   string          `json:"name"`
+	Key    string          `json:"key"`
+	Before json.RawMessage `json:"before"`
+	After  json.RawMessage `json:"after"`
+}
+
+// timelineJSON is the timeline for programs: the state at v and what each
+// read model made of event v, as it was then.
+func (a *App) timelineJSON(w http.ResponseWriter, r *http.Request, ref es.StreamRef, kind mounted, v int64) error {
+	_, after, event, err := kind.handler.Step(r.Context(), ref.ID, v)
+	if err != nil {
+		return err
+	}
+	rows, notes, err := a.rowsAt(r.Context(), ref, event)
+	if err != nil {
+		return err
+	}
+	out := []timelineRow{}
+	for _, row := range rows {
+		out = append(out, timelineRow{Name: row.Model, Key: row.Key, Before: orNull(row.Before), After: orNull(row.After)})
+	}
+	if notes == nil {
+		notes = []string{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": v, "state": after, "readModels": out, "notes": notes})
+	return nil
+}
+
+func orNull(doc json.RawMessage) json.RawMessage {
+	if doc == nil {
+		return json.RawMessage("null")
+	}
+	return doc
 }
 
 // timelineVersion is ?v=N when it names one of the stream's versions (the

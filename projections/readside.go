@@ -8,6 +8,10 @@ type ReadModel struct {
 	// Name finds the model in a ReadSide ("carts").
 	Name string
 	New  func() Model
+	// Across says the model's documents gather the events of many streams
+	// (a day's sales): a replay of one stream's events alone cannot show
+	// one of them as it was, the log up to the event can.
+	Across bool
 }
 
 // ReadSide is every read model foldboard keeps: the event index, which every

@@ -1,0 +1,132 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
+)
+
+// The slider's read models: at version N of a stream, what each read model
+// made of event N, as it was then, by a replay into fresh models: of the
+// stream's own events for most, of the log up to the event for those whose
+// documents gather many streams (ReadModel.Across). Both replays are
+// bounded; a longer history says so instead.
+const (
+	rowsStreamLimit = 10_000
+	rowsLogLimit    = 20_000
+)
+
+// rowsAt is what every read model made of event (version v of ref).
+func (a *App) rowsAt(ctx context.Context, ref es.StreamRef, event *es.Envelope) ([]projections.Row, []string, error) {
+	if event == nil {
+		return nil, nil, nil
+	}
+	var own, across []projections.ReadModel
+	for _, rm := range ReadModels(a.modules) {
+		if rm.Across {
+			across = append(across, rm)
+		} else {
+			own = append(own, rm)
+		}
+	}
+	var notes []string
+	var rows []projections.Row
+	if events, ok, err := a.streamUpTo(ctx, ref, event.Version); err != nil {
+		return nil, nil, err
+	} else if !ok {
+		notes = append(notes, "The stream is too long before this event to replay here.")
+	} else if rows, err = projections.ReplayRows(own, events); err != nil {
+		return nil, nil, err
+	}
+	if len(across) > 0 {
+		events, ok, err := a.logUpTo(ctx, *event)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			notes = append(notes, "The log before this event is too long to replay the read models of many streams here.")
+		} else {
+			more, err := projections.ReplayRows(across, events)
+			if err != nil {
+				return nil, nil, err
+			}
+			rows = append(rows, more...)
+		}
+	}
+	return rows, notes, nil
+}
+
+// streamUpTo reads a stream's events 1..v; ok is false past the limit.
+func (a *App) streamUpTo(ctx context.Context, ref es.StreamRef, v int64) ([]es.Envelope, bool, error) {
+	if v > rowsStreamLimit {
+		return nil, false, nil
+	}
+	var out []es.Envelope
+	for from := int64(1); from <= v; {
+		page, err := a.store.ReadStream(ctx, ref, es.ReadOptions{From: from, Limit: int(min(v-from+1, 1000))})
+		if err != nil || len(page) == 0 {
+			return out, err == nil, err
+		}
+		out = append(out, page...)
+		from = page[len(page)-1].Version + 1
+	}
+	return out, true, nil
+}
+
+// logUpTo reads the log from its start to event; ok is false past the
+// limit.
+func (a *App) logUpTo(ctx context.Context, event es.Envelope) ([]es.Envelope, bool, error) {
+	var out []es.Envelope
+	for after := ""; len(out) < rowsLogLimit; {
+		page, err := a.store.ReadLog(ctx, es.LogQuery{After: after, Limit: 1000})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, e := range page.Events {
+			out = append(out, e)
+			if e.ID == event.ID {
+				return out, true, nil
+			}
+		}
+		if page.Next == "" || len(page.Events) == 0 {
+			return out, true, nil // not in the log (yet): what there is
+		}
+		after = page.Next
+	}
+	return nil, false, nil
+}
+
+// rowViews are rows as the timeline shows them.
+func rowViews(rows []projections.Row) ([]views.ModelRow, error) {
+	out := make([]views.ModelRow, 0, len(rows))
+	for _, r := range rows {
+		var before, after any
+		if r.Before != nil {
+			before = r.Before
+		}
+		if r.After != nil {
+			after = r.After
+		}
+		changes, err := diffStates(before, after)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, views.ModelRow{Model: r.Model, Key: r.Key, After: indent(r.After), New: r.Before == nil, Changes: changes})
+	}
+	return out, nil
+}
+
+func indent(doc json.RawMessage) string {
+	if doc == nil {
+		return "(gone)"
+	}
+	var b bytes.Buffer
+	if err := json.Indent(&b, doc, "", "  "); err != nil {
+		return string(doc)
+	}
+	return b.String()
+}
