@@ -46,8 +46,10 @@ type Reactor struct {
 	issued    map[string]bool
 	reactedTo string // the checkpoint of the last batch reacted to
 	// done are the events after the saved checkpoint whose commands have
-	// run (saved with it).
-	done map[string]bool
+	// run (saved with it); recent, the latest of those now behind it (in
+	// memory only).
+	done   map[string]bool
+	recent recentIDs
 
 	mu         sync.Mutex
 	checkpoint string // the last saved
@@ -247,7 +249,7 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 	defer r.turn.Unlock()
 	previous := r.reactedTo
 	for _, env := range b.Events {
-		if !r.reaction.reactsTo(env) || r.done[env.ID] {
+		if !r.reaction.reactsTo(env) || r.done[env.ID] || r.recent.has(env.ID) {
 			continue
 		}
 		if err := r.react(ctx, env); err != nil {
@@ -275,7 +277,10 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 	r.reactedTo = b.Checkpoint
 	for _, env := range b.Events {
 		if r.done[env.ID] {
-			delete(r.done, env.ID) // behind the checkpoint now
+			// Behind the checkpoint now; remembered a while longer, for a
+			// feed that hands the batch on again.
+			delete(r.done, env.ID)
+			r.recent.add(env.ID)
 			r.unsaved = true
 		}
 	}
@@ -513,6 +518,33 @@ func (r *Reactor) Tick(ctx context.Context) {
 			r.log.Warn("saving reactor after a tick", "err", err)
 		}
 	}
+}
+
+// recentIDs are the ids of the latest events a reactor is done with, at
+// most recentKeep of them, oldest forgotten first.
+type recentIDs struct {
+	ids   map[string]bool
+	order []string
+}
+
+// recentKeep bounds a reactor's memory of the events it is done with.
+const recentKeep = 10_000
+
+func (r *recentIDs) has(id string) bool { return r.ids[id] }
+
+func (r *recentIDs) add(id string) {
+	if r.ids == nil {
+		r.ids = map[string]bool{}
+	}
+	if r.ids[id] {
+		return
+	}
+	if len(r.order) >= recentKeep {
+		delete(r.ids, r.order[0])
+		r.order = r.order[1:]
+	}
+	r.ids[id] = true
+	r.order = append(r.order, id)
 }
 
 // ReactorStatus is how a reactor is doing, for the dashboard.

@@ -49,7 +49,7 @@ func Carts() Module {
 		},
 		Seed:      seedCarts,
 		Load:      []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
-		Reactions: []es.Reaction{reactions.CartReminderReaction(reactions.DefaultReminderAfter)},
+		Reactions: []es.Reaction{reactions.LoyaltyReaction(), reactions.CartReminderReaction(reactions.DefaultReminderAfter)},
 		Examples: []Example{
 			{Path: views.RouteCartItems, Fields: map[string]any{"sku": "pear", "qty": 2, "price": "19.99"}},
 			{Path: views.RouteCartRemove, Params: map[string]string{"sku": "pear"}, Fields: map[string]any{}},

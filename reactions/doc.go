@@ -12,9 +12,11 @@
 //     publishes it as that author: the ordinary author rule holds, nothing
 //     special is needed;
 //   - loyalty deposits into account/{owner}, someone else's account: the
-//     account decider must accept a Deposit whose actor is
-//     es.SystemActor(Loyalty) ("system/loyalty") besides the owner's (and
-//     nothing else from it: no withdrawal, no close);
+//     account decider accepts a Deposit from any system actor as from the
+//     owner (domain/bank's depositor), and nothing else from it: no
+//     withdrawal, no close. The owner is the checkout's actor, so the
+//     cart's owner rule (only the owner checks out) is what makes the cash
+//     back go to the right account;
 //   - cart-reminder's SendReminder is accepted from
 //     es.SystemActor(CartReminder) only (no route offers it to people).
 package reactions

@@ -49,12 +49,16 @@ func runTable[E es.Event](t *testing.T, r es.Reaction, events *es.Registry[E], r
 	}
 }
 
+// givenAt is the time of a table's first given event; each next one comes
+// a minute later.
+var givenAt = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
 func appendGiven[E es.Event](t *testing.T, store es.Store, stream es.StreamRef, events *es.Registry[E], actor string, given []E) []es.Envelope {
 	t.Helper()
 	if actor == "" {
 		actor = "ana"
 	}
-	at := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	at := givenAt
 	req := es.AppendRequest{Stream: stream, Expected: 0}
 	for i, e := range given {
 		name, schema, data, err := events.Encode(e)

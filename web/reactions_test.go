@@ -208,3 +208,39 @@ func section(body, id string) string {
 	}
 	return body[i:min(len(body), i+2000)]
 }
+
+func TestACheckoutEarnsItsOwnerCashBackOnce(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	as := func(actor, path, body string) response {
+		t.Helper()
+		return c.do("POST", path, "application/json", body, map[string]string{"Accept": "application/json", "X-Actor": actor})
+	}
+	if r := as("ana", "/accounts", `{"accountId":"ana","initialDeposit":"10.00"}`); r.status != http.StatusCreated {
+		t.Fatalf("opening ana's account: %d %s", r.status, r.body)
+	}
+	if r := as("ana", "/carts/c-1/items", `{"sku":"tea","qty":3,"price":"33.33"}`); r.status/100 != 2 {
+		t.Fatalf("adding: %d %s", r.status, r.body)
+	}
+	wantStatus(t, as("ana", "/carts/c-1/checkout", `{}`), http.StatusOK, "")
+	checkout := streamEvents(t, c, "cart/c-1")[1]
+
+	envs := waitEvents(t, c, "account/ana", 2)
+	dep := envs[1]
+	if dep.Type != "MoneyDeposited" || !strings.Contains(string(dep.Data), `"amount":"0.99"`) || dep.Actor != "system/loyalty" || dep.CausationID != checkout.ID {
+		t.Fatalf("cash back %s %s by %q caused by %q; want MoneyDeposited 0.99 (1%% of 99.99, rounded down) by system/loyalty caused by the checkout", dep.Type, dep.Data, dep.Actor, dep.CausationID)
+	}
+	// Someone with no account gets nothing, and the refusal is counted.
+	if r := as("bo", "/carts/c-2/items", `{"sku":"tea","qty":1,"price":"500.00"}`); r.status/100 != 2 {
+		t.Fatalf("adding: %d %s", r.status, r.body)
+	}
+	wantStatus(t, as("bo", "/carts/c-2/checkout", `{}`), http.StatusOK, "")
+	waitFor(t, func() bool { return reactionsOf(t, c)["loyalty"].Outcomes.Refused == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if got := streamEvents(t, c, "account/ana"); len(got) != 2 {
+		t.Fatalf("ana's account holds %d events, want its opening and one cash back", len(got))
+	}
+	if got := reactionsOf(t, c)["loyalty"].Outcomes; got != (es.ReactionOutcomes{OK: 1, Refused: 1}) {
+		t.Errorf("loyalty's outcomes %+v, want 1 ok (ana), 1 refused (bo has no account)", got)
+	}
+}

@@ -121,7 +121,7 @@ func Decide(cmd Command, s State) ([]Event, error) {
 	case OpenAccount:
 		return open(c, s)
 	case Deposit:
-		if err := usable(s, c.Actor, &c.Amount); err != nil {
+		if err := usable(s, depositor(c.Actor, s), &c.Amount); err != nil {
 			return nil, err
 		}
 		if s.Balance > MaxBalance-c.Amount {
@@ -159,6 +159,17 @@ func open(c OpenAccount, s State) ([]Event, error) {
 		return nil, ErrAlreadyOpen.New("the account is already open")
 	}
 	return []Event{AccountOpened{InitialDeposit: c.InitialDeposit, Owner: c.Actor, At: c.At}}, nil
+}
+
+// depositor is who a deposit counts as coming from: a reaction (a system
+// actor, which no person can be: es.IsSystemActor) may deposit into anyone's
+// account, as the loyalty reaction's cash back does, and counts as the
+// owner; for a deposit only, never a withdrawal or a close.
+func depositor(actor string, s State) string {
+	if es.IsSystemActor(actor) {
+		return s.Owner
+	}
+	return actor
 }
 
 // usable checks, in Decide's order, what every command but OpenAccount
