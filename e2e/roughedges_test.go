@@ -200,3 +200,27 @@ func TestWhatIfOnTheTimelineShowsWhatACommandWouldDo(t *testing.T) {
 	must(t, expect.Locator(page.Locator("#scoreboard tr[data-innings]")).ToHaveCount(2))
 	must(t, expect.Locator(page.Locator("#home-total")).ToHaveText("100"))
 }
+
+// Stepping the timeline shows each read model's row as it was after that
+// event: a checkout's day of sales, counted to that moment.
+func TestTheSliderShowsEveryReadModelsRowAsItWas(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	postJSON(t, app.URL+"/carts/k-1/items", `{"sku":"tea","qty":2,"price":"5.00"}`)
+	postJSON(t, app.URL+"/carts/k-1/checkout", `{}`)
+	postJSON(t, app.URL+"/carts/k-2/items", `{"sku":"pot","qty":1,"price":"20.00"}`)
+	postJSON(t, app.URL+"/carts/k-2/checkout", `{}`)
+	page := newPage(t, newContext(t))
+	if _, err := page.Goto(app.URL + "/streams/cart/k-2/timeline?v=2"); err != nil {
+		t.Fatal(err)
+	}
+	rows := page.Locator("#tl-read-models")
+	must(t, expect.Locator(rows.Locator("[data-model='sales'] .row-json")).ToContainText(`"total": "30.00"`))
+	must(t, expect.Locator(rows.Locator("[data-model='sales'] table.diff")).ToContainText(`"10.00"`))
+	must(t, expect.Locator(rows.Locator("[data-key='cart/k-2'] table.diff")).ToContainText("checkedOut"))
+	// One step back: the item added; no sales row, the cart's row at v1.
+	must(t, page.Locator("#tl-slider").Focus())
+	must(t, page.Keyboard().Press("ArrowLeft"))
+	must(t, expect.Locator(page.Locator("#timeline-body")).ToHaveAttribute("data-at", "1"))
+	must(t, expect.Locator(rows.Locator("[data-model='sales']")).ToHaveCount(0))
+	must(t, expect.Locator(rows.Locator("[data-key='cart/k-2'] h3 small")).ToHaveText("(new)"))
+}
