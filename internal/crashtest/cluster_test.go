@@ -3,15 +3,18 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/internal/redistest"
 	"github.com/foldboard/foldboard/projections"
@@ -79,12 +82,10 @@ func (c *cluster) holder(not string) (string, int64) {
 
 // liveEverywhere sends, on each instance, a command to a new cart and
 // waits for a fragment naming it on a WebSocket of every other instance.
-// It returns the carts' streams.
-func (c *cluster) liveEverywhere(run string) (streams []string) {
+func (c *cluster) liveEverywhere(run string) {
 	c.t.Helper()
 	for from, p := range c.procs {
 		cart := fmt.Sprintf("live-%s-%s", run, from)
-		streams = append(streams, "cart/"+cart)
 		var conns []*websocket.Conn
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		for to, q := range c.procs {
@@ -102,7 +103,11 @@ func (c *cluster) liveEverywhere(run string) (streams []string) {
 			conns = append(conns, conn)
 		}
 		body := `{"sku":"sku-live","qty":2,"price":"1.00"}`
-		res, err := http.Post(p.url+"/carts/"+cart+"/items", "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/carts/"+cart+"/items", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("X-Actor", "cluster test")
+		res, err := http.DefaultClient.Do(req)
 		if err != nil || res.StatusCode >= 300 {
 			c.t.Fatalf("a command on %s: %v %v", from, res, err)
 		}
@@ -120,7 +125,6 @@ func (c *cluster) liveEverywhere(run string) (streams []string) {
 		}
 		cancel()
 	}
-	return streams
 }
 
 // positions is each instance's read-model position, as its /healthz
@@ -168,7 +172,7 @@ func (c *cluster) sameEverywhere() {
 func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T) {
 	c := newCluster(t, "i1", "i2", "i3")
 	first, epoch := c.holder("")
-	streams := c.liveEverywhere("a")
+	c.liveEverywhere("a")
 
 	// kill -9 of the holder under load on the others.
 	var all []outcome
@@ -212,7 +216,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 		t.Fatalf("the new holder's epoch %d is not past the old %d", epoch2, epoch)
 	}
 	c.start(first) // back, as a follower
-	streams = append(streams, c.liveEverywhere("b")...)
+	c.liveEverywhere("b")
 
 	// kill -9 of a follower under load.
 	f := follower(second)
@@ -228,7 +232,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	for _, p := range c.procs {
 		anyURL = p.url
 	}
-	logs := readLogs(t, anyURL, append(streams, streamsOf(all)...))
+	logs := readLogs(t, anyURL, loggedStreams(t, c.o))
 	waitApplied(t, c.o, c.procs[second], totalEvents(logs))
 	checkOutcomes(t, logs, all)
 	c.sameEverywhere()
@@ -242,4 +246,191 @@ func readModelsName(t *testing.T, o opened) string {
 		t.Fatalf("the read models' name: %v", err)
 	}
 	return name
+}
+
+// checkpoints watches the saved checkpoint and records every time a
+// shard's position in it went back.
+type checkpoints struct {
+	stop  chan struct{}
+	done  chan struct{}
+	backs []string
+	seen  int
+}
+
+func (c *cluster) watchCheckpoint() *checkpoints {
+	w := &checkpoints{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		last := map[string]string{}
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			saved, _, err := c.o.rm.LoadReadModels(context.Background(), readModelsName(c.t, c.o))
+			if err != nil || saved == "" {
+				continue
+			}
+			var cp struct {
+				Shards map[string]string `json:"shards"`
+			}
+			if json.Unmarshal([]byte(saved), &cp) != nil {
+				continue
+			}
+			w.seen++
+			for shard, seq := range cp.Shards {
+				if old := last[shard]; seq != "" && old != "" && seqLess(seq, old) {
+					w.backs = append(w.backs, fmt.Sprintf("shard %s: %s after %s", shard, seq, old))
+				}
+				if seq != "" {
+					last[shard] = seq
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *checkpoints) end(t *testing.T) {
+	t.Helper()
+	close(w.stop)
+	<-w.done
+	if len(w.backs) > 0 {
+		t.Errorf("the saved checkpoint moved backwards (%d samples): %v", w.seen, w.backs)
+	}
+}
+
+// seqLess compares two Streams sequence numbers (decimal strings).
+func seqLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
+}
+
+// role is an instance's role as its /healthz says.
+func (c *cluster) role(id string) string {
+	c.t.Helper()
+	var ans struct{ Role string }
+	getJSON(c.t, c.procs[id].url+"/healthz", &ans)
+	return ans.Role
+}
+
+func TestClusterSurvivesAPausedHolderARedisRestartAndARollingRestart(t *testing.T) {
+	c := newCluster(t, "p1", "p2", "p3")
+	w := c.watchCheckpoint()
+	first, epoch := c.holder("")
+	var all []outcome
+	others := func(not string) []string {
+		var ids []string
+		for id := range c.procs {
+			if id != not {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	// load drives commands on instance on while during runs.
+	load := func(on, run string, during func()) {
+		t.Helper()
+		d := newDriver(c.procs[on].url, run, 3)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.drive(ctx, 3, uint64(len(all))) }()
+		for d.acked.Load() < 20 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		during()
+		for n := d.acked.Load(); d.acked.Load() < n+20; {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		d.close()
+		outs := d.snapshot()
+		t.Logf("%s on %s: %s", run, on, describe(outs))
+		all = append(all, outs...)
+	}
+
+	// A holder paused past its lease (SIGSTOP), then woken: it cannot
+	// save, and steps down.
+	paused := c.procs[first]
+	load(others(first)[0], "s1", func() {
+		if err := paused.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		second, epoch2 := c.holder(first)
+		t.Logf("%s paused; %s took the lease (epoch %d after %d)", first, second, epoch2, epoch)
+		time.Sleep(clusterFailover) // the new holder saves meanwhile
+		if err := paused.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+	})
+	deadline := time.Now().Add(10 * clusterFailover)
+	for c.role(first) != "follower" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the woken holder %s did not step down", first)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(paused.log.String(), "stepping down") {
+		t.Errorf("the woken holder did not say it stepped down:\n%s", paused.log)
+	}
+	c.liveEverywhere("s")
+
+	// Redis stopped and started under load: the followers recover.
+	holder, _ := c.holder("")
+	load(others(holder)[0], "r1", func() {
+		c.redis.Stop(t)
+		time.Sleep(500 * time.Millisecond)
+		c.redis.Start(t)
+	})
+	c.liveEverywhere("r")
+
+	// A rolling restart of all three under load (SIGTERM, start again).
+	for _, id := range []string{"p1", "p2", "p3"} {
+		on := others(id)[0]
+		load(on, "rr-"+id, func() {
+			if code, took := c.procs[id].terminate(t, 10*time.Second); code != 0 {
+				t.Fatalf("%s exited %d after SIGTERM (%v)", id, code, took)
+			}
+			c.start(id)
+		})
+	}
+	c.liveEverywhere("z")
+
+	holder, _ = c.holder("")
+	logs := readLogs(t, c.procs[holder].url, loggedStreams(t, c.o))
+	waitApplied(t, c.o, c.procs[holder], totalEvents(logs))
+	checkOutcomes(t, logs, all)
+	c.sameEverywhere()
+	w.end(t)
+	checkReadModels(t, c.o, logs, c.b.ordered)
+}
+
+// loggedStreams lists every stream of the store's log, the reactions'
+// included.
+func loggedStreams(t *testing.T, o opened) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	var out []string
+	q := es.LogQuery{Limit: 1000}
+	for {
+		page, err := o.store.ReadLog(context.Background(), q)
+		if err != nil {
+			t.Fatalf("reading the log: %v", err)
+		}
+		for _, e := range page.Events {
+			if s := e.Stream.String(); !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+		if len(page.Events) == 0 || page.Next == "" {
+			return out
+		}
+		q.After = page.Next
+	}
 }
