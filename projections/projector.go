@@ -49,10 +49,16 @@ type Projector struct {
 	lastEvent  es.Envelope
 	// inBatch counts the events of the batch being applied that are done
 	// with, for Lag: they are after the checkpoint but in the read models.
-	inBatch  atomic.Int64
-	running  bool
-	lastErr  error
-	advanced chan struct{} // closed and replaced after every save
+	inBatch atomic.Int64
+	// dropped counts events delivered again and passed over by version;
+	// outOfOrder those that came after a gap (and parked their stream).
+	dropped, outOfOrder atomic.Int64
+	// lastApplied is when the last event was applied, lastSave when the
+	// read models were last handed to the store.
+	lastApplied, lastSave time.Time
+	running               bool
+	lastErr               error
+	advanced              chan struct{} // closed and replaced after every save
 }
 
 // Config wires a projector.
@@ -227,9 +233,13 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 		p.inBatch.Add(1)
 		applied, parked := p.cat.applied(env.Stream)
 		if env.Version <= applied || parked {
+			if !parked {
+				p.dropped.Add(1)
+			}
 			continue
 		}
 		if env.Version != applied+1 {
+			p.outOfOrder.Add(1)
 			p.park(env, fmt.Errorf("version %d arrived after %d: the feed skipped events", env.Version, applied), ch)
 			continue
 		}
@@ -250,7 +260,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	}
 	if n > 0 {
 		p.mu.Lock()
-		p.lastEvent = last
+		p.lastEvent, p.lastApplied = last, time.Now()
 		p.mu.Unlock()
 	}
 	if err := p.save(ctx, b.Checkpoint, ch); err != nil {
@@ -308,6 +318,7 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes) er
 	p.applied += p.unsavedN
 	p.unsavedN = 0
 	p.lastApply = time.Now()
+	p.lastSave = p.lastApply
 	close(p.advanced)
 	p.advanced = make(chan struct{})
 	p.mu.Unlock()
@@ -346,6 +357,10 @@ type Status struct {
 	// LastEvent is the last event applied since start (zero before one).
 	LastEvent es.Envelope
 	Err       error
+	// Dropped counts the events delivered again and passed over since
+	// start; OutOfOrder those that came after a gap in their stream.
+	Dropped, OutOfOrder   int64
+	LastApplied, LastSave time.Time
 }
 
 // Status reports how the projector is doing.
@@ -355,6 +370,7 @@ func (p *Projector) Status() Status {
 	return Status{
 		Name: p.name, Running: p.running, Checkpoint: p.checkpoint, Applied: p.applied,
 		LastApply: p.lastApply, LastEvent: p.lastEvent, Err: p.lastErr,
+		Dropped: p.dropped.Load(), OutOfOrder: p.outOfOrder.Load(), LastApplied: p.lastApplied, LastSave: p.lastSave,
 	}
 }
 
