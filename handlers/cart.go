@@ -232,14 +232,14 @@ func seedCarts(p *SeedPlan) {
 			for _, k := range rng.Perm(len(seedItems))[:lines] {
 				at = at.Add(time.Duration(1+rng.IntN(4)) * time.Minute)
 				item := seedItems[k]
-				add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(3), Price: item.price})
+				add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(3), Price: item.price, Actor: who})
 				last = item.sku
 			}
 			if lines > 1 && rng.IntN(4) == 0 {
 				at = at.Add(time.Minute)
-				add(at, id, "remove", who, cart.RemoveItem{SKU: last})
+				add(at, id, "remove", who, cart.RemoveItem{SKU: last, Actor: who})
 			}
-			add(at.Add(2*time.Minute), id, "checkout", who, cart.CheckOut{})
+			add(at.Add(2*time.Minute), id, "checkout", who, cart.CheckOut{Actor: who})
 		}
 	}
 	for c, who := range []string{"ben", "eve"} {
@@ -247,7 +247,7 @@ func seedCarts(p *SeedPlan) {
 		for k, idx := range rng.Perm(len(seedItems))[:5] {
 			item := seedItems[idx]
 			at := p.Ago(time.Duration(240-50*k-20*c) * time.Second)
-			add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(2), Price: item.price})
+			add(at, id, "add-"+item.sku, who, cart.AddItem{SKU: item.sku, Qty: 1 + rng.IntN(2), Price: item.price, Actor: who})
 		}
 	}
 }

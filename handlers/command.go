@@ -100,6 +100,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return fail(err)
 	}
+	cmd = signed(cmd, actor, a.whoIs(r).admin).(C)
 	done.Command = commandName(cmd)
 	if err := in.done(); err != nil {
 		return fail(err)

@@ -204,20 +204,20 @@ func seedMatches(p *SeedPlan) {
 	for i, d := range []int{-12, -9, -6, -4, -2} {
 		id := fmt.Sprintf("seed-match-%d", i+1)
 		teams, who := seedTeams[i], p.Actor()
-		add(p.Day(d, 10, 0), id, "start", who, cricket.StartMatch{Venue: seedVenues[i], HomeTeam: teams[0], AwayTeam: teams[1]})
+		add(p.Day(d, 10, 0), id, "start", who, cricket.StartMatch{Venue: seedVenues[i], HomeTeam: teams[0], AwayTeam: teams[1], Scorer: who})
 		home, away := 180+p.Rand.IntN(170), 150+p.Rand.IntN(200)
-		add(p.Day(d, 13, 20), id, "innings-1", who, cricket.CompleteInnings{Innings: 1, Runs: home, Wickets: 6 + p.Rand.IntN(5)})
-		add(p.Day(d, 16, 45), id, "innings-2", who, cricket.CompleteInnings{Innings: 2, Runs: away, Wickets: 5 + p.Rand.IntN(6)})
+		add(p.Day(d, 13, 20), id, "innings-1", who, cricket.CompleteInnings{Innings: 1, Runs: home, Wickets: 6 + p.Rand.IntN(5), Actor: who})
+		add(p.Day(d, 16, 45), id, "innings-2", who, cricket.CompleteInnings{Innings: 2, Runs: away, Wickets: 5 + p.Rand.IntN(6), Actor: who})
 		result := fmt.Sprintf("%s won by %d runs", teams[0], home-away)
 		if away > home {
 			result = fmt.Sprintf("%s won", teams[1])
 		} else if away == home {
 			result = "Tied"
 		}
-		add(p.Day(d, 17, 30), id, "end", who, cricket.EndMatch{Result: result})
+		add(p.Day(d, 17, 30), id, "end", who, cricket.EndMatch{Result: result, Actor: who})
 	}
-	add(p.Ago(4*time.Minute+30*time.Second), "seed-match-live", "start", "ana", cricket.StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "India"})
-	add(p.Ago(90*time.Second), "seed-match-live", "innings-1", "ana", cricket.CompleteInnings{Innings: 1, Runs: 312, Wickets: 8})
+	add(p.Ago(4*time.Minute+30*time.Second), "seed-match-live", "start", "ana", cricket.StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "India", Scorer: "ana"})
+	add(p.Ago(90*time.Second), "seed-match-live", "innings-1", "ana", cricket.CompleteInnings{Innings: 1, Runs: 312, Wickets: 8, Actor: "ana"})
 }
 
 // loadMatch is a match's life for the load generator: started, four

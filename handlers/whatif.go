@@ -83,6 +83,7 @@ func (c command[S, C, E]) dryRun(a *App, r *http.Request, d *dryRun, streamID fu
 		cmd, err = c.decode(in)
 	}
 	if err == nil {
+		cmd = signed(cmd, meta.Actor, a.whoIs(r).admin).(C)
 		d.name = commandName(cmd)
 	}
 	if d.learn || err != nil {

@@ -45,12 +45,14 @@ type CreatePost struct {
 // PublishPost publishes the post; Actor is who issues it.
 type PublishPost struct {
 	Actor string
+	Admin bool
 }
 
 // ChangeTitle retitles the post; Actor is who issues it.
 type ChangeTitle struct {
 	Title string
 	Actor string
+	Admin bool
 }
 
 func (CreatePost) isCommand()  {}
@@ -136,7 +138,7 @@ func createPost(c CreatePost, s State) ([]Event, error) {
 }
 
 func publishPost(c PublishPost, s State) ([]Event, error) {
-	if err := authorOnly(c.Actor, s); err != nil {
+	if err := authorOnly(c.Actor, c.Admin, s); err != nil {
 		return nil, err
 	}
 	if s.Published {
@@ -146,7 +148,7 @@ func publishPost(c PublishPost, s State) ([]Event, error) {
 }
 
 func changeTitle(c ChangeTitle, s State) ([]Event, error) {
-	if err := authorOnly(c.Actor, s); err != nil {
+	if err := authorOnly(c.Actor, c.Admin, s); err != nil {
 		return nil, err
 	}
 	title, err := validTitle(c.Title)
@@ -156,12 +158,13 @@ func changeTitle(c ChangeTitle, s State) ([]Event, error) {
 	return []Event{TitleChanged{Title: title}}, nil
 }
 
-// authorOnly refuses a post that does not exist, then anyone but its author.
-func authorOnly(actor string, s State) error {
+// authorOnly refuses a post that does not exist, then anyone but its author
+// and admins.
+func authorOnly(actor string, admin bool, s State) error {
 	if !s.Exists {
 		return ErrPostNotFound.New("the post does not exist")
 	}
-	if actor != s.Author {
+	if actor != s.Author && !admin {
 		return ErrNotAuthor.New("only %s, the post's author, may do this", s.Author)
 	}
 	return nil

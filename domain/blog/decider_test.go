@@ -50,6 +50,8 @@ func TestDecide(t *testing.T) {
 		{Name: "publish someone else's post", Given: []Event{created}, When: PublishPost{Actor: "bob"}, Err: ErrNotAuthor},
 		{Name: "an actor must match the author exactly", Given: []Event{created}, When: PublishPost{Actor: "Ana"}, Err: ErrNotAuthor},
 		{Name: "publish anonymously", Given: []Event{created}, When: PublishPost{Actor: ""}, Err: ErrNotAuthor},
+		{Name: "an admin publishes someone's post", Given: []Event{created}, When: PublishPost{Actor: "root", Admin: true}, Then: []Event{published}},
+		{Name: "an admin retitles someone's post", Given: []Event{created}, When: ChangeTitle{Title: "Hello, world", Actor: "root", Admin: true}, Then: []Event{retitled}},
 		{Name: "publish twice", Given: []Event{created, published}, When: PublishPost{Actor: "ana"}, Err: ErrAlreadyPublished},
 		{Name: "a non-author is refused before the state", Given: []Event{created, published}, When: PublishPost{Actor: "bob"}, Err: ErrNotAuthor},
 

@@ -23,7 +23,7 @@ const (
 	// StreamType is the type part of every cart stream: "cart/{id}".
 	StreamType = "cart"
 	// StateSchema versions State as stored; bump it when State or Evolve changes.
-	StateSchema = 2
+	StateSchema = 3
 
 	MaxQty   = 9_999 // per AddItem, and per line
 	MaxLines = 1_000 // distinct skus in one cart
@@ -37,15 +37,25 @@ type AddItem struct {
 	SKU   string
 	Qty   int
 	Price Money
+	// Actor is who adds it: the first item's makes them the cart's owner,
+	// the only one (with an Admin) who may change it or check it out.
+	Actor string
+	Admin bool
 }
 
-// RemoveItem removes SKU's whole line.
+// RemoveItem removes SKU's whole line; by its owner or an admin.
 type RemoveItem struct {
-	SKU string
+	SKU   string
+	Actor string
+	Admin bool
 }
 
-// CheckOut closes the cart: nothing changes it afterwards.
-type CheckOut struct{}
+// CheckOut closes the cart: nothing changes it afterwards. By its owner or
+// an admin.
+type CheckOut struct {
+	Actor string
+	Admin bool
+}
 
 func (AddItem) isCommand()    {}
 func (RemoveItem) isCommand() {}
@@ -58,10 +68,13 @@ type Event interface {
 	isEvent()
 }
 
+// ItemAdded: Owner, beyond contract.md's fields, is on the cart's first
+// ItemAdded only: who added it owns the cart (Evolve sees only events).
 type ItemAdded struct {
 	SKU   string `json:"sku"`
 	Qty   int    `json:"qty"`
 	Price Money  `json:"price"`
+	Owner string `json:"owner,omitempty"`
 }
 
 type ItemRemoved struct {
@@ -99,6 +112,8 @@ type State struct {
 	// Exists says the cart has events: a cart whose lines were all removed
 	// still exists.
 	Exists bool `json:"exists"`
+	// Owner added the first item ("" for a cart from before owners).
+	Owner string `json:"owner,omitempty"`
 	// Lines are in the order their skus were first added (a removed sku added
 	// again goes to the end).
 	Lines      []Line `json:"lines"`
@@ -137,7 +152,7 @@ func Decide(cmd Command, s State) ([]Event, error) {
 	case RemoveItem:
 		return removeItem(c, s)
 	case CheckOut:
-		return checkOut(s)
+		return checkOut(c, s)
 	case SendReminder:
 		return sendReminder(c, s)
 	}
@@ -145,6 +160,9 @@ func Decide(cmd Command, s State) ([]Event, error) {
 }
 
 func addItem(c AddItem, s State) ([]Event, error) {
+	if err := ownerOnly(c.Actor, c.Admin, s); err != nil {
+		return nil, err
+	}
 	if !ValidSKU(c.SKU) {
 		return nil, ErrBadSKU.New("sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
 	}
@@ -167,12 +185,19 @@ func addItem(c AddItem, s State) ([]Event, error) {
 	} else if len(s.Lines) >= MaxLines {
 		return nil, ErrCartFull.New("the cart holds %d different items, the most it may", len(s.Lines))
 	}
-	return []Event{ItemAdded{SKU: c.SKU, Qty: c.Qty, Price: c.Price}}, nil
+	added := ItemAdded{SKU: c.SKU, Qty: c.Qty, Price: c.Price}
+	if !s.Exists {
+		added.Owner = c.Actor
+	}
+	return []Event{added}, nil
 }
 
 func removeItem(c RemoveItem, s State) ([]Event, error) {
 	if !s.Exists {
 		return nil, ErrCartNotFound.New("the cart does not exist")
+	}
+	if err := ownerOnly(c.Actor, c.Admin, s); err != nil {
+		return nil, err
 	}
 	if !ValidSKU(c.SKU) {
 		return nil, ErrBadSKU.New("sku %.80q: want 1-64 characters of A-Z a-z 0-9 - _ .", c.SKU)
@@ -186,9 +211,12 @@ func removeItem(c RemoveItem, s State) ([]Event, error) {
 	return []Event{ItemRemoved{SKU: c.SKU}}, nil
 }
 
-func checkOut(s State) ([]Event, error) {
+func checkOut(c CheckOut, s State) ([]Event, error) {
 	if !s.Exists {
 		return nil, ErrCartNotFound.New("the cart does not exist")
+	}
+	if err := ownerOnly(c.Actor, c.Admin, s); err != nil {
+		return nil, err
 	}
 	if s.CheckedOut {
 		return nil, ErrCartCheckedOut.New("the cart has already been checked out")
@@ -200,11 +228,23 @@ func checkOut(s State) ([]Event, error) {
 	return []Event{CheckedOut{Total: total, Items: items}}, nil
 }
 
+// ownerOnly refuses anyone but the cart's owner and admins; a new cart is
+// anyone's to start, and a cart from before owners anyone's.
+func ownerOnly(actor string, admin bool, s State) error {
+	if !s.Exists || s.Owner == "" || admin || actor == s.Owner {
+		return nil
+	}
+	return ErrNotOwner.New("only %s, the cart's owner, may change it", s.Owner)
+}
+
 // Evolve returns the state after event e. It never changes s: replay to older
 // versions keeps states that share a history.
 func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case ItemAdded:
+		if !s.Exists {
+			s.Owner = e.Owner
+		}
 		s.Exists = true
 		s.Lines = slices.Clone(s.Lines)
 		if i := s.index(e.SKU); i >= 0 {

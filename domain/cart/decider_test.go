@@ -17,6 +17,7 @@ var (
 	addCup    = ItemAdded{SKU: "cup.blue_2", Qty: 1, Price: 550}
 	removeTea = ItemRemoved{SKU: "tea-1"}
 	checked   = CheckedOut{Total: 4548, Items: 3}
+	anasTea   = ItemAdded{SKU: "tea-1", Qty: 2, Price: 1999, Owner: "ana"}
 )
 
 // full is a cart of MaxLines distinct skus, the last "sku-999".
@@ -33,6 +34,21 @@ type scenario = decidertest.Scenario[Command, Event]
 func TestDecide(t *testing.T) {
 	sku64 := strings.Repeat("A", 64)
 	decidertest.Run(t, Decider(), []scenario{
+		// Owners: whoever adds the first item; only they, and admins, after.
+		{Name: "the first item makes its adder the owner", When: AddItem{SKU: "tea-1", Qty: 2, Price: 1999, Actor: "ana"},
+			Then: []Event{ItemAdded{SKU: "tea-1", Qty: 2, Price: 1999, Owner: "ana"}}},
+		{Name: "the owner adds more, with no owner on the event", Given: []Event{anasTea}, When: AddItem{SKU: "cup.blue_2", Qty: 1, Price: 550, Actor: "ana"}, Then: []Event{addCup}},
+		{Name: "someone else adds to the owner's cart", Given: []Event{anasTea}, When: AddItem{SKU: "cup.blue_2", Qty: 1, Price: 550, Actor: "ben"}, Err: ErrNotOwner},
+		{Name: "someone else removes from it", Given: []Event{anasTea}, When: RemoveItem{SKU: "tea-1", Actor: "ben"}, Err: ErrNotOwner},
+		{Name: "someone else checks it out", Given: []Event{anasTea}, When: CheckOut{Actor: "ben"}, Err: ErrNotOwner},
+		{Name: "the owner's name must match exactly", Given: []Event{anasTea}, When: CheckOut{Actor: "Ana"}, Err: ErrNotOwner},
+		{Name: "no one is not the owner", Given: []Event{anasTea}, When: CheckOut{}, Err: ErrNotOwner},
+		{Name: "an admin adds to it", Given: []Event{anasTea}, When: AddItem{SKU: "cup.blue_2", Qty: 1, Price: 550, Actor: "root", Admin: true}, Then: []Event{addCup}},
+		{Name: "an admin checks it out", Given: []Event{anasTea}, When: CheckOut{Actor: "root", Admin: true}, Then: []Event{CheckedOut{Total: 3998, Items: 2}}},
+		{Name: "the owner checks out", Given: []Event{anasTea}, When: CheckOut{Actor: "ana"}, Then: []Event{CheckedOut{Total: 3998, Items: 2}}},
+		{Name: "a missing cart is missing before it is anyone's", When: RemoveItem{SKU: "tea-1", Actor: "ben"}, Err: ErrCartNotFound},
+		{Name: "someone else is refused before the values", Given: []Event{anasTea}, When: AddItem{SKU: "", Qty: 0, Actor: "ben"}, Err: ErrNotOwner},
+		{Name: "a cart from before owners is anyone's", Given: []Event{addTea}, When: CheckOut{Actor: "ben"}, Then: []Event{CheckedOut{Total: 3998, Items: 2}}},
 		// AddItem
 		{Name: "add to a new cart", When: AddItem{SKU: "tea-1", Qty: 2, Price: 1999}, Then: []Event{addTea}},
 		{Name: "add another sku", Given: []Event{addTea}, When: AddItem{SKU: "cup.blue_2", Qty: 1, Price: 550}, Then: []Event{addCup}},
@@ -189,7 +205,7 @@ func TestEventsEncodeAsTheContractSays(t *testing.T) {
 
 func TestDecider(t *testing.T) {
 	d := Decider()
-	if d.StreamType != "cart" || d.StateSchema != 2 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
+	if d.StreamType != "cart" || d.StateSchema != 3 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
 		t.Fatalf("Decider() = %+v", d)
 	}
 }

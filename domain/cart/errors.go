@@ -8,6 +8,8 @@ import "github.com/foldboard/foldboard/es"
 var (
 	// ErrCartNotFound: RemoveItem or CheckOut on a cart with no events.
 	ErrCartNotFound = &es.Error{Kind: es.Missing, Code: "CartNotFound", Message: "the cart does not exist"}
+	// ErrNotOwner: a command on a cart by anyone but its owner or an admin.
+	ErrNotOwner = &es.Error{Kind: es.Forbidden, Code: "NotOwner", Message: "only the cart's owner may change it"}
 	// ErrCartCheckedOut: any command on a cart that has been checked out.
 	ErrCartCheckedOut = &es.Error{Kind: es.Refused, Code: "CartCheckedOut", Message: "the cart has been checked out"}
 	// ErrItemNotInCart: RemoveItem of a sku the cart does not hold.

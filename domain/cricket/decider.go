@@ -19,7 +19,7 @@ const (
 	// StreamType is the type part of every match stream: "match/{id}".
 	StreamType = "match"
 	// StateSchema versions State as stored; bump it when State or Evolve changes.
-	StateSchema = 1
+	StateSchema = 2
 
 	MaxNameLen   = 200 // venue and team names, in characters after trimming
 	MaxResultLen = 500 // a result, in characters after trimming
@@ -36,18 +36,26 @@ type StartMatch struct {
 	Venue    string
 	HomeTeam string
 	AwayTeam string
+	// Scorer is who starts it: the only one (with an admin) who may score it.
+	Scorer string
 }
 
-// CompleteInnings records an innings: the next one in order, 1-4.
+// CompleteInnings records an innings: the next one in order, 1-4. By the
+// match's scorer or an admin.
 type CompleteInnings struct {
 	Innings int
 	Runs    int
 	Wickets int
+	Actor   string
+	Admin   bool
 }
 
-// EndMatch ends the match with a result, after any number of innings.
+// EndMatch ends the match with a result, after any number of innings. By
+// the match's scorer or an admin.
 type EndMatch struct {
 	Result string
+	Actor  string
+	Admin  bool
 }
 
 func (StartMatch) isCommand()      {}
@@ -62,10 +70,13 @@ type Event interface {
 }
 
 // MatchStarted: names are stored trimmed.
+// MatchStarted: Scorer, beyond contract.md's fields, is who started the
+// match (Evolve sees only events, and State needs who may score it).
 type MatchStarted struct {
 	Venue    string `json:"venue"`
 	HomeTeam string `json:"homeTeam"`
 	AwayTeam string `json:"awayTeam"`
+	Scorer   string `json:"scorer,omitempty"`
 }
 
 type InningsCompleted struct {
@@ -116,7 +127,9 @@ type Innings struct {
 // State is a match as its events leave it. It is stored as JSON (state items,
 // snapshots) and round-trips exactly.
 type State struct {
-	Started  bool      `json:"started"`
+	Started bool `json:"started"`
+	// Scorer started the match ("" for a match from before scorers).
+	Scorer   string    `json:"scorer,omitempty"`
 	Ended    bool      `json:"ended"`
 	Venue    string    `json:"venue"`
 	HomeTeam string    `json:"homeTeam"`
@@ -174,12 +187,15 @@ func startMatch(c StartMatch, s State) ([]Event, error) {
 	if s.Started {
 		return nil, ErrAlreadyStarted.New("the match has already started (%s v %s)", s.HomeTeam, s.AwayTeam)
 	}
-	return []Event{MatchStarted{Venue: venue, HomeTeam: home, AwayTeam: away}}, nil
+	return []Event{MatchStarted{Venue: venue, HomeTeam: home, AwayTeam: away, Scorer: c.Scorer}}, nil
 }
 
 func completeInnings(c CompleteInnings, s State) ([]Event, error) {
 	if !s.Started {
 		return nil, ErrMatchNotFound.New("the match has not been started")
+	}
+	if err := scorerOnly(c.Actor, c.Admin, s); err != nil {
+		return nil, err
 	}
 	if c.Innings < 1 || c.Innings > MaxInnings {
 		return nil, ErrBadInnings.New("innings %d: want 1-%d", c.Innings, MaxInnings)
@@ -206,6 +222,9 @@ func endMatch(c EndMatch, s State) ([]Event, error) {
 	if !s.Started {
 		return nil, ErrMatchNotFound.New("the match has not been started")
 	}
+	if err := scorerOnly(c.Actor, c.Admin, s); err != nil {
+		return nil, err
+	}
 	result, ok := text(c.Result, MaxResultLen)
 	if !ok {
 		return nil, ErrBadResult.New("result: want 1-%d characters", MaxResultLen)
@@ -216,12 +235,21 @@ func endMatch(c EndMatch, s State) ([]Event, error) {
 	return []Event{MatchEnded{Result: result}}, nil
 }
 
+// scorerOnly refuses anyone but the match's scorer and admins (a match
+// from before scorers is anyone's to score).
+func scorerOnly(actor string, admin bool, s State) error {
+	if s.Scorer == "" || admin || actor == s.Scorer {
+		return nil
+	}
+	return ErrNotScorer.New("only %s, who started the match, may score it", s.Scorer)
+}
+
 // Evolve returns the state after event e. It never changes s: replay to older
 // versions keeps states that share a history.
 func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case MatchStarted:
-		s.Started = true
+		s.Started, s.Scorer = true, e.Scorer
 		s.Venue, s.HomeTeam, s.AwayTeam = e.Venue, e.HomeTeam, e.AwayTeam
 	case InningsCompleted:
 		side := BattingSide(e.Innings)

@@ -18,6 +18,8 @@ var (
 	inn3    = InningsCompleted{Innings: 3, Runs: 199, Wickets: 10}
 	inn4    = InningsCompleted{Innings: 4, Runs: 149, Wickets: 3}
 	ended   = MatchEnded{Result: "Australia won by 7 wickets"}
+	// anasMatch was started by ana, its scorer.
+	anasMatch = MatchStarted{Venue: "Lord's", HomeTeam: "England", AwayTeam: "Australia", Scorer: "ana"}
 )
 
 type scenario = decidertest.Scenario[Command, Event]
@@ -25,6 +27,17 @@ type scenario = decidertest.Scenario[Command, Event]
 func TestDecide(t *testing.T) {
 	long := strings.Repeat("é", MaxNameLen) // characters, not bytes, count
 	decidertest.Run(t, Decider(), []scenario{
+		// Scorers: whoever started the match; only they, and admins, score it.
+		{Name: "the starter is the scorer", When: StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "Australia", Scorer: "ana"}, Then: []Event{anasMatch}},
+		{Name: "the scorer completes an innings", Given: []Event{anasMatch}, When: CompleteInnings{Innings: 1, Runs: 250, Wickets: 10, Actor: "ana"}, Then: []Event{inn1}},
+		{Name: "someone else completes an innings", Given: []Event{anasMatch}, When: CompleteInnings{Innings: 1, Runs: 250, Wickets: 10, Actor: "ben"}, Err: ErrNotScorer},
+		{Name: "someone else ends the match", Given: []Event{anasMatch}, When: EndMatch{Result: "a draw", Actor: "ben"}, Err: ErrNotScorer},
+		{Name: "no one is not the scorer", Given: []Event{anasMatch}, When: EndMatch{Result: "a draw"}, Err: ErrNotScorer},
+		{Name: "an admin scores it", Given: []Event{anasMatch}, When: CompleteInnings{Innings: 1, Runs: 250, Wickets: 10, Actor: "root", Admin: true}, Then: []Event{inn1}},
+		{Name: "an admin ends it", Given: []Event{anasMatch}, When: EndMatch{Result: "a draw", Actor: "root", Admin: true}, Then: []Event{MatchEnded{Result: "a draw"}}},
+		{Name: "someone else is refused before the values", Given: []Event{anasMatch}, When: CompleteInnings{Innings: 9, Runs: -1, Actor: "ben"}, Err: ErrNotScorer},
+		{Name: "a match not started is missing before it is anyone's", When: EndMatch{Result: "a draw", Actor: "ben"}, Err: ErrMatchNotFound},
+		{Name: "a match from before scorers is anyone's", Given: []Event{started}, When: EndMatch{Result: "a draw", Actor: "ben"}, Then: []Event{MatchEnded{Result: "a draw"}}},
 		// StartMatch
 		{Name: "start a match", When: StartMatch{Venue: "Lord's", HomeTeam: "England", AwayTeam: "Australia"}, Then: []Event{started}},
 		{Name: "start trims names", When: StartMatch{Venue: "  Lord's\t", HomeTeam: " England ", AwayTeam: "Australia\n"}, Then: []Event{started}},
@@ -158,7 +171,7 @@ func TestEventsEncodeAsTheContractSays(t *testing.T) {
 
 func TestDecider(t *testing.T) {
 	d := Decider()
-	if d.StreamType != "match" || d.StateSchema != 1 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
+	if d.StreamType != "match" || d.StateSchema != 2 || d.Initial == nil || d.Decide == nil || d.Evolve == nil || d.Events == nil {
 		t.Fatalf("Decider() = %+v", d)
 	}
 }

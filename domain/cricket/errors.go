@@ -8,6 +8,9 @@ import "github.com/foldboard/foldboard/es"
 var (
 	// ErrMatchNotFound: CompleteInnings or EndMatch on a match never started.
 	ErrMatchNotFound = &es.Error{Kind: es.Missing, Code: "MatchNotFound", Message: "the match has not been started"}
+	// ErrNotScorer: CompleteInnings or EndMatch by anyone but who started
+	// the match, or an admin.
+	ErrNotScorer = &es.Error{Kind: es.Forbidden, Code: "NotScorer", Message: "only the match's scorer may score it"}
 	// ErrAlreadyStarted: StartMatch on a match that has started.
 	ErrAlreadyStarted = &es.Error{Kind: es.Refused, Code: "AlreadyStarted", Message: "the match has already started"}
 	// ErrAlreadyEnded: any change to a match that has ended.
