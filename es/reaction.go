@@ -68,7 +68,11 @@ type Schedule interface {
 	// Watch notes an event of the reaction's types and returns the keys of
 	// the documents it changed.
 	Watch(env Envelope) (changed []string, err error)
-	// Load restores one saved document at start.
+	// Reset forgets everything, before the saved documents are loaded
+	// again (an instance that takes the lease over loads what the last
+	// holder saved).
+	Reset()
+	// Load restores one saved document.
 	Load(key string, doc json.RawMessage) error
 	// Doc is the current document under key; nil when it is gone.
 	Doc(key string) (json.RawMessage, error)

@@ -155,15 +155,25 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 // Name is the reaction's name.
 func (r *Reactor) Name() string { return r.reaction.Name }
 
-// Load restores the saved checkpoint, outcomes, parked events and schedule.
-// Call it once, before Run.
+// Load restores the saved checkpoint, outcomes, parked events and schedule,
+// in place of what the reactor held. Call it before Run, while it does not
+// run (again when an instance takes the lease over).
 func (r *Reactor) Load(ctx context.Context) error {
 	checkpoint, docs, err := r.saves.LoadReadModels(ctx, r.name)
 	if err != nil {
 		return fmt.Errorf("loading reactor %s: %w", r.name, err)
 	}
+	r.turn.Lock()
+	defer r.turn.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.outcomes, r.parked, r.refusals = ReactionOutcomes{}, nil, nil
+	clear(r.done)
+	clear(r.changed)
+	clear(r.issued)
+	if r.reaction.Schedule != nil {
+		r.reaction.Schedule.Reset()
+	}
 	for key, doc := range docs {
 		switch {
 		case key == outcomesKey:

@@ -305,6 +305,8 @@ func (q *quietSchedule) Watch(env es.Envelope) ([]string, error) {
 	return []string{env.Stream.ID}, nil
 }
 
+func (q *quietSchedule) Reset() { clear(q.last) }
+
 func (q *quietSchedule) Load(key string, doc json.RawMessage) error {
 	var env es.Envelope
 	if err := json.Unmarshal(doc, &env); err != nil {
@@ -488,5 +490,33 @@ func TestReactorPassesOverABatchHandedOnAgainBeyondTheStoresMemory(t *testing.T)
 	waitFor(t, func() bool { return r.Status().Checkpoint != "" })
 	if got := readAll(t, f.store, "count"); len(got) != n {
 		t.Fatalf("tally/count holds %d events after its batch came twice, want %d", len(got), n)
+	}
+}
+
+func TestReactorLoadedAgainHoldsWhatTheLastHolderSaved(t *testing.T) {
+	f := newReactorFixture(t)
+	sched := &quietSchedule{after: time.Minute, last: map[string]es.Envelope{}}
+	r := es.NewReactor(es.ReactorConfig{
+		Reaction: es.Timed("nudge", []string{"Added"}, time.Hour, sched), Feed: f.store.Feed(), Saves: f.store,
+		Store: f.store, Commands: f.commands, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	stop := run(t, r)
+	f.add(t, "a", 1)
+	waitSaved(t, f.store, "nudge", "a")
+	stop()
+	// Another instance held the lease meanwhile: the tally was forgotten
+	// (say, checked out) and its outcomes moved on.
+	outcomes, _ := json.Marshal(es.ReactionOutcomes{OK: 5})
+	if err := f.store.SaveReadModels(t.Context(), es.ReactorName("nudge"), "", map[string]json.RawMessage{"s/a": nil, "outcomes": outcomes}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Status().Outcomes; o != (es.ReactionOutcomes{OK: 5}) {
+		t.Errorf("outcomes after loading again %+v, want the saved 5 ok", o)
+	}
+	if due := sched.Due(time.Now().Add(time.Hour)); len(due) != 0 {
+		t.Errorf("the schedule kept a stream the saved one forgot: %d due", len(due))
 	}
 }

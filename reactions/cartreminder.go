@@ -125,6 +125,13 @@ func (q *QuietCarts) forget(id string, version int64) {
 	q.done[id] = version
 }
 
+// Reset forgets every cart.
+func (q *QuietCarts) Reset() {
+	clear(q.carts)
+	clear(q.done)
+	q.doneOrder = nil
+}
+
 // Load restores one cart.
 func (q *QuietCarts) Load(key string, doc json.RawMessage) error {
 	var c openCart
