@@ -70,7 +70,7 @@ func accountRoutes(a *App, h accountHandler, r chi.Router) {
 
 // accountsPage is GET /accounts: every account, and the form to open one.
 func (a *App) accountsPage(w http.ResponseWriter, r *http.Request) error {
-	render(w, r, http.StatusOK, a.accountsList(r, views.Form{Name: "open", CommandID: newCommandID()}))
+	a.render(w, r, http.StatusOK, a.accountsList(r, views.Form{Name: "open", CommandID: newCommandID()}))
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (a *App) accountPageRoute(w http.ResponseWriter, r *http.Request) error {
 	if page == nil {
 		return bank.ErrAccountNotFound.New("there is no account %s", id)
 	}
-	render(w, r, http.StatusOK, page)
+	a.render(w, r, http.StatusOK, page)
 	return nil
 }
 

@@ -84,7 +84,7 @@ func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, views.RouteCarts
 	carts, total := a.carts().Newest(projections.ListLimit, nil)
-	render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
+	a.render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (a *App) CartPage(w http.ResponseWriter, r *http.Request) error {
 	if err := validStreamID(id); err != nil {
 		return err
 	}
-	render(w, r, http.StatusOK, a.cartPage(r, id, views.Form{CommandID: newCommandID()}))
+	a.render(w, r, http.StatusOK, a.cartPage(r, id, views.Form{CommandID: newCommandID()}))
 	return nil
 }
 

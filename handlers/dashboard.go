@@ -17,7 +17,7 @@ const recentEvents = 12
 func (a *App) Dashboard(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Dashboard")
 	p.Section, p.Topics = "dashboard", []string{projections.TopicDashboard}
-	render(w, r, http.StatusOK, views.DashboardPage(p, a.dashboard(r.Context())))
+	a.render(w, r, http.StatusOK, views.DashboardPage(p, a.dashboard(r.Context())))
 	return nil
 }
 

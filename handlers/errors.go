@@ -206,11 +206,11 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *pageError
 	if errors.As(err, &pe) {
 		if page := pe.page(p); page != nil {
-			render(w, r, p.Status, page)
+			a.render(w, r, p.Status, page)
 			return
 		}
 	}
-	render(w, r, p.Status, views.ErrorPage(a.page(r, "Error"), p.Status, p.Code, p.Message))
+	a.render(w, r, p.Status, views.ErrorPage(a.page(r, "Error"), p.Status, p.Code, p.Message))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -221,17 +221,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // render renders a page into memory first, so that a failure to render is a
-// clean 500 rather than half a page.
-func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+// clean 500 rather than half a page: the failure is logged and answered with
+// the fallback page, which needs nothing that could fail (as pkgsite's
+// servePage falls back to its pre-rendered error page).
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
-		http.Error(w, "rendering the page failed", http.StatusInternalServerError)
+		a.log.ErrorContext(r.Context(), "rendering a page failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(fallbackPage)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
+
+// fallbackPage is the page of a page that failed to render: plain HTML, with
+// the site's style and a way back.
+var fallbackPage = []byte(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Error · foldboard</title><link rel="stylesheet" href="/static/app.css"></head>
+<body><main id="main"><h1>500 RenderFailed</h1>
+<p class="problem" role="alert">This page could not be drawn; the failure has been logged.</p>
+<p><a href="/">Back to the dashboard</a></p></main></body></html>
+`)
 
 // CrossOrigin answers a state-changing request from another site.
 func (a *App) CrossOrigin(w http.ResponseWriter, r *http.Request) error {

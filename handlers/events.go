@@ -51,12 +51,12 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 		b.Older = views.EventsLink(b.Type, b.StreamType, b.Page.Next)
 	}
 	if q.Get("fragment") == "1" {
-		render(w, r, http.StatusOK, views.EventList(b))
+		a.render(w, r, http.StatusOK, views.EventList(b))
 		return nil
 	}
 	p := a.page(r, "Events")
 	p.Section, p.Topics = "events", []string{projections.TopicEvents}
-	render(w, r, http.StatusOK, views.EventsPage(p, b))
+	a.render(w, r, http.StatusOK, views.EventsPage(p, b))
 	return nil
 }
 

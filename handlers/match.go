@@ -70,7 +70,7 @@ func matchRoutes(a *App, h *es.Handler[cricket.State, cricket.Command, cricket.E
 
 // MatchesPage is GET /matches: every match, and the form to start one.
 func (a *App) MatchesPage(w http.ResponseWriter, r *http.Request) error {
-	render(w, r, http.StatusOK, a.matchesPage(r, views.Form{Name: "start", CommandID: newCommandID()}))
+	a.render(w, r, http.StatusOK, a.matchesPage(r, views.Form{Name: "start", CommandID: newCommandID()}))
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (a *App) MatchPage(w http.ResponseWriter, r *http.Request) error {
 	if page == nil {
 		return es.Errorf(es.Missing, "MatchNotFound", "there is no match %s", id)
 	}
-	render(w, r, http.StatusOK, page)
+	a.render(w, r, http.StatusOK, page)
 	return nil
 }
 

@@ -88,7 +88,7 @@ func (a *App) PostsPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	render(w, r, http.StatusOK, a.postsPage(r, actor, views.Form{Name: "create", CommandID: newCommandID()}))
+	a.render(w, r, http.StatusOK, a.postsPage(r, actor, views.Form{Name: "create", CommandID: newCommandID()}))
 	return nil
 }
 
@@ -110,7 +110,7 @@ func (a *App) PostPage(w http.ResponseWriter, r *http.Request) error {
 	if page == nil {
 		return es.Errorf(es.Missing, "PostNotFound", "there is no post %s", id)
 	}
-	render(w, r, http.StatusOK, page)
+	a.render(w, r, http.StatusOK, page)
 	return nil
 }
 

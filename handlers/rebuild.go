@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/views"
 )
 
 // Rebuild is POST /rebuild: start replaying the whole log into fresh read
@@ -26,6 +27,6 @@ func (a *App) Rebuild(w http.ResponseWriter, r *http.Request) error {
 		}})
 		return nil
 	}
-	http.Redirect(w, r, "/#rebuild-progress", http.StatusSeeOther)
+	http.Redirect(w, r, views.RouteDashboard+"#rebuild-progress", http.StatusSeeOther)
 	return nil
 }

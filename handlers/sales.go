@@ -19,7 +19,7 @@ func (a *App) SalesPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := a.page(r, "Sales by day")
 	p.Section, p.Topics, p.Path = "sales", []string{projections.TopicSales}, views.RouteSales
-	render(w, r, http.StatusOK, views.SalesPage(p, views.NewSalesChart(days)))
+	a.render(w, r, http.StatusOK, views.SalesPage(p, views.NewSalesChart(days)))
 	return nil
 }
 

@@ -256,7 +256,7 @@ func (a *App) Me(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if id.name == Anonymous {
-		render(w, r, http.StatusOK, views.SignInPage(a.page(r, "Sign in"), views.Form{}))
+		a.render(w, r, http.StatusOK, views.SignInPage(a.page(r, "Sign in"), views.Form{}))
 		return nil
 	}
 	return a.renderMe(w, r, http.StatusOK, "")
@@ -277,7 +277,7 @@ func (a *App) renderMe(w http.ResponseWriter, r *http.Request, status int, newTo
 	}
 	p := a.page(r, id.name)
 	p.Path = "/me"
-	render(w, r, status, views.MePage(p, me))
+	a.render(w, r, status, views.MePage(p, me))
 	return nil
 }
 
@@ -285,7 +285,7 @@ func (a *App) renderMe(w http.ResponseWriter, r *http.Request, status int, newTo
 func (a *App) SignInPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Sign in")
 	p.Path = localPath(r.URL.Query().Get("back"))
-	render(w, r, http.StatusOK, views.SignInPage(p, views.Form{}))
+	a.render(w, r, http.StatusOK, views.SignInPage(p, views.Form{}))
 	return nil
 }
 

@@ -40,12 +40,12 @@ func (a *App) Timeline(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.URL.Query().Get("fragment") == "1" {
 		w.Header().Set("Cache-Control", "no-store")
-		render(w, r, http.StatusOK, views.TimelineBody(t))
+		a.render(w, r, http.StatusOK, views.TimelineBody(t))
 		return nil
 	}
 	p := a.page(r, "Timeline of "+ref.String())
 	p.Topics = []string{projections.TimelineTopic(ref)}
-	render(w, r, http.StatusOK, views.TimelinePage(p, t))
+	a.render(w, r, http.StatusOK, views.TimelinePage(p, t))
 	return nil
 }
 
@@ -153,7 +153,7 @@ func (a *App) noSuchVersion(w http.ResponseWriter, r *http.Request, ref es.Strea
 		return nil
 	}
 	p := a.page(r, "Timeline of "+ref.String())
-	render(w, r, status, views.NoSuchVersion(p, views.Timeline{Stream: ref, Latest: latest}, v, code))
+	a.render(w, r, status, views.NoSuchVersion(p, views.Timeline{Stream: ref, Latest: latest}, v, code))
 	return nil
 }
 

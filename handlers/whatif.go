@@ -215,7 +215,7 @@ func (a *App) Try(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := a.page(r, "What if, on "+ref.String())
 	p.Path = views.TimelinePath(ref, version)
-	render(w, r, status, views.TimelinePage(p, t))
+	a.render(w, r, status, views.TimelinePage(p, t))
 	return nil
 }
 

@@ -23,7 +23,7 @@ func (p StreamPages) Of(s es.StreamRef) string {
 
 // timelinePath is a stream's timeline at version v (the latest for 0).
 func timelinePath(typ, id string, v int64) string {
-	p := "/streams/" + typ + "/" + id + "/timeline"
+	p := Path(RouteTimeline, typ, id)
 	if v > 0 {
 		p += fmt.Sprintf("?v=%d", v)
 	}
@@ -56,9 +56,9 @@ func EventsLink(typ, streamType string, before int) string {
 		q.Set("before", itoa(before))
 	}
 	if len(q) == 0 {
-		return "/events"
+		return RouteEvents
 	}
-	return "/events?" + q.Encode()
+	return RouteEvents + "?" + q.Encode()
 }
 
 // CorrelationLink is the event browser following one correlation id.

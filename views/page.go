@@ -89,7 +89,8 @@ func (f Form) For(name string) Form {
 
 func topicsAttr(topics []string) string { return strings.Join(topics, " ") }
 
-func ago(t time.Time) string {
+// utcTime writes a time as a UTC date and time to the second ("" for none).
+func utcTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -110,8 +111,8 @@ func itoa[T ~int | ~int64](n T) string { return fmt.Sprint(n) }
 
 // The sections every foldboard has, around the modules' own.
 var (
-	DashboardSection = Section{ID: "dashboard", Path: "/", Label: "Dashboard"}
-	EventsSection    = Section{ID: "events", Path: "/events", Label: "Events", Card: "Event log", Blurb: "Every event, newest first"}
+	DashboardSection = Section{ID: "dashboard", Path: RouteDashboard, Label: "Dashboard"}
+	EventsSection    = Section{ID: "events", Path: RouteEvents, Label: "Events", Card: "Event log", Blurb: "Every event, newest first"}
 )
 
 // pageTitle says where a page is: its own title, then its section's when

@@ -5,6 +5,19 @@ import (
 	"strings"
 )
 
+// foldboard's own routes; each module declares its own (views.RouteMatches, …).
+const (
+	RouteDashboard    = "/"
+	RouteRebuild      = "/rebuild"
+	RouteEvents       = "/events"
+	RouteStreamEvents = "/streams/{type}/{id}/events"
+	RouteStreamState  = "/streams/{type}/{id}/state"
+	RouteTimeline     = "/streams/{type}/{id}/timeline"
+	RouteLive         = "/ws"
+	RouteHealth       = "/healthz"
+	RouteMetrics      = "/metrics"
+)
+
 // Path builds a URL from a route pattern, as miniflux's route.Path does from
 // a route's name: each {placeholder} in turn takes the next argument,
 // path-escaped. Handlers, views and templates build every URL with it, from

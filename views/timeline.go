@@ -8,7 +8,7 @@ import (
 )
 
 func timelinePathV(t Timeline, v int64) string {
-	return "/streams/" + t.Stream.Type + "/" + t.Stream.ID + "/timeline?v=" + itoa(v)
+	return Path(RouteTimeline, t.Stream.Type, t.Stream.ID) + "?v=" + itoa(v)
 }
 
 func eventClass(v, at int64) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/static"
+	"github.com/foldboard/foldboard/views"
 )
 
 // routes is the one place that lists every route: foldboard's own here,
@@ -21,8 +22,8 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	r.Use(crossOriginProtection(app), limitBody(1<<20))
 	h := app.Handle
 
-	r.Get("/", h(app.Dashboard).ServeHTTP)
-	r.Post("/rebuild", h(app.AdminOnly(app.Rebuild)).ServeHTTP)
+	r.Get(views.RouteDashboard, h(app.Dashboard).ServeHTTP)
+	r.Post(views.RouteRebuild, h(app.AdminOnly(app.Rebuild)).ServeHTTP)
 
 	r.Get("/signin", h(app.SignInPage).ServeHTTP)
 	r.Post("/signin", h(app.SignIn).ServeHTTP)
@@ -35,17 +36,17 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	// Every module's pages and command routes (handlers.Modules).
 	app.Mount(r)
 
-	r.Get("/streams/{type}/{id}/events", h(app.StreamEvents).ServeHTTP)
-	r.Get("/streams/{type}/{id}/state", h(app.StreamState).ServeHTTP)
-	r.Get("/streams/{type}/{id}/timeline", h(app.Timeline).ServeHTTP)
+	r.Get(views.RouteStreamEvents, h(app.StreamEvents).ServeHTTP)
+	r.Get(views.RouteStreamState, h(app.StreamState).ServeHTTP)
+	r.Get(views.RouteTimeline, h(app.Timeline).ServeHTTP)
 	r.Post("/streams/{type}/{id}/try", h(app.Try).ServeHTTP)
 	r.Get("/streams/{type}/{id}/try", h(app.TryAddress).ServeHTTP)
-	r.Get("/events", h(app.Events).ServeHTTP)
+	r.Get(views.RouteEvents, h(app.Events).ServeHTTP)
 	r.Get("/projections", h(app.Projections).ServeHTTP)
 
-	r.Get("/ws", hub.ServeHTTP)
-	r.Get("/healthz", h(app.Health).ServeHTTP)
-	r.Get("/metrics", m.handler().ServeHTTP)
+	r.Get(views.RouteLive, hub.ServeHTTP)
+	r.Get(views.RouteHealth, h(app.Health).ServeHTTP)
+	r.Get(views.RouteMetrics, m.handler().ServeHTTP)
 	r.Handle("/static/*", http.StripPrefix("/static/", staticFiles()))
 	r.NotFound(h(app.NotFound).ServeHTTP)
 	r.MethodNotAllowed(h(app.MethodNotAllowed).ServeHTTP)
