@@ -89,7 +89,7 @@ type envelopeJSON struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-// MarshalJSON writes the envelope in the shape of contract.md.
+// MarshalJSON writes the envelope in the shape of docs/contract.md.
 func (e Envelope) MarshalJSON() ([]byte, error) {
 	data := e.Data
 	if len(data) == 0 {

@@ -13,7 +13,7 @@ import (
 )
 
 // SystemActorPrefix begins the actor of every command a reaction issues:
-// "system/match-report". No person's name may begin with it (contract.md,
+// "system/match-report". No person's name may begin with it (docs/contract.md,
 // "Identity"), so a decider may trust it: an HTTP request can never carry it.
 const SystemActorPrefix = "system/"
 

@@ -1,6 +1,6 @@
 // Package handlers turns HTTP requests into commands and queries: it decodes
 // forms and JSON, runs commands through their deciders, and answers with a
-// redirect, a page or JSON, as contract.md describes. Its errors are mapped
+// redirect, a page or JSON, as docs/contract.md describes. Its errors are mapped
 // to statuses in one place, ProblemOf.
 package handlers
 

@@ -1,5 +1,5 @@
 // Package reactions holds foldboard's reactions: the policies that answer
-// an event of one domain with commands for another (contract.md,
+// an event of one domain with commands for another (docs/contract.md,
 // "Reactions"). Each is a pure function, from an event (and the state of its
 // stream at that event) or from a timed schedule and the time, to commands;
 // es.Reactor runs them, exactly once per event, as the actor

@@ -393,7 +393,7 @@ func TestLiveSalesFollowCheckouts(t *testing.T) {
 	}
 }
 
-// Dozens of people adding to one cart at once all succeed (contract.md): the
+// Dozens of people adding to one cart at once all succeed (docs/contract.md): the
 // server re-reads and retries each add that loses a race.
 func TestDozensAddingToOneCartAllSucceed(t *testing.T) {
 	c := newClient(t, apptest.Start(t, apptest.Options{}))

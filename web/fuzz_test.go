@@ -123,7 +123,7 @@ func (fa *fuzzApp) serve(method, target, contentType, accept, body string) *http
 	return rec
 }
 
-// commandRoute is a command route of contract.md, its stream ids by default,
+// commandRoute is a command route of docs/contract.md, its stream ids by default,
 // and its fields with a good value of each.
 type commandRoute struct {
 	path   string // with {id} and the route's other placeholders to fill in
@@ -174,7 +174,7 @@ const (
 	shapeRawID = 0x10
 )
 
-// contractStatuses are the statuses contract.md allows a command.
+// contractStatuses are the statuses docs/contract.md allows a command.
 var contractStatuses = []int{200, 201, 303, 400, 403, 404, 409, 413, 415, 422}
 
 var stableCode = regexp.MustCompile(`^[A-Z][A-Za-z]{1,40}$`)

@@ -86,7 +86,7 @@ type Limits struct {
 	// fragment before it is dropped: 5 s.
 	LiveWriteTimeout time.Duration
 	// StopTimeout bounds a graceful stop, from the signal to the return of
-	// Serve: 9 s (contract.md promises an exit within 10 s).
+	// Serve: 9 s (docs/contract.md promises an exit within 10 s).
 	StopTimeout time.Duration
 }
 

@@ -60,14 +60,14 @@ func (PublishPost) isCommand() {}
 func (ChangeTitle) isCommand() {}
 
 // Event is one of PostCreated, PostPublished, TitleChanged (as values). Their
-// JSON is the payload of contract.md; their type names are fixed.
+// JSON is the payload of docs/contract.md; their type names are fixed.
 type Event interface {
 	es.Event
 	isEvent()
 }
 
 // PostCreated: the title is stored trimmed, the body as given. Author is a
-// field beyond contract.md's (title, body): the author is also the envelope's
+// field beyond docs/contract.md's (title, body): the author is also the envelope's
 // actor, but Evolve sees only events, and State needs the author so that a
 // fold alone rebuilds who may publish.
 type PostCreated struct {

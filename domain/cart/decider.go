@@ -62,7 +62,7 @@ func (RemoveItem) isCommand() {}
 func (CheckOut) isCommand()   {}
 
 // Event is one of ItemAdded, ItemRemoved, CheckedOut, ReminderSent (as values). Their JSON is
-// the payload of contract.md (Money as a string); their type names are fixed.
+// the payload of docs/contract.md (Money as a string); their type names are fixed.
 type Event interface {
 	es.Event
 	isEvent()

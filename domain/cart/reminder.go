@@ -12,7 +12,7 @@ type SendReminder struct {
 	Actor string
 }
 
-// ReminderSent records a reminder; its payload is empty (contract.md).
+// ReminderSent records a reminder; its payload is empty (docs/contract.md).
 type ReminderSent struct{}
 
 func (SendReminder) isCommand()        {}

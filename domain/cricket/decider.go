@@ -63,7 +63,7 @@ func (CompleteInnings) isCommand() {}
 func (EndMatch) isCommand()        {}
 
 // Event is one of MatchStarted, InningsCompleted, MatchEnded (as values). Their
-// JSON is the payload of contract.md; their type names are fixed.
+// JSON is the payload of docs/contract.md; their type names are fixed.
 type Event interface {
 	es.Event
 	isEvent()

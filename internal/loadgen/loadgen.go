@@ -1,5 +1,5 @@
 // Package loadgen drives a running foldboard through its public HTTP interface
-// (contract.md), as `foldboard load` does: concurrent clients sending JSON
+// (docs/contract.md), as `foldboard load` does: concurrent clients sending JSON
 // commands of a chosen mix of the modules' kinds of work (handlers.Module's
 // Load: cricket matches and their innings, cart adds and checkouts, blog
 // posts created, published and retitled, …) over many streams or
