@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/foldboard/foldboard/internal/dynamotest"
+	"github.com/foldboard/foldboard/internal/testsupport"
 )
 
 // The binary is built once per test binary, into a directory TestMain removes.
@@ -78,7 +79,7 @@ type proc struct {
 	begin  time.Time
 	exited chan struct{} // closed once the process has exited and been reaped
 	state  *os.ProcessState
-	log    *tailBuffer // its stderr, the last part of it
+	log    *testsupport.TailBuffer // its stderr, the last part of it
 }
 
 // startProc runs the binary with args on a free loopback port and returns
@@ -86,7 +87,7 @@ type proc struct {
 // ends is killed.
 func startProc(t *testing.T, args, env []string) *proc {
 	t.Helper()
-	p := &proc{exited: make(chan struct{}), log: &tailBuffer{max: 256 << 10}, begin: time.Now()}
+	p := &proc{exited: make(chan struct{}), log: &testsupport.TailBuffer{Max: 256 << 10}, begin: time.Now()}
 	p.cmd = exec.Command(binary(t), args...)
 	p.cmd.Env = append(os.Environ(), append([]string{"FOLDBOARD_ADDR=127.0.0.1:0", "FOLDBOARD_SECRET=crashtest-secret", "FOLDBOARD_RATE_LIMIT=0",
 		// The load names its clients in X-Actor, as a sign-in proxy would.
@@ -180,29 +181,6 @@ func (p *proc) terminate(t *testing.T, limit time.Duration) (int, time.Duration)
 		t.Fatalf("foldboard did not exit within %v of SIGTERM", limit)
 	}
 	return p.state.ExitCode(), time.Since(begin)
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if extra := b.buf.Len() - b.max; extra > 0 {
-		b.buf.Next(extra)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // isRefusal reports whether a request's error means the server never took

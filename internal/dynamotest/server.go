@@ -1,7 +1,6 @@
 package dynamotest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/foldboard/foldboard/internal/testsupport"
 )
 
 // DirEnv names the directory holding DynamoDBLocal.jar and DynamoDBLocal_lib.
@@ -45,7 +45,7 @@ type process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited and been reaped
 	err  error         // how it exited; read only after done is closed
-	out  *tailBuffer
+	out  *testsupport.TailBuffer
 }
 
 // NewServer starts a DynamoDB Local of the test's own on a free port, keeping
@@ -190,7 +190,7 @@ func (s *Server) start() error {
 		return fmt.Errorf("DynamoDB Local on port %d is already running", s.port)
 	}
 	begin := time.Now()
-	p := &process{out: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
+	p := &process{out: &testsupport.TailBuffer{Max: 16 << 10}, done: make(chan struct{})}
 	p.cmd = exec.Command(s.java, s.args()...)
 	p.cmd.Dir = s.dir
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -313,28 +313,4 @@ func (s *Server) pid() int {
 		return 0
 	}
 	return s.proc.cmd.Process.Pid
-}
-
-// tailBuffer keeps the last max bytes written to it: DynamoDB Local's output,
-// shown when it fails to start.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if extra := b.buf.Len() - b.max; extra > 0 {
-		b.buf.Next(extra)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -2,7 +2,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/foldboard/foldboard/internal/testsupport"
 )
 
 const (
@@ -36,7 +37,7 @@ type process struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited and been reaped
 	err  error         // how it exited; read only after done is closed
-	out  *tailBuffer
+	out  *testsupport.TailBuffer
 }
 
 // NewServer starts a redis-server of the test's own on a free loopback port.
@@ -162,7 +163,7 @@ func (s *Server) start() error {
 	if s.proc != nil {
 		return fmt.Errorf("redis-server on port %d is already running", s.port)
 	}
-	p := &process{out: &tailBuffer{max: 16 << 10}, done: make(chan struct{})}
+	p := &process{out: &testsupport.TailBuffer{Max: 16 << 10}, done: make(chan struct{})}
 	p.cmd = exec.Command(s.bin, s.args()...)
 	// It writes nothing (no persistence), but needs a directory to run in.
 	p.cmd.Dir = os.TempDir()
@@ -267,28 +268,4 @@ func (s *Server) pid() int {
 		return 0
 	}
 	return s.proc.cmd.Process.Pid
-}
-
-// tailBuffer keeps the last max bytes written to it: redis-server's output,
-// shown when it fails to start.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if extra := b.buf.Len() - b.max; extra > 0 {
-		b.buf.Next(extra)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
