@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/testsupport"
 	"github.com/foldboard/foldboard/projections"
 )
@@ -301,34 +301,10 @@ func clip(b []byte) string {
 // until it has applied every stream up to heads, and returns its documents.
 func replay(t *testing.T, o opened, heads map[es.StreamRef]int64) func(key string) (json.RawMessage, error) {
 	t.Helper()
-	read := handlers.NewReadSide()
-	p := projections.NewProjector(projections.Config{
-		Name: fmt.Sprintf("crashtest-replay-%d", time.Now().UnixNano()), Feed: o.feed, Store: o.rm,
-		Models: read.Models(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := p.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	wait, stop := context.WithTimeout(ctx, 60*time.Second)
-	defer stop()
-	for ref, v := range heads {
-		if !p.WaitFor(wait, ref, v) {
-			t.Fatalf("a fresh projector did not reach %s version %d within 60 s", ref, v)
-		}
-	}
-	models := append([]projections.Model{p.Catalogue()}, read.Models()...)
-	return func(key string) (json.RawMessage, error) {
-		for _, m := range models {
-			if m.Owns(key) {
-				return m.Doc(key)
-			}
-		}
-		return nil, fmt.Errorf("no read model owns %q", key)
-	}
+	p := apptest.StartProjector(t, fmt.Sprintf("crashtest-replay-%d", time.Now().UnixNano()), o.feed, o.rm)
+	p.WaitCaughtUp(t, heads, 60*time.Second, "a fresh projector")
+	p.Stop()
+	return p.Doc
 }
 
 // waitApplied waits until the saved read models have applied total events,

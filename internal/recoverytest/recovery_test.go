@@ -3,7 +3,6 @@ package recoverytest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,67 +10,18 @@ import (
 	"time"
 
 	"github.com/foldboard/foldboard/es"
-	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/testsupport"
-	"github.com/foldboard/foldboard/projections"
 )
 
 // running is a projector running over a store.
-type running struct {
-	name string
-	p    *projections.Projector
-	read *projections.ReadSide
-	stop func()
-}
+type running = apptest.Projector
 
 // start loads the read models saved under name and runs a projector over
 // feed until stop (or the end of the test).
 func start(t *testing.T, name string, feed es.Feed, rm es.ReadModelStore) *running {
 	t.Helper()
-	read := handlers.NewReadSide()
-	p := projections.NewProjector(projections.Config{Name: name, Feed: feed, Store: rm, Models: read.Models(), Log: discard()})
-	if err := p.Load(context.Background()); err != nil {
-		t.Fatalf("loading %s: %v", name, err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
-	return &running{name: name, p: p, read: read, stop: stop}
-}
-
-// waitCaughtUp waits until the projector has applied every stream up to its
-// head, and says how long that took.
-func (r *running) waitCaughtUp(t *testing.T, heads map[es.StreamRef]int64, limit time.Duration, why string) time.Duration {
-	t.Helper()
-	begin := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	for ref, v := range heads {
-		if !r.p.WaitFor(ctx, ref, v) {
-			info, _ := r.p.Catalogue().Stream(ref)
-			t.Fatalf("%s: projector %s has %s at version %d (parked: %q), not %d, after %v", why, r.name, ref, info.Version, info.Parked, v, limit)
-		}
-	}
-	return time.Since(begin)
-}
-
-// doc returns the current document under key, from whichever model owns it.
-func (r *running) doc(key string) (json.RawMessage, error) {
-	for _, m := range append([]projections.Model{r.p.Catalogue()}, r.read.Models()...) {
-		if m.Owns(key) {
-			return m.Doc(key)
-		}
-	}
-	return nil, fmt.Errorf("no read model owns %q", key)
+	return apptest.StartProjector(t, name, feed, rm)
 }
 
 // TestProjectorRecoversWithNoLostOrDoubledEffect puts a projector through its
@@ -98,13 +48,13 @@ func testRecovery(t *testing.T, f fixture) {
 	n := func(commands int) int { return commands * f.load / 100 }
 	go func() { defer close(wrote); w.write(t, "a", n(240), 8) }()
 	deadline := time.Now().Add(20 * time.Second)
-	for r1.p.Status().Applied < 40 {
+	for r1.Status().Applied < 40 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the projector applied %d events in 20 s, while commands came", r1.p.Status().Applied)
+			t.Fatalf("the projector applied %d events in 20 s, while commands came", r1.Status().Applied)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	r1.stop()
+	r1.Stop()
 	<-wrote
 
 	// Far behind: many more commands while it is stopped (more than a
@@ -120,15 +70,15 @@ func testRecovery(t *testing.T, f fixture) {
 	}
 	<-wrote
 	heads := w.heads(t)
-	caughtUp := r2.waitCaughtUp(t, heads, 30*time.Second, "after its ordeal")
-	r2.stop()
+	caughtUp := r2.WaitCaughtUp(t, heads, 30*time.Second, "after its ordeal")
+	r2.Stop()
 
 	// What it saved is whole: a restart from it reaches every head.
 	r3 := start(t, name, f.feed, f.rm)
-	restart := r3.waitCaughtUp(t, heads, 20*time.Second, "restarted from its saved read models (an effect that was never saved is lost)")
+	restart := r3.WaitCaughtUp(t, heads, 20*time.Second, "restarted from its saved read models (an effect that was never saved is lost)")
 	// And equals a replay of the whole log from scratch.
 	fresh := start(t, "fresh", f.feed, f.rm)
-	replay := fresh.waitCaughtUp(t, heads, 30*time.Second, "replaying from scratch")
+	replay := fresh.WaitCaughtUp(t, heads, 30*time.Second, "replaying from scratch")
 	keys := savedKeys(t, f.rm, name, "fresh")
 	compare(t, "after the ordeal", r2, fresh, keys, f.ordered)
 	compare(t, "restarted from what was saved", r3, fresh, keys, f.ordered)
@@ -175,11 +125,11 @@ func compare(t *testing.T, what string, got, want *running, keys []string, order
 	t.Helper()
 	var gotIndex, wantIndex []json.RawMessage
 	for _, key := range keys {
-		g, err := got.doc(key)
+		g, err := got.Doc(key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := want.doc(key)
+		w, err := want.Doc(key)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package replaytest
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
@@ -13,8 +11,8 @@ import (
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/sqlite"
 	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/testsupport"
-	"github.com/foldboard/foldboard/projections"
 )
 
 const (
@@ -107,35 +105,23 @@ func TestReplayFromSnapshotsAgreesWithFoldFromScratch(t *testing.T) {
 		}
 	}
 
-	// The projector, fed by the store's feed, must reach the same states in
-	// every module's read model.
-	read := handlers.NewReadSide()
-	p := projections.NewProjector(projections.Config{
-		Name: "replaytest", Feed: store.Feed(), Store: store, Models: read.Models(),
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := p.Load(context.Background()); err != nil {
-		t.Fatal(err)
+	// A fresh projector, fed by the store's feed, must reach the same
+	// states in every module's read model.
+	p := apptest.StartProjector(t, "replaytest", store.Feed(), store)
+	heads := map[es.StreamRef]int64{}
+	for ref, f := range finals {
+		if f.version > 0 {
+			heads[ref] = f.version
+		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); p.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	waitCtx, stop := context.WithTimeout(ctx, 20*time.Second)
-	defer stop()
+	p.WaitCaughtUp(t, heads, 20*time.Second, "replaying every module")
+	read := p.Read
 	for ref, want := range finals {
 		if want.version == 0 {
 			if _, ok := want.module.ReadState(read, ref.ID); ok {
 				t.Errorf("a read model of %s, which has no events", ref)
 			}
 			continue
-		}
-		if !p.WaitFor(waitCtx, ref, want.version) {
-			t.Fatalf("the projector did not reach %s version %d", ref, want.version)
-		}
-		// WaitFor counts a parked stream as reached: its read models stopped.
-		if info, _ := p.Catalogue().Stream(ref); info.Parked != "" {
-			t.Fatalf("%s is parked: %s", ref, info.Parked)
 		}
 		got, ok := want.module.ReadState(read, ref.ID)
 		if !ok {
