@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -31,7 +32,7 @@ a foldboard on this machine (a loopback address).
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to run (with -count: at most this long)")
 	fs.Int64Var(&cfg.Count, "count", 0, "how many commands to send (0: as many as -duration allows)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "commands a second in all clients together (0: as fast as the answers come)")
-	fs.StringVar(&mix, "mix", "innings=1,cart=2,post=1", "the weight of each kind of command: innings (matches), cart, post")
+	fs.StringVar(&mix, "mix", "innings=1,cart=2,post=1,account=1", "the weight of each kind of work: "+strings.Join(KindNames(), ", "))
 	fs.StringVar(&streams, "streams", "many", "many (each client its own streams) or hot (every client on one stream per kind)")
 	fs.BoolVar(&cfg.CommandIDs, "command-ids", true, "send a fresh commandId with each command, as the pages' forms do")
 	fs.IntVar(&cfg.Retries, "retries", 50, "resends of a command after a VersionConflict")
