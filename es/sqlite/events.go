@@ -22,11 +22,12 @@ const (
 	sqlUpdateHead = `
 		UPDATE heads SET version = ?, state_schema = ?, data = ?, commands = ?
 		WHERE stream_type = ? AND stream_id = ? AND version = ?`
-	sqlHeadVersion = `SELECT version, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
-	sqlInsertEvent = `
+	sqlHeadVersion  = `SELECT version, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
+	sqlInsertEvents = `
 		INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
 			time_ns, actor, correlation_id, causation_id, command_id, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES `
+	sqlEventRow       = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlInsertSnapshot = `
 		INSERT INTO snapshots (stream_type, stream_id, version, state_schema, data)
 		VALUES (?, ?, ?, ?, ?)`
@@ -53,7 +54,9 @@ const (
 // connection lives: the writer has one connection, the readers a fixed pool.
 type statements struct {
 	// On the writer, run inside the append's transaction with tx.StmtContext.
-	insertHead, updateHead, headVersion, insertEvent, insertSnapshot *sql.Stmt
+	insertHead, updateHead, headVersion, insertSnapshot *sql.Stmt
+	// insertEvents[k-1] inserts k events in one statement.
+	insertEvents [maxEventsPerInsert]*sql.Stmt
 	// The events of a repeated command, on the writer.
 	writerCommandEvents *sql.Stmt
 	// The read models' saves, on the writer in the save's transaction.
@@ -80,7 +83,6 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 		{writer, sqlInsertHead, &st.insertHead},
 		{writer, sqlUpdateHead, &st.updateHead},
 		{writer, sqlHeadVersion, &st.headVersion},
-		{writer, sqlInsertEvent, &st.insertEvent},
 		{writer, sqlInsertSnapshot, &st.insertSnapshot},
 		{writer, sqlCommandEvents, &st.writerCommandEvents},
 		{writer, sqlSaveDoc, &st.saveDoc},
@@ -100,16 +102,25 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 		all = append(all, s)
 		*p.to = s
 	}
+	for k := range st.insertEvents {
+		q := sqlInsertEvents + strings.Repeat(sqlEventRow+", ", k) + sqlEventRow
+		s, err := writer.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("preparing the insert of %d events: %w", k+1, err)
+		}
+		all = append(all, s)
+		st.insertEvents[k] = s
+	}
 	return st, nil
 }
 
 func (st *statements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{
-		st.insertHead, st.updateHead, st.headVersion, st.insertEvent, st.insertSnapshot,
+	for _, s := range append([]*sql.Stmt{
+		st.insertHead, st.updateHead, st.headVersion, st.insertSnapshot,
 		st.writerCommandEvents, st.saveDoc, st.saveCheckpoint,
 		st.head, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog, st.readLogByType,
-	} {
+	}, st.insertEvents[:]...) {
 		errs = append(errs, s.Close())
 	}
 	return errors.Join(errs...)
@@ -261,24 +272,16 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 	}
 
 	res = es.AppendResult{Version: last, Events: make([]es.Envelope, len(req.Events)), Commands: next}
-	insertEvent := tx.StmtContext(ctx, s.stmts.insertEvent)
-	for i, e := range req.Events {
-		r, err := insertEvent.ExecContext(ctx,
-			st.Type, st.ID, e.Version, e.ID, e.Type, e.SchemaVersion,
-			unixNano(e.Time), e.Actor, e.CorrelationID, e.CausationID, e.CommandID, text(e.Data))
-		if isConstraint(err) && !strings.Contains(err.Error(), "event_id") {
-			// Unreachable while heads and events agree; kept as the backstop.
-			return res, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: -1}
+	copy(res.Events, req.Events)
+	for from := 0; from < len(res.Events); from += maxEventsPerInsert {
+		chunk := res.Events[from:min(from+maxEventsPerInsert, len(res.Events))]
+		if err := s.insertEvents(ctx, tx, chunk); err != nil {
+			if isConstraint(err) && !strings.Contains(err.Error(), "event_id") {
+				// Unreachable while heads and events agree; kept as the backstop.
+				return es.AppendResult{}, &es.ConflictError{Stream: st, Expected: req.Expected, Actual: -1}
+			}
+			return es.AppendResult{}, fmt.Errorf("writing events %s… (from version %d): %w", chunk[0].ID, chunk[0].Version, err)
 		}
-		if err != nil {
-			return res, fmt.Errorf("writing event %s (version %d): %w", e.ID, e.Version, err)
-		}
-		pos, err := r.LastInsertId()
-		if err != nil {
-			return res, err
-		}
-		e.Position = strconv.FormatInt(pos, 10)
-		res.Events[i] = e
 	}
 
 	if sn := req.Snapshot; sn != nil {
@@ -288,6 +291,35 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 		}
 	}
 	return res, nil
+}
+
+// maxEventsPerInsert is the most events one INSERT statement writes (12
+// parameters each); an append of more writes them in several.
+const maxEventsPerInsert = 16
+
+// insertEvents writes the events (at most maxEventsPerInsert) in one
+// statement and sets their positions. The position is the rowid, which
+// SQLite gives each row of the statement in turn as the largest so far plus
+// one: the k rows of one INSERT on the one writer, in a transaction, are the
+// k positions up to its last insert id.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []es.Envelope) error {
+	args := make([]any, 0, 12*len(events))
+	for _, e := range events {
+		args = append(args, e.Stream.Type, e.Stream.ID, e.Version, e.ID, e.Type, e.SchemaVersion,
+			unixNano(e.Time), e.Actor, e.CorrelationID, e.CausationID, e.CommandID, text(e.Data))
+	}
+	r, err := tx.StmtContext(ctx, s.stmts.insertEvents[len(events)-1]).ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	last, err := r.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i := range events {
+		events[i].Position = strconv.FormatInt(last-int64(len(events)-1-i), 10)
+	}
+	return nil
 }
 
 // Head returns the stream's current state record.

@@ -74,8 +74,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	pragmas := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
 	// _txlock=immediate: an append takes the write lock when it begins, so
 	// that it waits for another process's writer up front (busy_timeout)
-	// instead of failing when it first writes.
-	writer, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	// instead of failing when it first writes. temp_store(MEMORY): each
+	// append of a group is a savepoint, whose undo pages (the statement
+	// journal) would otherwise go to a temporary file, a write(2) a page;
+	// only a rollback to the savepoint reads them, and the WAL still holds
+	// what a crash needs.
+	writer, err := sql.Open("sqlite", path+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

@@ -71,11 +71,16 @@ func Events(ctx context.Context, store es.Store, n int, opts Options) (Sum, erro
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(opts.Seed, uint64(w)))
 			for ctx.Err() == nil {
-				take := claim(&budget, maxLife)
+				take, left := claim(&budget, maxLife)
 				if take == 0 {
 					return
 				}
-				at := end.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+				// Streams start in the order they are claimed, over the
+				// 30 days: ids (ULIDs of their times) then arrive in
+				// time order, as in a store that grew by itself, and
+				// land at the right edge of the indexes instead of on
+				// random pages of them.
+				at := end.Add(-time.Duration(float64(30*24*time.Hour) * float64(left) / float64(n)))
 				req, err := life(rng, at, take)
 				if err == nil {
 					_, err = store.Append(ctx, req)
@@ -98,16 +103,17 @@ func Events(ctx context.Context, store es.Store, n int, opts Options) (Sum, erro
 	return sum, ctx.Err()
 }
 
-// claim takes up to k events from the budget.
-func claim(budget *atomic.Int64, k int64) int {
+// claim takes up to k events from the budget, and says what the budget
+// held before.
+func claim(budget *atomic.Int64, k int64) (take int, left int64) {
 	for {
 		left := budget.Load()
 		take := min(left, k)
 		if take <= 0 {
-			return 0
+			return 0, left
 		}
 		if budget.CompareAndSwap(left, left-take) {
-			return int(take)
+			return int(take), left
 		}
 	}
 }
