@@ -87,3 +87,31 @@ func TestStateCacheFlag(t *testing.T) {
 		t.Error("-state-cache 0 does not turn the cache off")
 	}
 }
+
+func TestClusterFlags(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	if _, err := parseConfig([]string{"-redis", "redis://localhost:6379/0"}, env(), io.Discard); err == nil || !strings.Contains(err.Error(), "one process") {
+		t.Errorf("-redis on SQLite: %v, want it refused", err)
+	}
+	for _, d := range []string{"10ms", "1h", "soon"} {
+		if _, err := parseConfig([]string{"-failover", d}, env(), io.Discard); err == nil || !strings.Contains(err.Error(), "-failover") {
+			t.Errorf("-failover %s: %v, want it refused", d, err)
+		}
+	}
+	cfg, err := parseConfig(nil, env("FOLDBOARD_STORE", "dynamodb", "FOLDBOARD_REDIS", "redis://r:6379/0", "FOLDBOARD_INSTANCE", "a", "FOLDBOARD_FAILOVER", "3s"), io.Discard)
+	if err != nil || cfg.redis != "redis://r:6379/0" || cfg.instance != "a" || cfg.failover != 3*time.Second {
+		t.Errorf("from the environment: %+v, %v", cfg, err)
+	}
+	if cfg, _ := parseConfig(nil, env(), io.Discard); cfg.redis != "" || cfg.failover != 10*time.Second {
+		t.Errorf("defaults: redis %q, failover %v; want none and 10s", cfg.redis, cfg.failover)
+	}
+}
