@@ -87,7 +87,7 @@ func testKillNine(t *testing.T, b backend) {
 	}
 
 	// The last start: it must catch up with everything, then stop cleanly.
-	streams := streamsOf(all)
+	streams := withReports(streamsOf(all))
 	logs := readLogs(t, p.url, streams)
 	o := b.open(t)
 	defer o.close()

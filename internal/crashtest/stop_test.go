@@ -109,7 +109,7 @@ func testGracefulStop(t *testing.T, b backend) {
 
 	o := b.open(t)
 	defer o.close()
-	logs := readStoreLogs(t, o, streamsOf(outs))
+	logs := readStoreLogs(t, o, withReports(streamsOf(outs)))
 	acked, lost := checkOutcomes(t, logs, outs)
 	checkUnansweredNotAppended(t, logs, outs)
 	if got, total := appliedEvents(t, o), totalEvents(logs); got != total {

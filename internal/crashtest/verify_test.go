@@ -16,6 +16,7 @@ import (
 	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/testsupport"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/reactions"
 )
 
 // streamsOf lists the streams the outcomes' commands name.
@@ -26,6 +27,20 @@ func streamsOf(outs []outcome) []string {
 		if !seen[o.cmd.stream] {
 			seen[o.cmd.stream] = true
 			out = append(out, o.cmd.stream)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withReports adds to streams the report of every match among them (the
+// match-report reaction's post): its events are in the log too, and its
+// commands must be appended once like any other.
+func withReports(streams []string) []string {
+	out := slices.Clone(streams)
+	for _, s := range streams {
+		if typ, id := splitStream(s); typ == "match" {
+			out = append(out, reactions.ReportStream(id).String())
 		}
 	}
 	slices.Sort(out)
