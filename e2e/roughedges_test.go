@@ -224,3 +224,18 @@ func TestTheSliderShowsEveryReadModelsRowAsItWas(t *testing.T) {
 	must(t, expect.Locator(rows.Locator("[data-model='sales']")).ToHaveCount(0))
 	must(t, expect.Locator(rows.Locator("[data-key='cart/k-2'] h3 small")).ToHaveText("(new)"))
 }
+
+// The projections board counts another person's commands as they happen.
+func TestTheProjectionsBoardCountsLive(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	playedMatch(t, app.URL, "m-1", 100)
+	page := newPage(t, newContext(t))
+	if _, err := page.Goto(app.URL + "/projections"); err != nil {
+		t.Fatal(err)
+	}
+	applied := page.Locator("tr[data-model='matches'] td.applied")
+	must(t, expect.Locator(applied).ToHaveText("2"))
+	postJSON(t, app.URL+"/matches/m-1/innings", `{"innings":2,"runs":50,"wickets":3}`)
+	must(t, expect.Locator(applied).ToHaveText("3"))
+	must(t, expect.Locator(page.Locator("tr[data-model='sales'] td.behind")).ToHaveText("0"))
+}

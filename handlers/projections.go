@@ -1,9 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/views"
 )
 
 // projectionsAnswer is GET /projections as JSON (contract.md,
@@ -14,11 +19,23 @@ type projectionsAnswer struct {
 	Reactions  []reactionAnswer  `json:"reactions"`
 }
 
+// readModelAnswer is one read model's row: what it reads, where it is in
+// the feed and how far behind the store's newest, what the exactly-once
+// check did, what it parked, and when it last applied and saved. The read
+// models of one read side share one projector, so they share its position
+// and counts; the parked streams are those of the types it reads.
 type readModelAnswer struct {
-	Name     string         `json:"name"`
-	Position string         `json:"position"`
-	Applied  int64          `json:"applied"`
-	Parked   []parkedAnswer `json:"parked"`
+	Name              string         `json:"name"`
+	Reads             []string       `json:"reads"`
+	Projector         string         `json:"projector"`
+	Position          string         `json:"position"`
+	Behind            *int64         `json:"behind,omitempty"`
+	Applied           int64          `json:"applied"`
+	DuplicatesDropped int64          `json:"duplicatesDropped"`
+	HeldOutOfOrder    int64          `json:"heldOutOfOrder"`
+	Parked            []parkedAnswer `json:"parked"`
+	LastApply         *time.Time     `json:"lastApply,omitempty"`
+	LastSave          *time.Time     `json:"lastSave,omitempty"`
 }
 
 type parkedAnswer struct {
@@ -43,13 +60,69 @@ type reactionAnswer struct {
 // with its position in the feed, what it did and what it parked. JSON only
 // for now (the board is to come).
 func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
+	ans := a.projectionsNow(r.Context())
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, ans)
+		return nil
+	}
+	board := views.ProjectionsBoard{}
+	for _, rm := range ans.ReadModels {
+		row := views.BoardRow{Name: rm.Name, Reads: strings.Join(rm.Reads, ", "), Projector: rm.Projector, Position: rm.Position,
+			Applied: rm.Applied, Dropped: rm.DuplicatesDropped, OutOfOrder: rm.HeldOutOfOrder, Behind: -1,
+			LastApply: timeOr(rm.LastApply), LastSave: timeOr(rm.LastSave)}
+		if rm.Behind != nil {
+			row.Behind = *rm.Behind
+		}
+		for _, p := range rm.Parked {
+			row.Parked = append(row.Parked, views.BoardParked{Stream: p.Stream, Version: p.Version, Error: p.Error})
+		}
+		board.ReadModels = append(board.ReadModels, row)
+	}
+	for _, ra := range ans.Reactions {
+		board.Reactions = append(board.Reactions, views.BoardReaction{Name: ra.Name, Running: ra.Running, Position: ra.Position,
+			OK: ra.Outcomes.OK, Refused: ra.Outcomes.Refused, Parked: len(ra.Parked), Error: ra.Error})
+	}
+	if r.URL.Query().Get("fragment") == "1" {
+		w.Header().Set("Cache-Control", "no-store")
+		a.render(w, r, http.StatusOK, views.ProjectionsLive(board))
+		return nil
+	}
+	p := a.page(r, "Projections")
+	a.render(w, r, http.StatusOK, views.ProjectionsPage(p, board))
+	return nil
+}
+
+func timeOr(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
+// projectionsNow is the board as it stands: a row per read model of the
+// read side in use, and the reactions.
+func (a *App) projectionsNow(ctx context.Context) projectionsAnswer {
 	cur := a.live.Load()
 	st := cur.Projector.Status()
-	rm := readModelAnswer{Name: st.Name, Position: st.Checkpoint, Applied: st.Applied, Parked: []parkedAnswer{}}
-	for _, p := range cur.Projector.Catalogue().Parked() {
-		rm.Parked = append(rm.Parked, parkedAnswer{Stream: p.Stream.String(), Version: p.ParkedVersion, Error: p.Parked})
+	parked := cur.Projector.Catalogue().Parked()
+	var behind *int64
+	lagCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if lag, err := cur.Projector.Lag(lagCtx, time.Now()); err == nil {
+		behind = &lag.Events
 	}
-	ans := projectionsAnswer{ReadModels: []readModelAnswer{rm}, Reactions: []reactionAnswer{}}
+	ans := projectionsAnswer{ReadModels: []readModelAnswer{}, Reactions: []reactionAnswer{}}
+	for _, rm := range a.readModelReads() {
+		row := readModelAnswer{Name: rm.name, Reads: rm.reads, Projector: st.Name, Position: st.Checkpoint, Behind: behind,
+			Applied: st.Applied, DuplicatesDropped: st.Dropped, HeldOutOfOrder: st.OutOfOrder, Parked: []parkedAnswer{},
+			LastApply: timeOrNil(st.LastApplied), LastSave: timeOrNil(st.LastSave)}
+		for _, p := range parked {
+			if rm.all || slices.Contains(rm.reads, p.Stream.Type) {
+				row.Parked = append(row.Parked, parkedAnswer{Stream: p.Stream.String(), Version: p.ParkedVersion, Error: p.Parked})
+			}
+		}
+		ans.ReadModels = append(ans.ReadModels, row)
+	}
 	for _, rs := range a.reactions() {
 		ra := reactionAnswer{Name: rs.Name, Running: rs.Running, Position: rs.Checkpoint, Outcomes: rs.Outcomes,
 			Parked: []parkedAnswer{}, Refusals: rs.Refusals}
@@ -64,8 +137,39 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 		}
 		ans.Reactions = append(ans.Reactions, ra)
 	}
-	writeJSON(w, http.StatusOK, ans)
-	return nil
+	return ans
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// modelReads is a read model and the stream types it reads: its module's,
+// or (all) every stream's, for a read model no module declares alone.
+type modelReads struct {
+	name  string
+	reads []string
+	all   bool
+}
+
+func (a *App) readModelReads() []modelReads {
+	var out []modelReads
+	declared := map[string]bool{}
+	for _, m := range a.modules {
+		for _, rm := range m.ReadModels {
+			out = append(out, modelReads{name: rm.Name, reads: []string{m.StreamType()}})
+			declared[rm.Name] = true
+		}
+	}
+	for _, rm := range ReadModels(a.modules) {
+		if !declared[rm.Name] {
+			out = append(out, modelReads{name: rm.Name, reads: []string{"every stream"}, all: true})
+		}
+	}
+	return out
 }
 
 // reactions are the reactors' statuses; none when the app runs none.

@@ -6,6 +6,7 @@
 (function () {
   "use strict";
   keepAddress();
+  refreshEvery();
   var topics = (document.body.dataset.topics || "").split(" ").filter(Boolean);
   if (topics.length === 0) return;
   var status = document.getElementById("live-status");
@@ -126,6 +127,32 @@
     };
   }
   connect();
+
+  // A part of a page that no topic pushes (the projections board) names in
+  // data-refresh-every how often to fetch it again from data-reload-url.
+  function refreshEvery() {
+    document.querySelectorAll("[data-refresh-every]").forEach(function (el) {
+      var every = Math.max(1000, Number(el.dataset.refreshEvery) || 0);
+      setInterval(function () {
+        if (document.hidden || !el.id) return;
+        var current = document.getElementById(el.id);
+        if (current) fetchAgain(el.id, current.dataset.reloadUrl);
+      }, every);
+    });
+  }
+  function fetchAgain(id, url) {
+    var sep = url.indexOf("?") < 0 ? "?" : "&";
+    fetch(url + sep + "fragment=1", { headers: { Accept: "text/html" } })
+      .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
+      .then(function (html) {
+        var tpl = document.createElement("template");
+        tpl.innerHTML = html;
+        var fresh = tpl.content.getElementById(id);
+        var current = document.getElementById(id);
+        if (fresh && current) current.replaceWith(fresh);
+      })
+      .catch(function () {});
+  }
 
   // The address bar names the page shown: after a form's error the page is
   // the answer to a POST at the command's address; the page's own address

@@ -78,3 +78,8 @@ func TimelinePath(ref es.StreamRef, v int64) string {
 func TryPath(ref es.StreamRef, v int64) string {
 	return "/streams/" + ref.Type + "/" + ref.ID + "/try?version=" + itoa(v)
 }
+
+// timelinePathOf is the timeline of a stream named "type/id" at version v.
+func timelinePathOf(stream string, v int64) string {
+	return "/streams/" + stream + "/timeline?v=" + itoa(v)
+}
