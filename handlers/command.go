@@ -63,6 +63,9 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return err
 	}
+	// The actor first: a stream the server names is named for it (madeID).
+	who, whoErr := a.actor(r)
+	in.actor = who
 	id, idErr := streamID(in)
 	done.Stream = c.handler.Decider.StreamType + "/" + id
 	fail := func(err error) error {
@@ -87,7 +90,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return fail(err)
 	}
-	if meta.Actor, err = a.actor(r); err != nil {
+	if meta.Actor, err = who, whoErr; err != nil {
 		return fail(err)
 	}
 	if meta.Actor == Anonymous {
@@ -202,7 +205,7 @@ func newID(field string) func(*input) (string, error) {
 			return id, err
 		}
 		commandID, _, _ := in.rawText("commandId") // meta reads it again, and refuses a bad one
-		return madeID(field, commandID), nil
+		return madeID(field, in.actor, commandID), nil
 	}
 }
 

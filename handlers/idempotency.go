@@ -27,12 +27,13 @@ func requestFingerprint(r *http.Request, actor string, stream es.StreamRef, cmd 
 // madeID is the id the server gives a new stream whose request named none:
 // from the command id when there is one, so that the request sent again
 // reaches the same stream, whose head answers it with its first result; a
-// new ULID when there is none.
-func madeID(field, commandID string) string {
+// new ULID when there is none. The actor is in it too: a command id is its
+// actor's, and another's same id must start a stream of its own.
+func madeID(field, actor, commandID string) string {
 	if commandID == "" || !es.ValidID(commandID) {
 		return newCommandID()
 	}
-	sum := sha256.Sum256([]byte(field + "\x00" + commandID))
+	sum := sha256.Sum256([]byte(field + "\x00" + actor + "\x00" + commandID))
 	var id ulid.ULID
 	copy(id[:], sum[:])
 	return id.String()

@@ -20,6 +20,8 @@ type input struct {
 	form url.Values
 	// used records the fields read, so that unknown JSON fields are refused.
 	used map[string]bool
+	// actor sent the input (set by the command route), for madeID.
+	actor string
 }
 
 // readInput reads the request body as a form or a JSON object, by its content

@@ -70,3 +70,32 @@ func TestAStartSentTwiceWithoutAnIDStartsOneMatch(t *testing.T) {
 		})
 	}
 }
+
+// A command id is its actor's: two people who happen to send the same id
+// to start a stream the server names each start their own, and each resend
+// finds its sender's.
+func TestTheSameCommandIDFromTwoActorsStartsTwoStreams(t *testing.T) {
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			c := newClient(t, apptest.Start(t, apptest.Options{Store: store}))
+			body := `{"venue":"Eden Park","homeTeam":"Lions","awayTeam":"Tigers","commandId":"start-shared"}`
+			ana := c.postJSONAs("ana", "/matches", body)
+			wantStatus(t, ana, http.StatusCreated, "")
+			ben := c.postJSONAs("ben", "/matches", body)
+			wantStatus(t, ben, http.StatusCreated, "")
+			if a, b := ana.json(t)["stream"], ben.json(t)["stream"]; a == b {
+				t.Fatalf("ana's and ben's starts with one command id both made %v", a)
+			}
+			for _, who := range []struct {
+				actor string
+				first response
+			}{{"ana", ana}, {"ben", ben}} {
+				again := c.postJSONAs(who.actor, "/matches", body)
+				wantStatus(t, again, http.StatusCreated, "")
+				if got, want := again.json(t)["stream"], who.first.json(t)["stream"]; got != want {
+					t.Errorf("%s's resend answered %v, want its own %v", who.actor, got, want)
+				}
+			}
+		})
+	}
+}
