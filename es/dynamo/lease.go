@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -115,13 +116,15 @@ func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 	item[attrCounter] = num(it.counter + 1)
 	item[attrEpoch] = num(epoch)
 	item[attrExpires] = num(now.Add(l.failover).UnixMilli())
-	put := &types.Put{TableName: aws.String(l.s.readModels), Item: item}
-	if !it.exists {
-		put.ConditionExpression = aws.String("attribute_not_exists(pk)")
-	} else {
-		put.ConditionExpression = aws.String("#e = :e AND #c = :c")
-		put.ExpressionAttributeNames = map[string]string{"#e": attrEpoch, "#c": attrCounter}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":e": num(it.epoch), ":c": num(it.counter)}
+	cond := mustNotExist
+	if it.exists {
+		cond = mustBuild(expression.NewBuilder().WithCondition(
+			expression.Name(attrEpoch).Equal(expression.Value(it.epoch)).
+				And(expression.Name(attrCounter).Equal(expression.Value(it.counter)))))
+	}
+	put := &types.Put{
+		TableName: aws.String(l.s.readModels), Item: item, ConditionExpression: cond.Condition(),
+		ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values(),
 	}
 	won, err := l.write(ctx, types.TransactWriteItem{Put: put})
 	if err != nil || !won {
@@ -138,16 +141,15 @@ func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 // It fails with ErrDeposed when another instance holds the lease, which is
 // then lost here.
 func (l *Lease) Renew(ctx context.Context) error {
-	return l.update(ctx, "SET #c = #c + :one, #x = :x", map[string]types.AttributeValue{
-		":one": num(1), ":x": num(time.Now().Add(l.failover).UnixMilli()),
-	}, map[string]string{"#c": attrCounter, "#x": attrExpires})
+	return l.update(ctx, expression.Set(expression.Name(attrCounter), expression.Name(attrCounter).Plus(expression.Value(1))).
+		Set(expression.Name(attrExpires), expression.Value(time.Now().Add(l.failover).UnixMilli())))
 }
 
 // Release gives the lease up (a graceful stop), so that another instance
 // takes it at once instead of after the failover time.
 func (l *Lease) Release(ctx context.Context) error {
-	err := l.update(ctx, "REMOVE #o SET #c = #c + :one", map[string]types.AttributeValue{":one": num(1)},
-		map[string]string{"#o": attrOwner, "#c": attrCounter})
+	err := l.update(ctx, expression.Remove(expression.Name(attrOwner)).
+		Set(expression.Name(attrCounter), expression.Name(attrCounter).Plus(expression.Value(1))))
 	epoch := l.Epoch()
 	l.mu.Lock()
 	l.epoch = 0
@@ -159,18 +161,22 @@ func (l *Lease) Release(ctx context.Context) error {
 }
 
 // update changes the held lease item, conditioned on owner and epoch.
-func (l *Lease) update(ctx context.Context, expr string, values map[string]types.AttributeValue, names map[string]string) error {
+func (l *Lease) update(ctx context.Context, change expression.UpdateBuilder) error {
 	epoch := l.Epoch()
 	if epoch == 0 {
 		return ErrDeposed
 	}
-	values[":me"], values[":e"] = str(l.owner), num(epoch)
-	names["#owner"], names["#epoch"] = attrOwner, attrEpoch
+	expr, err := expression.NewBuilder().WithUpdate(change).WithCondition(
+		expression.Name(attrOwner).Equal(expression.Value(l.owner)).
+			And(expression.Name(attrEpoch).Equal(expression.Value(epoch)))).Build()
+	if err != nil {
+		return fmt.Errorf("dynamo lease: %w", err)
+	}
 	ok, err := l.write(ctx, types.TransactWriteItem{Update: &types.Update{
-		TableName: aws.String(l.s.readModels), Key: key(leasePK, leaseSK), UpdateExpression: aws.String(expr),
-		ConditionExpression:       aws.String("#owner = :me AND #epoch = :e"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName: aws.String(l.s.readModels), Key: key(leasePK, leaseSK), UpdateExpression: expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	}})
 	if err != nil {
 		return err
@@ -273,11 +279,12 @@ func (f fencedReadModels) SaveReadModels(ctx context.Context, projector, checkpo
 	if epoch == 0 {
 		return fmt.Errorf("dynamo: save read models of %s: %w", projector, ErrDeposed)
 	}
+	cond := mustBuild(expression.NewBuilder().WithCondition(expression.Name(attrEpoch).Equal(expression.Value(epoch))))
 	check := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName: aws.String(l.s.readModels), Key: key(leasePK, leaseSK),
-		ConditionExpression:       aws.String("#epoch = :e"),
-		ExpressionAttributeNames:  map[string]string{"#epoch": attrEpoch},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":e": num(epoch)},
+		ConditionExpression:       cond.Condition(),
+		ExpressionAttributeNames:  cond.Names(),
+		ExpressionAttributeValues: cond.Values(),
 	}}
 	err := l.s.saveReadModels(ctx, projector, checkpoint, docs, &check)
 	var cancelled *types.TransactionCanceledException
