@@ -60,7 +60,7 @@ func TestTimelineStepsBackToTheFirstInningsWithTheControls(t *testing.T) {
 	must(t, expect.Locator(body.Locator("#scoreboard tr[data-innings='1'] .runs")).ToHaveText("325"))
 	must(t, expect.Locator(body.Locator("#scoreboard tr[data-innings='2']")).ToHaveCount(0))
 	must(t, expect.Locator(body.Locator("#tl-event .event-type")).ToHaveText("InningsCompleted"))
-	must(t, expect.Locator(body.Locator("table.diff")).ToContainText("homeRuns"))
+	must(t, expect.Locator(body.Locator("#tl-event table.diff")).ToContainText("homeRuns"))
 	must(t, expect.Page(page).ToHaveURL(app.URL+"/streams/match/m-1/timeline?v=2"))
 
 	// The keyboard: Home is before the first event, End the latest.
