@@ -1,0 +1,88 @@
+package bench_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/foldboard/foldboard/internal/fill"
+)
+
+// BenchmarkGrowth is issue 19.2's baseline: on SQLite stores filled by
+// `seed -events` (internal/fill) with 10,000 events and with
+// FOLDBOARD_BENCH_GROWTH events (default 100,000; 1,000,000 for the issue's
+// goal), the live heap after start (the projector having applied every
+// event, after a GC), the time from start to that, and the live heap after
+// serving the pages below once each. Compare the sizes' figures: the goal
+// is ≤ 1.3× the small store's heap and ≤ 1.5× its start.
+//
+// FOLDBOARD_BENCH_HEAPPROFILE=path writes a heap profile of each size after
+// serving (path.10000, …).
+//
+//	FOLDBOARD_BENCH_GROWTH=1000000 go test -run '^$' -bench Growth -benchtime 1x ./internal/bench/
+func BenchmarkGrowth(b *testing.B) {
+	big := 100_000
+	if v := os.Getenv("FOLDBOARD_BENCH_GROWTH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("FOLDBOARD_BENCH_GROWTH=%q: want a number of events", v)
+		}
+		big = n
+	}
+	pages := []string{"/events", "/events?type=PostPublished", "/projections"}
+	for _, size := range []int{10_000, big} {
+		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
+			for range b.N {
+				b.StopTimer()
+				st := sqliteBackend.open(b, b.TempDir())
+				if _, err := fill.Events(b.Context(), st.Store, size, fill.Options{Seed: 9, End: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+					b.Fatal(err)
+				}
+				base := liveHeap()
+				b.StartTimer()
+				start := time.Now()
+				a := startApp(b, st)
+				a.waitApplied(b, int64(size))
+				took := time.Since(start)
+				b.StopTimer()
+				started := liveHeap()
+				for _, p := range pages {
+					a.get(b, p)
+				}
+				served := liveHeap()
+				if path := os.Getenv("FOLDBOARD_BENCH_HEAPPROFILE"); path != "" {
+					writeHeapProfile(b, fmt.Sprintf("%s.%d", path, size)) // what holds it: go tool pprof -sample_index inuse_space
+				}
+				b.ReportMetric(float64(took.Milliseconds()), "start-ms")
+				b.ReportMetric(mb(started-base), "heap-started-MB")
+				b.ReportMetric(mb(served-base), "heap-served-MB")
+			}
+		})
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+func mb(n int64) float64 { return float64(n) / (1 << 20) }
+
+func writeHeapProfile(b *testing.B, path string) {
+	b.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
