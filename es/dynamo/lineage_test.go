@@ -240,7 +240,8 @@ func TestFeedReadsSiblingShardsInParallel(t *testing.T) {
 	l.follow(l.checkpointAt(from))
 	l.expect("s/1", "t/1")
 	// Once the children have been read (their iterators got, nothing in
-	// them yet), each GetRecords takes 50 ms.
+	// them yet), each GetRecords takes 250 ms: long enough that all the
+	// reads begun together overlap even on a loaded machine.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		read := l.fake.recordsRead()
 		if !slices.ContainsFunc(children, func(id string) bool { return !slices.Contains(read, id) }) {
@@ -251,7 +252,7 @@ func TestFeedReadsSiblingShardsInParallel(t *testing.T) {
 		}
 	}
 	l.fake.mu.Lock()
-	l.fake.delay, l.fake.maxInFlight = 50*time.Millisecond, 0
+	l.fake.delay, l.fake.maxInFlight = 250*time.Millisecond, 0
 	l.fake.mu.Unlock()
 	l.fake.put("B", s[1])
 	l.fake.put("C", tt[1], s[2])
