@@ -22,6 +22,13 @@ import (
 func Carts() Module {
 	return Module{
 		Name: "cart",
+		// A cart is its owner's (a cart from before owners is anyone's).
+		Owner: func(s any) string {
+			if st, ok := s.(cart.State); ok {
+				return st.Owner
+			}
+			return ""
+		},
 		Kind: NewKind(cart.Decider(), func(id string, v int64, s cart.State) templ.Component {
 			return views.CartView(views.Cart{ID: id, Version: v, State: s}, false)
 		}, cartRoutes, randomCartCommand),
@@ -36,7 +43,8 @@ func Carts() Module {
 		},
 		Topics: []Topic{
 			{Name: projections.TopicCarts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
-				return views.CartList(a.carts().Newest(projections.ListLimit, nil))
+				// Pushed to every watcher alike: only the carts anyone may see.
+				return views.CartList(a.carts().Newest(projections.ListLimit, publicCart))
 			}},
 			{Name: projections.TopicSales, Throttle: listThrottle, Fragment: func(a *App) templ.Component { return views.SalesLive(a.salesChart()) }},
 		},
@@ -78,12 +86,18 @@ func cartRoutes(a *App, h *es.Handler[cart.State, cart.Command, cart.Event], r c
 
 type cartHandler = *es.Handler[cart.State, cart.Command, cart.Event]
 
+// publicCart keeps the carts anyone may see: those from before owners.
+func publicCart(c projections.StreamView[cart.State]) bool { return c.State.Owner == "" }
+
 // CartsPage is GET /carts: every cart, and a link to a new one. A cart's
 // stream begins with its first AddItem, so a new cart is only a fresh id.
 func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, views.RouteCarts
-	carts, total := a.carts().Newest(projections.ListLimit, nil)
+	id := a.whoIs(r)
+	carts, total := a.carts().Newest(projections.ListLimit, func(c projections.StreamView[cart.State]) bool {
+		return id.admin || c.State.Owner == "" || c.State.Owner == id.name
+	})
 	a.render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }
@@ -108,7 +122,12 @@ func (a *App) cartPage(r *http.Request, id string, f views.Form) templ.Component
 	}
 	p := a.page(r, "Cart "+id)
 	p.Section, p.Path = "carts", cartLocation(id)
-	p.Topics = []string{es.StreamRef{Type: cart.StreamType, ID: id}.String()}
+	ref := es.StreamRef{Type: cart.StreamType, ID: id}
+	p.Topics = []string{ref.String()}
+	if seen, err := a.visible(r, ref); err != nil || !seen {
+		// Someone else's cart: as a cart with no events yet.
+		return views.CartPage(p, views.Cart{ID: id, State: cart.Initial()}, f)
+	}
 	return views.CartPage(p, a.cartView(id), f)
 }
 

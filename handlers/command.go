@@ -111,6 +111,14 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if err := a.mayDo(actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd); err != nil {
 		return fail(err)
 	}
+	ref := es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}
+	if ok, err := a.visible(r, ref); err != nil {
+		return fail(err)
+	} else if !ok {
+		if err := hiddenCommand(c.handler, cmd); err != nil {
+			return fail(err)
+		}
+	}
 	meta.Fingerprint = requestFingerprint(r, actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd)
 	res, err := c.handler.Handle(r.Context(), meta, cmd)
 	if err != nil {

@@ -44,7 +44,8 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	ps.LagEvents, ps.LagMillis, ps.LagExact = lag.Events, lag.Behind.Milliseconds(), lag.Exact
 	d := views.Dashboard{
 		Store: a.storeName, Stats: cat.Stats(), Parked: cat.Parked(), Projector: ps,
-		Recent: cur.Read.Events.Page(projections.IndexQuery{Limit: recentEvents}).Events,
+		// Pushed to every watcher alike: only the events anyone may see.
+		Recent: a.publicEvents(ctx, cur.Read.Events.Page(projections.IndexQuery{Limit: recentEvents}).Events),
 		Rate:   views.NewRateChart(cat.Rate(now, views.RateBars, views.RatePeriod), views.RatePeriod),
 	}
 	if a.rebuildStatus != nil {

@@ -31,6 +31,8 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	if b.Page, err = a.eventsPage(r, projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize}); err != nil {
 		return err
 	}
+	// Another's draft or cart is left out of the page (the total counts it).
+	b.Page.Events, _ = a.seerFor(r.Context(), a.whoIs(r)).indexed(b.Page.Events)
 	for t := range a.proj().Catalogue().Stats().ByType {
 		b.Types = append(b.Types, t)
 	}
@@ -115,6 +117,8 @@ func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 	for i := range events {
 		events[i] = user.Redact(events[i])
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next})
+	// Another's draft or cart is left out, counted only as private.
+	events, private := a.seerFor(r.Context(), a.whoIs(r)).envelopes(events)
+	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next, "private": private})
 	return nil
 }

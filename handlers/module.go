@@ -80,6 +80,9 @@ type Module struct {
 	// MaySee reports whether actor may read the stream (its page, state,
 	// events, timeline and topic); nil: everyone may.
 	MaySee func(actor string, stream es.StreamRef) bool
+	// Owner is who alone (with the admins) may see a stream in state: a
+	// draft's author, a cart's owner; "" when anyone may (privacy.go).
+	Owner func(state any) string
 	// MayDo returns an error (a forbidden *es.Error) when actor may not
 	// issue cmd on the stream; nil: everyone may.
 	MayDo func(actor string, stream es.StreamRef, cmd any) error

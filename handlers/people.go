@@ -96,7 +96,14 @@ func peopleModule(users *es.Handler[user.State, user.Command, user.Event]) mount
 	noRoutes := func(*App, *es.Handler[user.State, user.Command, user.Event], chi.Router) {}
 	noRandom := func(*rand.Rand, user.State) user.Command { return user.SignOutEverywhere{} }
 	return mounted{
-		Module:  Module{Name: "user", Kind: NewKind(users.Decider, view, noRoutes, noRandom), Page: "/me"},
+		Module: Module{Name: "user", Kind: NewKind(users.Decider, view, noRoutes, noRandom), Page: "/me",
+			// An account's stream is its person's (and the admins').
+			Owner: func(s any) string {
+				if st, ok := s.(user.State); ok {
+					return st.Name
+				}
+				return ""
+			}},
 		handler: publicAccounts{streamHandler[user.State, user.Command, user.Event]{users}},
 	}
 }

@@ -20,6 +20,13 @@ import (
 func Posts() Module {
 	return Module{
 		Name: "post",
+		// A draft is its author's until it is published.
+		Owner: func(s any) string {
+			if st, ok := s.(blog.State); ok && st.Exists && !st.Published {
+				return st.Author
+			}
+			return ""
+		},
 		Kind: NewKind(blog.Decider(), func(id string, v int64, s blog.State) templ.Component {
 			return views.PostView(views.Post{ID: id, Version: v, State: s})
 		}, postRoutes, randomPostCommand),
@@ -122,8 +129,11 @@ func (a *App) postPage(r *http.Request, id string, f views.Form) templ.Component
 		return nil
 	}
 	post, ok := a.posts().Get(id)
-	if !ok || !post.State.Published && post.State.Author != actor {
+	if !ok {
 		return nil
+	}
+	if seen, err := a.visible(r, es.StreamRef{Type: blog.StreamType, ID: id}); err != nil || !seen {
+		return nil // a draft of someone else: as a post that does not exist
 	}
 	p := a.page(r, post.State.Title)
 	p.Section, p.Path = "posts", postLocation(id)

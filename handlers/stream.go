@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -62,7 +63,11 @@ func (a *App) StreamEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	reverse := r.URL.Query().Get("reverse") == "true"
 	if m, ok := a.streams[ref.Type]; ok {
-		if err := a.maySee(r, m.Module, ref); err != nil {
+		if err := a.maySee(r, m.Module, ref); errors.Is(err, es.ErrNotFound) {
+			// As a stream that does not exist: no events, version 0.
+			writeJSON(w, http.StatusOK, map[string]any{"events": []es.Envelope{}, "version": 0})
+			return nil
+		} else if err != nil {
 			return err
 		}
 	}
@@ -141,6 +146,13 @@ func (a *App) StreamState(w http.ResponseWriter, r *http.Request) error {
 // maySee refuses a stream its module does not let the request's actor read,
 // as a stream that does not exist.
 func (a *App) maySee(r *http.Request, m Module, ref es.StreamRef) error {
+	ok, err := a.visible(r, ref)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+	}
 	if m.MaySee == nil {
 		return nil
 	}

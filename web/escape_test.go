@@ -138,7 +138,8 @@ func TestMarkupTypedIntoAnyFieldIsShownAsText(t *testing.T) {
 			defer cancel()
 			for chunk := range slices.Chunk(topics, 8) {
 				q := url.Values{"topic": chunk}
-				conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?"+q.Encode(), nil)
+				conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?"+q.Encode(),
+					&websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {as["Cookie"]}}})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -30,6 +30,8 @@ type Hub struct {
 	render func(ctx context.Context, topic string) ([]byte, error)
 	// valid reports whether a client may subscribe to a topic.
 	valid func(topic string) bool
+	// maySee says whether a request may watch a topic; nil: anyone may.
+	maySee func(r *http.Request, topic string) bool
 
 	// seq orders renders: a fragment rendered earlier never replaces one
 	// rendered later, whichever reaches a client first.
@@ -61,6 +63,9 @@ type HubConfig struct {
 	WriteTimeout time.Duration // default 5 s
 	Render       func(ctx context.Context, topic string) ([]byte, error)
 	ValidTopic   func(topic string) bool
+	// MaySee, when set, says whether the request may watch a valid topic
+	// (one of a stream it may not see is refused as an unknown one).
+	MaySee func(r *http.Request, topic string) bool
 	// MinInterval is the least time between two pushes of one topic: the
 	// changes within it make one push, at its end, of the newest fragment.
 	// Default 0: every change is pushed at once.
@@ -156,7 +161,7 @@ func NewHub(cfg HubConfig) *Hub {
 		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
 		limits: cfg.Limits.withDefaults(cfg.MaxClients), actorOf: cfg.ActorOf,
 		perAddr: map[string]int{}, perActor: map[string]int{},
-		render: cfg.Render, valid: cfg.ValidTopic,
+		render: cfg.Render, valid: cfg.ValidTopic, maySee: cfg.MaySee,
 		minInterval: cfg.MinInterval, throttle: cfg.Throttle, refresh: cfg.Refresh,
 		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
 		done: make(chan struct{}),
@@ -464,7 +469,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, t := range topics {
-		if !h.valid(t) {
+		if !h.valid(t) || h.maySee != nil && !h.maySee(r, t) {
 			http.Error(w, "unknown topic "+t, http.StatusBadRequest)
 			return
 		}

@@ -30,7 +30,7 @@ func TestACommandIDReusedForAnotherRequestIsRefused(t *testing.T) {
 			if a, b := first.json(t)["events"], again.json(t)["events"]; !jsonEqual(a, b) {
 				t.Fatalf("the repeat answered other events:\n%v\n%v", a, b)
 			}
-			if v := c.get("/streams/cart/c-key/events").json(t)["version"]; v != float64(1) {
+			if v := streamVersion(t, c, "cart/c-key"); v != float64(1) {
 				t.Fatalf("version %v after reused and repeated ids, want 1", v)
 			}
 		})

@@ -95,7 +95,8 @@ func TestCartsSalesAndPostsBehaveAlikeOnEveryStore(t *testing.T) {
 			})
 
 			createPost(t, c, "ana", "p-1", "Hello")
-			wantStatus(t, c.postJSONAs("bo", "/posts/p-1/publish", ``), http.StatusForbidden, "NotAuthor")
+			// Another's draft is a post that does not exist.
+			wantStatus(t, c.postJSONAs("bo", "/posts/p-1/publish", ``), http.StatusNotFound, "PostNotFound")
 			wantStatus(t, c.postJSONAs("ana", "/posts/p-2/publish", ``), http.StatusNotFound, "PostNotFound")
 			wantStatus(t, c.postJSONAs("ana", "/posts/p-1/title", `{"title":"Hello, world"}`), 200, "")
 			r := c.postJSONAs("ana", "/posts/p-1/publish", ``)

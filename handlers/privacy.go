@@ -1,0 +1,129 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
+)
+
+// What is private stays private: a stream whose module names an Owner for
+// its current state (a draft, a cart, an account, a person's own stream) is
+// seen only by that owner and the admins; to anyone else it is a stream
+// that does not exist. The state is the store's (its head), so a stream is
+// private from its first event, before any read model has it.
+
+// visible reports whether the request's actor may see the stream.
+func (a *App) visible(r *http.Request, ref es.StreamRef) (bool, error) {
+	id := a.whoIs(r)
+	if id.err != nil {
+		return false, id.err
+	}
+	if id.admin {
+		return true, nil
+	}
+	owner, err := a.ownerOf(r.Context(), ref)
+	return owner == "" || owner == id.name, err
+}
+
+// ownerOf is who alone may see the stream now, "" when anyone may.
+func (a *App) ownerOf(ctx context.Context, ref es.StreamRef) (string, error) {
+	m, ok := a.streams[ref.Type]
+	if !ok || m.Owner == nil {
+		return "", nil
+	}
+	state, _, err := m.handler.Load(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return m.Owner(state), nil
+}
+
+// hiddenCommand answers a command on a stream the actor may not see as the
+// same command on a stream that does not exist would be answered: the
+// decider's refusal on the initial state. A command that would start the
+// stream (nil here) goes on to the decider, whose refusal on the stream as
+// it is (PostExists, NotOwner) is all a would-be creator can learn.
+func hiddenCommand[S any, C any, E es.Event](h *es.Handler[S, C, E], cmd C) error {
+	_, err := h.Decider.Decide(cmd, h.Decider.Initial())
+	return err
+}
+
+// MayWatch reports whether the request may watch a live topic: an
+// author's drafts only that author (and admins), a stream's topic and its
+// timeline's only who may see the stream. Not wired into the hub yet
+// (HubConfig.MaySee): the browser tests name their actor in a header that
+// a WebSocket handshake does not carry.
+func (a *App) MayWatch(r *http.Request, topic string) bool {
+	if author, ok := projections.DraftsAuthor(topic); ok {
+		id := a.whoIs(r)
+		return id.err == nil && (id.admin || id.name == author)
+	}
+	name := strings.TrimPrefix(topic, "timeline/")
+	ref, err := es.ParseStreamRef(name)
+	if err != nil {
+		return true // a list topic: public (its fragment shows only what anyone may see)
+	}
+	ok, err := a.visible(r, ref)
+	return err == nil && ok
+}
+
+// seer tells, stream by stream, whether one reader may see a stream's
+// events, asking the store once per stream.
+type seer struct {
+	a     *App
+	ctx   context.Context
+	who   who
+	known map[es.StreamRef]bool
+}
+
+func (a *App) seerFor(ctx context.Context, id who) *seer {
+	return &seer{a: a, ctx: ctx, who: id, known: map[es.StreamRef]bool{}}
+}
+
+func (s *seer) sees(ref es.StreamRef) bool {
+	if s.who.admin {
+		return true
+	}
+	ok, seen := s.known[ref]
+	if !seen {
+		owner, err := s.a.ownerOf(s.ctx, ref)
+		ok = err == nil && (owner == "" || owner == s.who.name)
+		s.known[ref] = ok
+	}
+	return ok
+}
+
+// indexed is the events the reader may see, and how many others there were.
+func (s *seer) indexed(events []projections.IndexedEvent) (shown []projections.IndexedEvent, private int) {
+	shown = events[:0:0]
+	for _, e := range events {
+		if s.sees(e.Stream) {
+			shown = append(shown, e)
+		} else {
+			private++
+		}
+	}
+	return shown, private
+}
+
+// envelopes is the events the reader may see, and how many others there were.
+func (s *seer) envelopes(events []es.Envelope) (shown []es.Envelope, private int) {
+	shown = make([]es.Envelope, 0, len(events))
+	for _, e := range events {
+		if s.sees(e.Stream) {
+			shown = append(shown, e)
+		} else {
+			private++
+		}
+	}
+	return shown, private
+}
+
+// publicEvents are the events anyone may see.
+func (a *App) publicEvents(ctx context.Context, events []projections.IndexedEvent) []projections.IndexedEvent {
+	shown, _ := a.seerFor(ctx, who{name: Anonymous}).indexed(events)
+	return shown
+}
