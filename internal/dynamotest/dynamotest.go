@@ -23,14 +23,14 @@ package dynamotest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/foldboard/foldboard/internal/testsupport"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -176,19 +176,13 @@ func TablePrefix(t testing.TB) string {
 
 // errNotInstalled marks a start that failed because DynamoDB Local or Java is
 // missing, as opposed to one that failed for a reason worth a red test.
-var errNotInstalled = errors.New("not installed")
+var errNotInstalled = testsupport.ErrNotInstalled
 
 func skipOrFail(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errNotInstalled) && !InCI() {
-		t.Skipf("dynamotest: %v", err)
-	}
-	t.Fatalf("dynamotest: %v", err)
+	testsupport.SkipOrFail(t, "dynamotest", err)
 }
 
 // InCI reports whether the CI environment variable is set to a true value
 // (CI=true, as CI services set it), where missing test dependencies are failures.
-func InCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
-}
+func InCI() bool { return testsupport.InCI() }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,15 +36,7 @@ type Server struct {
 	port   int
 
 	mu   sync.Mutex
-	proc *process // nil while stopped
-}
-
-// process is one run of DynamoDB Local.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited and been reaped
-	err  error         // how it exited; read only after done is closed
-	out  *testsupport.TailBuffer
+	proc *testsupport.Process // nil while stopped
 }
 
 // NewServer starts a DynamoDB Local of the test's own on a free port, keeping
@@ -113,7 +104,9 @@ func startServer(dbPath string) (*Server, error) {
 	// Between finding a free port and DynamoDB Local binding it, another
 	// process may take it; that shows as an early exit, and a new port helps.
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		// DynamoDB Local has no flag to bind one address: it listens on all of
+		// them, so the port must be free on all of them.
+		port, err := testsupport.FreePort("")
 		if err != nil {
 			return nil, err
 		}
@@ -154,17 +147,6 @@ func locate() (dir, java string, err error) {
 	return dir, java, nil
 }
 
-func freePort() (int, error) {
-	// DynamoDB Local has no flag to bind one address: it listens on all of
-	// them, so the port must be free on all of them.
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 var errAddrInUse = errors.New("address already in use")
 
 func (s *Server) args() []string {
@@ -190,34 +172,15 @@ func (s *Server) start() error {
 		return fmt.Errorf("DynamoDB Local on port %d is already running", s.port)
 	}
 	begin := time.Now()
-	p := &process{out: &testsupport.TailBuffer{Max: 16 << 10}, done: make(chan struct{})}
-	p.cmd = exec.Command(s.java, s.args()...)
-	p.cmd.Dir = s.dir
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = sysProcAttr()
-	p.cmd.WaitDelay = time.Second
-	started := make(chan error, 1)
-	go func() {
-		// On Linux the child is killed when the thread that started it ends
-		// (Pdeathsig), so that a test binary that dies, or is killed, leaves no
-		// Java behind. Go ends a thread when a goroutine locked to it returns;
-		// this goroutine holds the thread for exactly the life of the process.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	cmd := exec.Command(s.java, s.args()...)
+	cmd.Dir = s.dir
+	p, err := testsupport.StartProcess(cmd)
+	if err != nil {
 		return fmt.Errorf("starting DynamoDB Local: %w", err)
 	}
 	if err := waitUntilReady(p, s.port, begin.Add(startTimeout)); err != nil {
-		kill(p)
-		return fmt.Errorf("starting DynamoDB Local on port %d: %w\n%s", s.port, err, p.out)
+		p.Kill(stopTimeout)
+		return fmt.Errorf("starting DynamoDB Local on port %d: %w\n%s", s.port, err, p.Out)
 	}
 	s.proc = p
 	return nil
@@ -225,7 +188,7 @@ func (s *Server) start() error {
 
 // waitUntilReady waits until the port takes connections and DynamoDB answers a
 // request on it, or the process exits, or the deadline passes.
-func waitUntilReady(p *process, port int, deadline time.Time) error {
+func waitUntilReady(p *testsupport.Process, port int, deadline time.Time) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	client := &http.Client{
 		Timeout:   2 * time.Second,
@@ -233,13 +196,13 @@ func waitUntilReady(p *process, port int, deadline time.Time) error {
 	}
 	for {
 		select {
-		case <-p.done:
-			return fmt.Errorf("it exited early (%v)", p.err)
+		case <-p.Done():
+			return fmt.Errorf("it exited early (%v)", p.Err())
 		default:
 		}
 		// When it cannot bind its port, DynamoDB Local prints the exception
 		// from its main thread but does not exit: its other threads live on.
-		if out := p.out.String(); strings.Contains(out, `Exception in thread "main"`) {
+		if out := p.Out.String(); strings.Contains(out, `Exception in thread "main"`) {
 			if strings.Contains(out, "Address already in use") {
 				return errAddrInUse
 			}
@@ -286,23 +249,12 @@ func (s *Server) stop() error {
 	}
 	p := s.proc
 	s.proc = nil
-	if !kill(p) {
-		return fmt.Errorf("DynamoDB Local (pid %d) did not exit within %v of SIGKILL", p.cmd.Process.Pid, stopTimeout)
+	// SIGKILL, not SIGTERM: DynamoDB Local takes about 2 s to shut down
+	// politely, and what it has acknowledged is already on disk.
+	if !p.Kill(stopTimeout) {
+		return fmt.Errorf("DynamoDB Local (pid %d) did not exit within %v of SIGKILL", p.Pid(), stopTimeout)
 	}
 	return nil
-}
-
-// kill kills the process's whole group and reports whether it has exited.
-// SIGKILL, not SIGTERM: DynamoDB Local takes about 2 s to shut down politely,
-// and what it has acknowledged is already on disk.
-func kill(p *process) bool {
-	killGroup(p.cmd.Process)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(stopTimeout):
-		return false
-	}
 }
 
 // pid returns the running process's id, or 0 when stopped.
@@ -312,5 +264,5 @@ func (s *Server) pid() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }

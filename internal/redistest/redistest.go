@@ -25,14 +25,14 @@ package redistest
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/foldboard/foldboard/internal/testsupport"
 )
 
 // URLEnv names an already running Redis to use instead of starting one, as
@@ -123,20 +123,14 @@ func Prefix(t testing.TB) string {
 
 // errNotInstalled marks a start that failed because redis-server is missing,
 // as opposed to one that failed for a reason worth a red test.
-var errNotInstalled = errors.New("not installed")
+var errNotInstalled = testsupport.ErrNotInstalled
 
 func skipOrFail(t testing.TB, err error) {
 	t.Helper()
-	if errors.Is(err, errNotInstalled) && !InCI() {
-		t.Skipf("redistest: %v", err)
-	}
-	t.Fatalf("redistest: %v", err)
+	testsupport.SkipOrFail(t, "redistest", err)
 }
 
 // InCI reports whether the CI environment variable is set to a true value
 // (CI=true, as CI services set it), where missing test dependencies are
 // failures.
-func InCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
-}
+func InCI() bool { return testsupport.InCI() }

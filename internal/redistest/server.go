@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,15 +28,7 @@ type Server struct {
 	port int
 
 	mu   sync.Mutex
-	proc *process // nil while stopped
-}
-
-// process is one run of redis-server.
-type process struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited and been reaped
-	err  error         // how it exited; read only after done is closed
-	out  *testsupport.TailBuffer
+	proc *testsupport.Process // nil while stopped
 }
 
 // NewServer starts a redis-server of the test's own on a free loopback port.
@@ -102,7 +93,7 @@ func startServer() (*Server, error) {
 	// Between finding a free port and redis-server binding it, another
 	// process may take it; that shows as an early exit, and a new port helps.
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := testsupport.FreePort("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
@@ -134,15 +125,6 @@ func locate() (string, error) {
 	return bin, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 var errAddrInUse = errors.New("address already in use")
 
 func (s *Server) args() []string {
@@ -163,34 +145,16 @@ func (s *Server) start() error {
 	if s.proc != nil {
 		return fmt.Errorf("redis-server on port %d is already running", s.port)
 	}
-	p := &process{out: &testsupport.TailBuffer{Max: 16 << 10}, done: make(chan struct{})}
-	p.cmd = exec.Command(s.bin, s.args()...)
+	cmd := exec.Command(s.bin, s.args()...)
 	// It writes nothing (no persistence), but needs a directory to run in.
-	p.cmd.Dir = os.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	p.cmd.SysProcAttr = sysProcAttr()
-	p.cmd.WaitDelay = time.Second
-	started := make(chan error, 1)
-	go func() {
-		// On Linux the child is killed when the thread that started it ends
-		// (Pdeathsig); this goroutine holds that thread for exactly the life
-		// of the process, so a test binary that dies leaves no server behind.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	if err := <-started; err != nil {
+	cmd.Dir = os.TempDir()
+	p, err := testsupport.StartProcess(cmd)
+	if err != nil {
 		return fmt.Errorf("starting redis-server: %w", err)
 	}
 	if err := waitUntilReady(p, s.Addr(), time.Now().Add(startTimeout)); err != nil {
-		kill(p)
-		return fmt.Errorf("starting redis-server on port %d: %w\n%s", s.port, err, p.out)
+		p.Kill(stopTimeout)
+		return fmt.Errorf("starting redis-server on port %d: %w\n%s", s.port, err, p.Out)
 	}
 	s.proc = p
 	return nil
@@ -198,14 +162,14 @@ func (s *Server) start() error {
 
 // waitUntilReady waits until the server answers PING at addr, or the process
 // exits, or the deadline passes.
-func waitUntilReady(p *process, addr string, deadline time.Time) error {
+func waitUntilReady(p *testsupport.Process, addr string, deadline time.Time) error {
 	for {
 		select {
-		case <-p.done:
-			if strings.Contains(p.out.String(), "Address already in use") {
+		case <-p.Done():
+			if strings.Contains(p.Out.String(), "Address already in use") {
 				return errAddrInUse
 			}
-			return fmt.Errorf("it exited early (%v)", p.err)
+			return fmt.Errorf("it exited early (%v)", p.Err())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -242,22 +206,10 @@ func (s *Server) stop() error {
 	}
 	p := s.proc
 	s.proc = nil
-	if !kill(p) {
-		return fmt.Errorf("redis-server (pid %d) did not exit within %v of SIGKILL", p.cmd.Process.Pid, stopTimeout)
+	if !p.Kill(stopTimeout) {
+		return fmt.Errorf("redis-server (pid %d) did not exit within %v of SIGKILL", p.Pid(), stopTimeout)
 	}
 	return nil
-}
-
-// kill kills the process's whole group, as a crash would, and reports
-// whether it has exited.
-func kill(p *process) bool {
-	killGroup(p.cmd.Process)
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(stopTimeout):
-		return false
-	}
 }
 
 // pid returns the running process's id, or 0 when stopped.
@@ -267,5 +219,5 @@ func (s *Server) pid() int {
 	if s.proc == nil {
 		return 0
 	}
-	return s.proc.cmd.Process.Pid
+	return s.proc.Pid()
 }

@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package dynamotest
+package testsupport
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 )
 
 // Elsewhere there is no Pdeathsig: a test binary killed before its TestMain
-// returns leaves DynamoDB Local running.
+// returns leaves its child running.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }

@@ -1,4 +1,4 @@
-package dynamotest
+package testsupport
 
 import (
 	"os"
@@ -11,7 +11,7 @@ func sysProcAttr() *syscall.SysProcAttr {
 		// and a Ctrl-C meant for go test reaches it only through us.
 		Setpgid: true,
 		// Killed when the thread that started it ends, however the test
-		// binary ends: see the goroutine in (*Server).start.
+		// binary ends: see the goroutine in StartProcess.
 		Pdeathsig: syscall.SIGKILL,
 	}
 }
