@@ -91,7 +91,9 @@ func startProc(t *testing.T, args, env []string) *proc {
 	p.cmd = exec.Command(binary(t), args...)
 	p.cmd.Env = append(os.Environ(), append([]string{"FOLDBOARD_ADDR=127.0.0.1:0", "FOLDBOARD_SECRET=crashtest-secret", "FOLDBOARD_RATE_LIMIT=0",
 		// The load names its clients in X-Actor, as a sign-in proxy would.
-		"FOLDBOARD_ACTOR_HEADER=X-Actor", "FOLDBOARD_TRUSTED_PROXIES=127.0.0.0/8"}, env...)...)
+		"FOLDBOARD_ACTOR_HEADER=X-Actor", "FOLDBOARD_TRUSTED_PROXIES=127.0.0.0/8",
+		// The checks read every stream, private ones too, as an admin.
+		"FOLDBOARD_ADMINS=" + verifier}, env...)...)
 	p.cmd.Stderr = p.log
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
