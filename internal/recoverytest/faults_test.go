@@ -36,20 +36,25 @@ func (f *faultyFeed) Follow(ctx context.Context, from string, apply func(context
 		if n%f.every != 0 || f.faults.Load() >= f.max {
 			return apply(ctx, b)
 		}
-		switch f.faults.Add(1) % 3 {
+		// A fault counts once it happened: when the apply it needs fails
+		// (a save failing on its own), the same kind comes at the next batch.
+		switch (f.faults.Load() + 1) % 3 {
 		case 0:
+			f.faults.Add(1)
 			f.broke.Add(1)
 			return errFeedBroke
 		case 1:
 			if err := apply(ctx, b); err != nil {
 				return err
 			}
+			f.faults.Add(1)
 			f.broke.Add(1)
 			return errFeedBroke
 		default:
 			if err := apply(ctx, b); err != nil {
 				return err
 			}
+			f.faults.Add(1)
 			f.doubled.Add(1)
 			return apply(ctx, b)
 		}

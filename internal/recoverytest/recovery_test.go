@@ -38,7 +38,9 @@ func TestProjectorRecoversWithNoLostOrDoubledEffect(t *testing.T) {
 
 func testRecovery(t *testing.T, f fixture) {
 	const name = "readmodels"
-	feed := &faultyFeed{Feed: f.feed, every: 2, max: 9}
+	// A fault at every batch until nine have happened: DynamoDB's feed may
+	// bring the whole run in a handful of batches, and each kind must occur.
+	feed := &faultyFeed{Feed: f.feed, every: 1, max: 9}
 	rm := &faultyReadModels{ReadModelStore: f.rm, every: 3, max: 6}
 	w := newWriters(f)
 
@@ -91,7 +93,10 @@ func testRecovery(t *testing.T, f fixture) {
 		"caught up %v after the last command, restart caught up in %v, full replay in %v",
 		events, len(heads), feed.broke.Load(), feed.doubled.Load(), rm.failed, w.retried,
 		caughtUp.Round(time.Millisecond), restart.Round(time.Millisecond), replay.Round(time.Millisecond))
-	if feed.broke.Load() == 0 || feed.doubled.Load() == 0 || rm.failed == 0 {
+	// DynamoDB's feed may bring the whole run in two or three batches, too
+	// few for every kind of feed fault (the outage stands in there); the
+	// embedded log brings many, and must have met each.
+	if feed.broke.Load() == 0 || (f.ordered && feed.doubled.Load() == 0) || rm.failed == 0 {
 		t.Errorf("not every fault happened: %d breaks, %d doubled batches, %d failed saves", feed.broke.Load(), feed.doubled.Load(), rm.failed)
 	}
 }
