@@ -92,7 +92,7 @@ func newSignInLimits(l RateLimit) *signInLimits {
 // 429 RateLimited with Retry-After.
 func (s *signInLimits) allow(w http.ResponseWriter, r *http.Request, name string) error {
 	now := time.Now()
-	wait, ok := s.byAddr.take(remoteIP(r), now)
+	wait, ok := s.byAddr.take(ClientAddress(r), now)
 	if ok && name != "" {
 		wait, ok = s.byName.take(strings.ToLower(name), now)
 	}
@@ -105,11 +105,20 @@ func (s *signInLimits) allow(w http.ResponseWriter, r *http.Request, name string
 		Message: fmt.Sprintf("too many attempts to sign in; try again in %d s", secs)}}
 }
 
-// remoteIP is the connection's address without its port.
-func remoteIP(r *http.Request) string {
+// ClientAddress is the address a client's limits are kept by: its peer's
+// IP, an IPv6 one by its /64 (one machine is given a whole /64 to take
+// fresh addresses from).
+func ClientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip4 := ip.To4(); ip4 != nil {
+		return ip4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

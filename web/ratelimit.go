@@ -2,7 +2,6 @@ package web
 
 import (
 	"container/list"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -196,17 +195,4 @@ func limitRate(l *rateLimits, app *handlers.App) func(http.Handler) http.Handler
 
 // clientAddress is the address a request's limits are kept by: its peer's
 // IP, an IPv6 one by its /64 (one subscriber's network).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip4 := ip.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-}
+func clientAddress(r *http.Request) string { return handlers.ClientAddress(r) }
