@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"container/list"
 	"fmt"
 	"math"
 	"net"
@@ -29,72 +30,85 @@ func (l RateLimit) withDefaults() RateLimit {
 	return l
 }
 
-// maxLimited bounds the keys a limiter remembers; past it, the buckets
-// that have filled up again are forgotten (they hold nothing).
+// maxLimited bounds the names and addresses the sign-in limits remember.
 const maxLimited = 10_000
 
-// limiter keeps a token bucket per key (an address, a name).
-type limiter struct {
-	limit RateLimit
+// Buckets are the token buckets of one kind of client, at most max of
+// them: the least recently used is forgotten (its client starts afresh,
+// which is what an idle client's full bucket would give it anyway).
+type Buckets struct {
+	limit rate.Limit
+	burst int
+	max   int
+
 	mu    sync.Mutex
-	keys  map[string]*rate.Limiter
+	byKey map[string]*list.Element
+	lru   *list.List // of *bucket, most recent first
 }
 
-func newLimiter(l RateLimit) *limiter {
-	return &limiter{limit: l.withDefaults(), keys: map[string]*rate.Limiter{}}
+type bucket struct {
+	key string
+	lim *rate.Limiter
 }
 
-// take spends one attempt of key, or says how long until there is one.
-func (l *limiter) take(key string, now time.Time) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim, ok := l.keys[key]
-	if !ok {
-		if len(l.keys) >= maxLimited {
-			l.forgetFull(now)
-		}
-		lim = rate.NewLimiter(rate.Every(l.limit.Every), l.limit.Burst)
-		l.keys[key] = lim
-	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
+// NewBuckets keeps at most max clients' buckets of burst tokens, filled
+// perSecond.
+func NewBuckets(perSecond float64, burst, max int) *Buckets {
+	return &Buckets{limit: rate.Limit(perSecond), burst: burst, max: max, byKey: map[string]*list.Element{}, lru: list.New()}
 }
 
-func (l *limiter) forgetFull(now time.Time) {
-	for k, lim := range l.keys {
-		if lim.TokensAt(now) >= float64(l.limit.Burst) {
-			delete(l.keys, k)
+// Take spends a token of key's bucket; when there is none, it spends
+// nothing and says how long until there is one.
+func (b *Buckets) Take(key string, now time.Time) (ok bool, retry time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var lim *rate.Limiter
+	if el, found := b.byKey[key]; found {
+		b.lru.MoveToFront(el)
+		lim = el.Value.(*bucket).lim
+	} else {
+		if b.lru.Len() >= b.max {
+			oldest := b.lru.Back()
+			b.lru.Remove(oldest)
+			delete(b.byKey, oldest.Value.(*bucket).key)
 		}
+		lim = rate.NewLimiter(b.limit, b.burst)
+		b.byKey[key] = b.lru.PushFront(&bucket{key: key, lim: lim})
 	}
-	for k := range l.keys { // all busy: forget any, rather than grow
-		if len(l.keys) < maxLimited {
-			break
-		}
-		delete(l.keys, k)
+	res := lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return false, d
 	}
+	return true, 0
+}
+
+// Size is how many clients' buckets are remembered.
+func (b *Buckets) Size() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lru.Len()
 }
 
 // signInLimits bound sign-ins and sign-ups per address and per name, so
 // that neither one machine nor a guess at one person's password runs free.
 type signInLimits struct {
-	byAddr, byName *limiter
+	byAddr, byName *Buckets
 }
 
 func newSignInLimits(l RateLimit) *signInLimits {
-	return &signInLimits{byAddr: newLimiter(l), byName: newLimiter(l)}
+	l = l.withDefaults()
+	perSecond := 1 / l.Every.Seconds()
+	return &signInLimits{byAddr: NewBuckets(perSecond, l.Burst, maxLimited), byName: NewBuckets(perSecond, l.Burst, maxLimited)}
 }
 
 // allow spends an attempt of the request's address and of name, or answers
 // 429 RateLimited with Retry-After.
 func (s *signInLimits) allow(w http.ResponseWriter, r *http.Request, name string) error {
 	now := time.Now()
-	wait, ok := s.byAddr.take(ClientAddress(r), now)
+	ok, wait := s.byAddr.Take(ClientAddress(r), now)
 	if ok && name != "" {
-		wait, ok = s.byName.take(strings.ToLower(name), now)
+		ok, wait = s.byName.Take(strings.ToLower(name), now)
 	}
 	if ok {
 		return nil

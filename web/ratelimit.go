@@ -1,13 +1,9 @@
 package web
 
 import (
-	"container/list"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/foldboard/foldboard/handlers"
 )
@@ -77,65 +73,10 @@ func (r Rates) withDefaults() Rates {
 	return r
 }
 
-// buckets are the token buckets of one kind of client, at most max of
-// them: the least recently used is forgotten (its client starts afresh,
-// which is what an idle client's full bucket would give it anyway).
-type buckets struct {
-	limit rate.Limit
-	burst int
-	max   int
-
-	mu    sync.Mutex
-	byKey map[string]*list.Element
-	lru   *list.List // of *bucket, most recent first
-}
-
-type bucket struct {
-	key string
-	lim *rate.Limiter
-}
-
-func newBuckets(perSecond float64, burst, max int) *buckets {
-	return &buckets{limit: rate.Limit(perSecond), burst: burst, max: max, byKey: map[string]*list.Element{}, lru: list.New()}
-}
-
-// take spends a token of key's bucket; when there is none, it spends
-// nothing and says how long until there is one.
-func (b *buckets) take(key string, now time.Time) (ok bool, retry time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var lim *rate.Limiter
-	if el, found := b.byKey[key]; found {
-		b.lru.MoveToFront(el)
-		lim = el.Value.(*bucket).lim
-	} else {
-		if b.lru.Len() >= b.max {
-			oldest := b.lru.Back()
-			b.lru.Remove(oldest)
-			delete(b.byKey, oldest.Value.(*bucket).key)
-		}
-		lim = rate.NewLimiter(b.limit, b.burst)
-		b.byKey[key] = b.lru.PushFront(&bucket{key: key, lim: lim})
-	}
-	res := lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return false, d
-	}
-	return true, 0
-}
-
-// size is how many clients' buckets are remembered.
-func (b *buckets) size() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.lru.Len()
-}
-
 // rateLimits holds every client's buckets.
 type rateLimits struct {
 	off                             bool
-	addrCommands, actors, addrReads *buckets
+	addrCommands, actors, addrReads *handlers.Buckets
 	// actorOf is the actor a request is counted against, "" for none.
 	actorOf func(*http.Request) string
 }
@@ -146,9 +87,9 @@ func newRateLimits(r Rates, actorOf func(*http.Request) string) *rateLimits {
 	}
 	r = r.withDefaults()
 	return &rateLimits{
-		addrCommands: newBuckets(r.AddressCommands, r.AddressBurst, r.Clients),
-		actors:       newBuckets(r.ActorCommands, r.ActorBurst, r.Clients),
-		addrReads:    newBuckets(r.AddressReads, r.ReadBurst, r.Clients),
+		addrCommands: handlers.NewBuckets(r.AddressCommands, r.AddressBurst, r.Clients),
+		actors:       handlers.NewBuckets(r.ActorCommands, r.ActorBurst, r.Clients),
+		addrReads:    handlers.NewBuckets(r.AddressReads, r.ReadBurst, r.Clients),
 		actorOf:      actorOf,
 	}
 }
@@ -159,16 +100,16 @@ func (l *rateLimits) allow(r *http.Request, now time.Time) *handlers.RateLimited
 	addr := clientAddress(r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		if ok, retry := l.addrReads.take(addr, now); !ok {
+		if ok, retry := l.addrReads.Take(addr, now); !ok {
 			return &handlers.RateLimitedError{Who: "address", Retry: retry}
 		}
 		return nil
 	}
-	if ok, retry := l.addrCommands.take(addr, now); !ok {
+	if ok, retry := l.addrCommands.Take(addr, now); !ok {
 		return &handlers.RateLimitedError{Who: "address", Retry: retry}
 	}
 	if actor := l.actorOf(r); actor != "" {
-		if ok, retry := l.actors.take(actor, now); !ok {
+		if ok, retry := l.actors.Take(actor, now); !ok {
 			return &handlers.RateLimitedError{Who: "actor", Retry: retry}
 		}
 	}

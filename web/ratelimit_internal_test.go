@@ -5,28 +5,30 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/foldboard/foldboard/handlers"
 )
 
 // TestBucketsAreBoundedAndForgetTheLeastRecentlyUsed: however many clients
 // come, at most max buckets are kept; the one forgotten is the least
 // recently used, and a client that keeps coming keeps its (empty) bucket.
 func TestBucketsAreBoundedAndForgetTheLeastRecentlyUsed(t *testing.T) {
-	b := newBuckets(0.001, 2, 100)
+	b := handlers.NewBuckets(0.001, 2, 100)
 	now := time.Now()
 	for range 2 {
-		if ok, _ := b.take("loop", now); !ok {
+		if ok, _ := b.Take("loop", now); !ok {
 			t.Fatal("a fresh bucket refused its burst")
 		}
 	}
 	for i := range 10_000 {
-		b.take(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
+		b.Take(fmt.Sprintf("10.0.%d.%d", i/256, i%256), now)
 		if i%50 == 0 {
-			if ok, retry := b.take("loop", now); ok || retry <= 0 {
+			if ok, retry := b.Take("loop", now); ok || retry <= 0 {
 				t.Fatalf("the loop's empty bucket was forgotten while in use (ok %v, retry %v)", ok, retry)
 			}
 		}
 	}
-	if n := b.size(); n != 100 {
+	if n := b.Size(); n != 100 {
 		t.Errorf("%d buckets kept, want the bound, 100", n)
 	}
 }
