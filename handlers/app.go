@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -86,6 +87,8 @@ type App struct {
 	// tries are the command routes of each stream type by the command's
 	// name, for "what if" (Try); Mount learns them.
 	tries map[string]map[string]tryRoute
+	// commandRoutes are the modules' command patterns (CommandRoutes).
+	commandRoutes []string
 }
 
 // mounted is a module served by an App, with its command handler.
@@ -146,8 +149,14 @@ func (a *App) Mount(r chi.Router) {
 		m.Kind.mount(a, a.streams[m.StreamType()].handler, rec)
 		rec.openWithGet(m)
 		a.tries[m.StreamType()] = learnCommands(m, rec)
+		a.commandRoutes = append(a.commandRoutes, rec.posts...)
 	}
 }
+
+// CommandRoutes are the patterns of every module's command routes (their
+// POSTs), as Mount mounted them: the domain commands, which are not
+// operations.
+func (a *App) CommandRoutes() []string { return slices.Clone(a.commandRoutes) }
 
 // ListTopics are the live topics of every module's lists, with the least
 // time between two pushes of each.

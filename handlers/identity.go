@@ -242,6 +242,17 @@ func (a *App) cookieMAC(body string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
+// OnlyAdmins is AdminOnly as a router's middleware: web/routes.go mounts
+// every operation (any POST that is neither a domain command nor a
+// sign-in route: rebuild, and on /projections retry, rebuild one model,
+// swap, discard) on a router that uses it, `ops.Post(...)`.
+func (a *App) OnlyAdmins(next http.Handler) http.Handler {
+	return a.Handle(a.AdminOnly(func(w http.ResponseWriter, r *http.Request) error {
+		next.ServeHTTP(w, r)
+		return nil
+	}))
+}
+
 // AdminOnly guards an operation (a rebuild, say): anyone signed out is
 // asked to sign in, anyone but an admin is refused.
 func (a *App) AdminOnly(fn Func) Func {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
@@ -458,4 +460,43 @@ func spread(d []time.Duration) quartiles {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return quartiles{s[len(s)/4], s[len(s)/2], s[3*len(s)/4]}
+}
+
+// TestEveryOperationIsForAdminsOnly walks every route: each POST that is
+// neither a module's domain command, a sign-in route nor the what-if (which
+// appends nothing) is an operation, and answers 401 SignInRequired to
+// someone signed out and 403 AdminOnly to someone signed in who is not an
+// admin. A new operation mounted outside the routes' ops router fails it.
+func TestEveryOperationIsForAdminsOnly(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{SignInOnly: true, Admins: []string{"root"}})
+	c := newClient(t, app)
+	ben := signUp(t, c, "ben", "ben's password")
+	notOperations := map[string]bool{
+		"/signin": true, "/signup": true, "/signout": true, "/tokens": true, "/tokens/{id}/revoke": true,
+		"/streams/{type}/{id}/try": true,
+		"/static/*":                true, // the files, served to any method
+	}
+	for _, p := range app.Server.CommandRoutes() {
+		notOperations[p] = true
+	}
+	placeholder := regexp.MustCompile(`\{[^}]*\}`)
+	var operations []string
+	err := chi.Walk(app.Server.Routes(), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if method == http.MethodPost && !notOperations[route] {
+			operations = append(operations, route)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(operations, "/rebuild") {
+		t.Fatalf("the walk found no /rebuild among %v", operations)
+	}
+	for _, route := range operations {
+		path := placeholder.ReplaceAllString(route, "x")
+		wantStatus(t, anonymous(c).postJSON(path, `{}`), http.StatusUnauthorized, "SignInRequired")
+		wantStatus(t, ben.postJSON(path, `{}`), http.StatusForbidden, "AdminOnly")
+	}
+	t.Logf("operations: %v", operations)
 }

@@ -11,7 +11,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"time"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/relay"
@@ -111,7 +114,10 @@ func (l Limits) withDefaults() Limits {
 // Server is foldboard, ready to serve.
 type Server struct {
 	handler http.Handler
-	hub     *Hub
+	router  *chi.Mux
+	// commands are the modules' command patterns (CommandRoutes).
+	commands []string
+	hub      *Hub
 	// live is the read side the pages read and its projector; a rebuild
 	// swaps it.
 	live    *projections.Live
@@ -210,7 +216,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if s.reactors, err = newReactors(ctx, d, app); err != nil {
 		return nil, err
 	}
-	s.handler = routes(app, s.hub, d.Log, s.metrics, g)
+	s.router = routes(app, s.hub, d.Log, s.metrics, g)
+	s.handler = s.router
+	s.commands = app.CommandRoutes()
 	return s, nil
 }
 
@@ -225,6 +233,12 @@ func throttles(app *handlers.App) map[string]time.Duration {
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes are the server's routes, to walk (chi.Walk).
+func (s *Server) Routes() chi.Routes { return s.router }
+
+// CommandRoutes are the patterns of the modules' domain commands.
+func (s *Server) CommandRoutes() []string { return slices.Clone(s.commands) }
 
 // Projector is the projector of the read models the pages read now.
 func (s *Server) Projector() *projections.Projector { return s.live.Load().Projector }
