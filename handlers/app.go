@@ -46,6 +46,9 @@ type Deps struct {
 	// how it goes; without them the dashboard offers none.
 	Rebuild       func() error
 	RebuildStatus func() views.RebuildStatus
+	// Retry re-applies a parked stream (POST /projections/retry); nil: the
+	// board offers none.
+	Retry func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
 	// Reactions tells how each reactor does (dashboard, /projections); nil
@@ -71,6 +74,7 @@ type App struct {
 
 	rebuild        func() error
 	rebuildStatus  func() views.RebuildStatus
+	retry          func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
 	instance       func() (id, role string)
@@ -109,7 +113,7 @@ func New(d Deps) *App {
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, onCommand: d.OnCommand, reactionStatus: d.Reactions,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, retry: d.Retry, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		instance: d.Instance,
 		modules:  d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},

@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/views"
 )
 
@@ -65,7 +67,7 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusOK, ans)
 		return nil
 	}
-	board := views.ProjectionsBoard{}
+	board := views.ProjectionsBoard{Admin: a.retry != nil && a.whoIs(r).admin}
 	for _, rm := range ans.ReadModels {
 		row := views.BoardRow{Name: rm.Name, Reads: strings.Join(rm.Reads, ", "), Projector: rm.Projector, Position: rm.Position,
 			Applied: rm.Applied, Dropped: rm.DuplicatesDropped, OutOfOrder: rm.HeldOutOfOrder, Behind: -1,
@@ -178,4 +180,50 @@ func (a *App) reactions() []es.ReactorStatus {
 		return nil
 	}
 	return a.reactionStatus()
+}
+
+// RetryParked is POST /projections/retry (an operation: admins only,
+// web/routes.go): it re-applies a parked stream (`stream`: "type/id") from
+// where its read models stopped (projections.Projector.Retry). JSON:
+// `200 {"retry": {"stream", "applied", "version", "parked"?}}`; a form gets
+// 303 to the board.
+func (a *App) RetryParked(w http.ResponseWriter, r *http.Request) error {
+	in, err := readInput(r)
+	if err != nil {
+		return err
+	}
+	s, err := in.requiredText("stream")
+	if err != nil {
+		return err
+	}
+	if err := in.done(); err != nil {
+		return err
+	}
+	ref, err := es.ParseStreamRef(s)
+	if err != nil || !es.ValidID(ref.ID) {
+		return badRequest("BadStream", "stream", "stream must be type/id, as the board names it")
+	}
+	if a.retry == nil {
+		return es.Errorf(es.Refused, "NoRetry", "this server cannot retry parked streams")
+	}
+	res, err := a.retry(r.Context(), ref)
+	if errors.Is(err, projections.ErrNotParked) {
+		return es.Errorf(es.Refused, "NotParked", "%s is not parked", ref)
+	}
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(r.Context(), "parked stream retried", "actor", a.cookieActor(r), "stream", ref.String(),
+		"applied", res.Applied, "version", res.Version, "parked", res.Parked)
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"retry": retryAnswer{Stream: ref.String(), RetryResult: res}})
+		return nil
+	}
+	http.Redirect(w, r, views.RouteProjections, http.StatusSeeOther)
+	return nil
+}
+
+type retryAnswer struct {
+	Stream string `json:"stream"`
+	projections.RetryResult
 }

@@ -176,6 +176,34 @@ func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
 	ch.Topic(TopicDashboard)
 }
 
+// unpark lifts a stream's park, for a retry.
+func (c *Catalogue) unpark(ref es.StreamRef, ch *Changes) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.streams[ref]
+	if !ok {
+		return
+	}
+	info.Parked, info.ParkedVersion = "", 0
+	delete(c.parked, ref)
+	ch.Doc(c, catalogueKey+ref.String())
+	ch.Topic(TopicDashboard)
+}
+
+// repark puts back the park a retry lifted, as it was.
+func (c *Catalogue) repark(was StreamInfo, ch *Changes) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	info, ok := c.streams[was.Stream]
+	if !ok {
+		return
+	}
+	info.Parked, info.ParkedVersion = was.Parked, was.ParkedVersion
+	c.parked[was.Stream] = struct{}{}
+	ch.Doc(c, catalogueKey+was.Stream.String())
+	ch.Topic(TopicDashboard)
+}
+
 // TimelineTopic is the topic of a stream's timeline page.
 func TimelineTopic(s es.StreamRef) string { return "timeline/" + s.String() }
 

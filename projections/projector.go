@@ -29,6 +29,9 @@ type Projector struct {
 	onApplied func(ctx context.Context, from string, b es.Batch)
 	stopOn    func(error) bool
 	pending   pendingAppends
+	// applying is held while a batch of the feed, or a retry, is applied:
+	// both use unsaved and the models, which are not safe for two at once.
+	applying sync.Mutex
 	// flushAt is how many changed documents make the projector save before
 	// the end of a batch: an event changes a handful (flushMargin), and a
 	// save takes es.DocsPerSave of the store.
@@ -221,6 +224,8 @@ func (p *Projector) setRunning(running bool, err error) {
 const flushMargin = 16
 
 func (p *Projector) apply(ctx context.Context, b es.Batch) error {
+	p.applying.Lock()
+	defer p.applying.Unlock()
 	start := time.Now()
 	p.pending.seen(b.Events)
 	ch := p.unsaved
@@ -273,6 +278,99 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 		p.onBatch(BatchStats{Events: len(b.Events), Applied: n, Took: time.Since(start)})
 	}
 	return nil
+}
+
+// StreamReader reads one stream's events from the store (es.Store does).
+type StreamReader interface {
+	ReadStream(ctx context.Context, stream es.StreamRef, opts es.ReadOptions) ([]es.Envelope, error)
+}
+
+// ErrNotParked is Retry's answer for a stream that is not parked.
+var ErrNotParked = errors.New("the stream is not parked")
+
+// retryPage is how many events a retry reads from the store at a time.
+const retryPage = 500
+
+// RetryResult is what a retry of a parked stream did.
+type RetryResult struct {
+	// Applied is how many of the stream's events the read models applied.
+	Applied int64 `json:"applied"`
+	// Version is the version the read models hold now.
+	Version int64 `json:"version"`
+	// Parked is the error that parked the stream again ("" when it is not).
+	Parked string `json:"parked,omitempty"`
+}
+
+// Retry applies a parked stream again: it lifts the park and applies the
+// stream's events after the version the read models hold, read from the
+// store in order, as the feed would have brought them; an event that fails
+// again parks the stream again (at that event). Each version is applied
+// once: the feed, which passed over the stream while it was parked, drops
+// what the retry applied by version when it brings it later. The
+// checkpoint stays where it is. It runs between the feed's batches, so that
+// the two never apply at once.
+func (p *Projector) Retry(ctx context.Context, store StreamReader, ref es.StreamRef) (RetryResult, error) {
+	p.applying.Lock()
+	defer p.applying.Unlock()
+	info, ok := p.cat.Stream(ref)
+	if !ok || info.Parked == "" {
+		return RetryResult{}, ErrNotParked
+	}
+	ch := p.unsaved
+	p.cat.unpark(ref, ch)
+	p.log.Info("retrying parked stream", "projector", p.name, "stream", ref.String(), "from", info.Version+1, "was", info.Parked)
+	res := RetryResult{Version: info.Version}
+	var last es.Envelope
+	var failed error
+read:
+	for {
+		page, err := store.ReadStream(ctx, ref, es.ReadOptions{From: res.Version + 1, Limit: retryPage})
+		if err != nil {
+			failed = fmt.Errorf("reading %s: %w", ref, err)
+			break
+		}
+		for _, env := range page {
+			if env.Version != res.Version+1 {
+				p.park(env, fmt.Errorf("version %d read after %d: the store skipped events", env.Version, res.Version), ch)
+				break read
+			}
+			if err := p.applyOne(env, ch); err != nil {
+				p.park(env, err, ch)
+				break read
+			}
+			res.Applied++
+			res.Version = env.Version
+			p.unsavedN++
+			last = env
+		}
+		if len(page) < retryPage {
+			break
+		}
+	}
+	if failed != nil {
+		// The rest could not be read: park it again where it stands, so the
+		// board says why and the feed does not apply past a gap.
+		if res.Applied > 0 {
+			info.Parked = fmt.Sprintf("%s v%d: retry: %v", ref, res.Version+1, failed)
+			info.ParkedVersion = res.Version + 1
+		}
+		p.cat.repark(info, ch)
+	}
+	if res.Applied > 0 {
+		p.mu.Lock()
+		p.lastEvent, p.lastApplied = last, time.Now()
+		p.mu.Unlock()
+	}
+	p.mu.Lock()
+	checkpoint := p.checkpoint
+	p.mu.Unlock()
+	if err := p.save(ctx, checkpoint, ch); err != nil {
+		return res, err
+	}
+	if now, _ := p.cat.Stream(ref); now.Parked != "" {
+		res.Parked = now.Parked
+	}
+	return res, failed
 }
 
 func (p *Projector) applyOne(env es.Envelope, ch *Changes) (err error) {

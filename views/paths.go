@@ -9,6 +9,8 @@ import (
 const (
 	RouteDashboard    = "/"
 	RouteRebuild      = "/rebuild"
+	RouteProjections  = "/projections"
+	RouteRetryParked  = "/projections/retry"
 	RouteEvents       = "/events"
 	RouteStreamEvents = "/streams/{type}/{id}/events"
 	RouteStreamState  = "/streams/{type}/{id}/state"

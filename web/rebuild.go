@@ -127,3 +127,14 @@ func (s *Server) runRebuild(ctx context.Context, name string) error {
 
 // Rebuilding reports whether a rebuild runs.
 func (s *Server) Rebuilding() bool { return s.rebuild.running.Load() }
+
+// RetryParked re-applies a parked stream in the read models in use
+// (projections.Projector.Retry), reading its events from the store. In a
+// cluster it is refused: the holder's retry would have to reach the
+// followers through the relay, which carries only the feed's batches.
+func (s *Server) RetryParked(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error) {
+	if s.member != nil {
+		return projections.RetryResult{}, es.Errorf(es.Refused, "RetryInCluster", "retrying a parked stream in a cluster is not supported yet: restart the instances once the cause is fixed")
+	}
+	return s.Projector().Retry(ctx, s.deps.Store, ref)
+}

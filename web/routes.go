@@ -31,6 +31,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	// TestEveryOperationIsForAdminsOnly walks the routes to hold it.
 	ops := r.With(app.OnlyAdmins)
 	ops.Post(views.RouteRebuild, h(app.Rebuild).ServeHTTP)
+	ops.Post(views.RouteRetryParked, h(app.RetryParked).ServeHTTP)
 
 	r.Get("/signin", h(app.SignInPage).ServeHTTP)
 	r.Post("/signin", h(app.SignIn).ServeHTTP)

@@ -196,7 +196,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Identity: d.Identity, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
-		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, OnCommand: s.metrics.command,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, Retry: s.RetryParked, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
 		Instance:  s.instance,
 	})
