@@ -49,6 +49,8 @@ type Deps struct {
 	// Retry re-applies a parked stream (POST /projections/retry); nil: the
 	// board offers none.
 	Retry func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
+	// Latency is the last minute's command → browser figures (the hub's).
+	Latency func() views.LiveLatency
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
 	// Reactions tells how each reactor does (dashboard, /projections); nil
@@ -75,6 +77,7 @@ type App struct {
 	rebuild        func() error
 	rebuildStatus  func() views.RebuildStatus
 	retry          func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
+	latency        func() views.LiveLatency
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
 	instance       func() (id, role string)
@@ -113,7 +116,7 @@ func New(d Deps) *App {
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, retry: d.Retry, onCommand: d.OnCommand, reactionStatus: d.Reactions,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		instance: d.Instance,
 		modules:  d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},

@@ -54,6 +54,9 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	d.Busiest = cat.Busiest(now, busiestShown)
 	d.Pages = a.pages
 	d.Reactions = a.reactions()
+	if a.latency != nil {
+		d.Latency = a.latency()
+	}
 	return d
 }
 

@@ -44,6 +44,9 @@ type Projector struct {
 	// feed's goroutine touches them.
 	unsaved  *Changes
 	unsavedN int64
+	// unsavedSince is when the earliest of the unsaved events was appended
+	// (its time); savedSince, that of the save being told of (OnChange).
+	unsavedSince, savedSince time.Time
 
 	mu         sync.Mutex
 	checkpoint string
@@ -254,6 +257,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 		}
 		n++
 		p.unsavedN++
+		p.noteAppended(env)
 		last = env
 		if len(ch.docs) >= p.flushAt {
 			// Saved with the checkpoint before this batch: on a restart the
@@ -341,6 +345,7 @@ read:
 			res.Applied++
 			res.Version = env.Version
 			p.unsavedN++
+			p.noteAppended(env)
 			last = env
 		}
 		if len(page) < retryPage {
@@ -371,6 +376,22 @@ read:
 		res.Parked = now.Parked
 	}
 	return res, failed
+}
+
+// noteAppended keeps the earliest append time of the unsaved events.
+func (p *Projector) noteAppended(env es.Envelope) {
+	if p.unsavedSince.IsZero() || env.Time.Before(p.unsavedSince) {
+		p.unsavedSince = env.Time
+	}
+}
+
+// ChangedSince is, while OnChange is told of a save's topics, when the
+// earliest event of that save was appended (its time, the appending
+// instance's clock): where the hub measures command → browser latency from.
+func (p *Projector) ChangedSince() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.savedSince
 }
 
 func (p *Projector) applyOne(env es.Envelope, ch *Changes) (err error) {
@@ -409,6 +430,7 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes) er
 	topics := ch.Topics()
 	ch.reset()
 	p.mu.Lock()
+	p.savedSince, p.unsavedSince = p.unsavedSince, time.Time{}
 	if checkpoint != p.checkpoint {
 		p.inBatch.Store(0)
 	}

@@ -25,6 +25,8 @@ type Dashboard struct {
 	Pages StreamPages
 	// Reactions are how the reactors do: position, outcomes, parked events.
 	Reactions []es.ReactorStatus
+	// Latency is the last minute's command → browser figures.
+	Latency LiveLatency
 }
 
 // HotShare is the part of a stream's write limit past which the dashboard

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/foldboard/foldboard/views"
 )
 
 // Hub pushes re-rendered fragments to the WebSocket clients subscribed to
@@ -36,6 +38,9 @@ type Hub struct {
 	// seq orders renders: a fragment rendered earlier never replaces one
 	// rendered later, whichever reaches a client first.
 	seq atomic.Uint64
+	// latency keeps, for the dashboard, how long after its append each
+	// change's fragment was written to a WebSocket.
+	latency views.LatencyWindow
 
 	// minInterval spaces the pushes of one topic; refresh re-renders some
 	// topics on a clock while they are watched.
@@ -138,6 +143,9 @@ type topicPushes struct {
 	// is not pushed again. A new subscriber clears it.
 	html []byte
 	stop chan struct{} // ends the topic's refresh loop, if it has one
+	// since is when the earliest change not pushed yet was appended (zero:
+	// unknown), for the latency figures.
+	since time.Time
 }
 
 // maxTopics bounds the topics of one connection.
@@ -179,6 +187,9 @@ type client struct {
 type fragment struct {
 	seq  uint64
 	html []byte
+	// since is when the earliest change it shows was appended (zero: none
+	// known, as in a page's first fragment).
+	since time.Time
 }
 
 func newClient() *client {
@@ -192,8 +203,11 @@ func (c *client) offer(topic string, f fragment) {
 		return
 	}
 	c.newest[topic] = f.seq
-	if _, ok := c.pending[topic]; !ok {
+	if old, ok := c.pending[topic]; !ok {
 		c.order = append(c.order, topic)
+	} else if !old.since.IsZero() && (f.since.IsZero() || old.since.Before(f.since)) {
+		// The change the replaced fragment carried waited from then.
+		f.since = old.since
 	}
 	c.pending[topic] = f
 	c.mu.Unlock()
@@ -203,17 +217,17 @@ func (c *client) offer(topic string, f fragment) {
 	}
 }
 
-func (c *client) take() ([]byte, bool) {
+func (c *client) take() (fragment, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.order) == 0 {
-		return nil, false
+		return fragment{}, false
 	}
 	var topic string
 	topic, c.order = c.order[0], c.order[1:]
 	f := c.pending[topic]
 	delete(c.pending, topic)
-	return f.html, true
+	return f, true
 }
 
 // renderTopic renders a topic's current fragment, numbered before it reads
@@ -223,6 +237,10 @@ func (h *Hub) renderTopic(ctx context.Context, topic string) (fragment, error) {
 	html, err := h.render(ctx, topic)
 	return fragment{seq: seq, html: html}, err
 }
+
+// Latency is the last minute's command → browser figures: from an append
+// to the fragment showing it written to a WebSocket.
+func (h *Hub) Latency() views.LiveLatency { return h.latency.Figures(time.Now()) }
 
 // Clients is the number of connected clients.
 func (h *Hub) Clients() int {
@@ -237,9 +255,18 @@ func (h *Hub) Clients() int {
 // one render takes in every change since: the newest wins, and a topic that
 // changes with every event costs at most a render per interval.
 func (h *Hub) Publish(ctx context.Context, topics []string) {
+	h.PublishSince(ctx, topics, time.Time{})
+}
+
+// PublishSince is Publish of changes the earliest of which was appended at
+// since: the fragments' writes to the WebSockets are timed from it (Latency).
+func (h *Hub) PublishSince(ctx context.Context, topics []string, since time.Time) {
 	for _, topic := range topics {
 		h.mu.Lock()
 		tp := h.pushes[topic]
+		if tp != nil && !since.IsZero() && (tp.since.IsZero() || since.Before(tp.since)) {
+			tp.since = since
+		}
 		if tp == nil || tp.timer != nil {
 			// Nobody watches it, or a push is due that will render the newest.
 			h.mu.Unlock()
@@ -301,7 +328,12 @@ func (h *Hub) push(ctx context.Context, topic string) {
 	}
 	h.mu.Lock()
 	tp := h.pushes[topic]
-	if tp == nil || bytes.Equal(tp.html, f.html) {
+	if tp == nil {
+		h.mu.Unlock()
+		return
+	}
+	f.since, tp.since = tp.since, time.Time{}
+	if bytes.Equal(tp.html, f.html) {
 		h.mu.Unlock()
 		return
 	}
@@ -520,13 +552,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-c.wake:
 		}
 		for {
-			html, ok := c.take()
+			f, ok := c.take()
 			if !ok {
 				break
 			}
-			if err := h.write(ctx, conn, html); err != nil {
+			if err := h.write(ctx, conn, f.html); err != nil {
 				h.log.Info("dropping live client", "err", err)
 				return
+			}
+			if !f.since.IsZero() {
+				now := time.Now()
+				h.latency.Add(now, now.Sub(f.since))
 			}
 		}
 	}

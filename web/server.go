@@ -20,6 +20,7 @@ import (
 	"github.com/foldboard/foldboard/es/relay"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
 )
 
 // Deps are what the server is built from.
@@ -196,7 +197,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Identity: d.Identity, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
-		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, Retry: s.RetryParked, OnCommand: s.metrics.command,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
 		Instance:  s.instance,
 	})
@@ -248,7 +249,7 @@ func (s *Server) Projector() *projections.Projector { return s.live.Load().Proje
 // swapped in.
 func (s *Server) publishServed(p *projections.Projector, topics []string) {
 	if s.live.Load().Projector == p {
-		s.hub.Publish(context.Background(), topics)
+		s.hub.PublishSince(context.Background(), topics, p.ChangedSince())
 	}
 }
 
