@@ -162,7 +162,8 @@ func commandName(cmd any) string {
 	return name[strings.LastIndexByte(name, '.')+1:]
 }
 
-// commandDone logs a handled command and tells OnCommand.
+// commandDone logs a handled command and tells OnCommand. The stream id
+// comes from the path and the actor from a header: clipped and escaped.
 func (a *App) commandDone(r *http.Request, o CommandOutcome, actor string, repeated bool, err error) {
 	level := slog.LevelInfo
 	switch {
@@ -178,8 +179,8 @@ func (a *App) commandDone(r *http.Request, o CommandOutcome, actor string, repea
 		}
 	}
 	a.log.LogAttrs(r.Context(), level, "command",
-		slog.String("command", o.Command), slog.String("stream", o.Stream), slog.Int64("version", o.Version),
-		slog.String("outcome", o.Outcome), slog.String("actor", actor),
+		slog.String("command", LogText(o.Command, LogShort)), slog.String("stream", LogText(o.Stream, LogShort)), slog.Int64("version", o.Version),
+		slog.String("outcome", LogText(o.Outcome, LogShort)), slog.String("actor", LogText(actor, LogShort)),
 		slog.Duration("duration", o.Took))
 	if a.onCommand != nil {
 		a.onCommand(o)

@@ -57,7 +57,7 @@ func logRequests(log *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 			route := routeLabel(r)
 			took := time.Since(start)
 			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("method", clip(r.Method, 32)), slog.String("route", route), slog.String("path", clip(r.URL.Path, 256)),
+				slog.String("method", handlers.LogText(r.Method, 32)), slog.String("route", route), slog.String("path", handlers.LogText(r.URL.Path, handlers.LogLong)),
 				slog.Int("status", ww.Status()), slog.Duration("duration", took))
 			m.request(r.Method, route, ww.Status(), took)
 		})
@@ -72,13 +72,4 @@ func routeLabel(r *http.Request) string {
 		return ""
 	}
 	return rc.RoutePattern()
-}
-
-// clip keeps a log line's field to n bytes: a client chooses the method
-// and path, up to the header limit.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
