@@ -84,17 +84,20 @@ func FindCommand(recent []CommandRecord, id string) (CommandRecord, bool) {
 	return CommandRecord{}, false
 }
 
-// RepeatOf says what an append of req is to a stream whose head holds
-// recent: nil when its command id is new (or it has none); a
-// *CommandReusedError when the id is there with another fingerprint; else
-// the record of the first command, whose events the store reads to answer
-// with a *DuplicateCommandError.
-func RepeatOf(recent []CommandRecord, req AppendRequest) (*CommandRecord, error) {
+// RepeatOf says what an append of req is, at time now, to a stream whose
+// head holds recent: nil when its command id is new (or it has none, or was
+// first sent more than RecentCommandsFor before now); a *CommandReusedError
+// when the id is there with another fingerprint; else the record of the
+// first command, whose events the store reads to answer with a
+// *DuplicateCommandError. The window holds when the id is read, not only
+// when the head is next written: an id a day old is new even on a stream
+// written nothing since. A zero now checks no time.
+func RepeatOf(recent []CommandRecord, req AppendRequest, now time.Time) (*CommandRecord, error) {
 	if req.CommandID == "" {
 		return nil, nil
 	}
 	c, ok := FindCommand(recent, req.CommandID)
-	if !ok {
+	if !ok || expired(c, now) {
 		return nil, nil
 	}
 	if c.Fingerprint != req.Fingerprint {
@@ -103,15 +106,27 @@ func RepeatOf(recent []CommandRecord, req AppendRequest) (*CommandRecord, error)
 	return &c, nil
 }
 
+// expired says c is out of the window at now (to the second, as NextCommands
+// drops it).
+func expired(c CommandRecord, now time.Time) bool {
+	return !now.IsZero() && !c.At.IsZero() && c.At.Add(RecentCommandsFor).Before(now.Truncate(time.Second))
+}
+
+// AppendTime is the time an append happens at, as a store without a clock
+// of its own knows it: its first event's.
+func AppendTime(req AppendRequest) time.Time {
+	if len(req.Events) > 0 {
+		return req.Events[0].Time
+	}
+	return time.Time{}
+}
+
 // NextCommands is the list a head keeps after req is appended to a head
 // holding recent: req's command (if it names one) added newest last, those
 // beyond RecentCommands and older than RecentCommandsFor dropped. The time is
 // the first event's, so a store needs no clock of its own.
 func NextCommands(recent []CommandRecord, req AppendRequest) []CommandRecord {
-	var at time.Time
-	if len(req.Events) > 0 {
-		at = req.Events[0].Time.Truncate(time.Second)
-	}
+	at := AppendTime(req).Truncate(time.Second)
 	next := make([]CommandRecord, 0, min(len(recent)+1, RecentCommands))
 	keep := recent
 	if req.CommandID != "" && len(keep) >= RecentCommands {
@@ -120,7 +135,7 @@ func NextCommands(recent []CommandRecord, req AppendRequest) []CommandRecord {
 		keep = keep[len(keep)-RecentCommands:]
 	}
 	for _, c := range keep {
-		if !at.IsZero() && c.At.Add(RecentCommandsFor).Before(at) {
+		if expired(c, at) {
 			continue
 		}
 		next = append(next, c)

@@ -190,7 +190,7 @@ func (h *Handler[S, C, E]) Handle(ctx context.Context, meta Meta, cmd C) (Result
 			if lerr != nil {
 				return Result[S]{}, lerr
 			}
-			if first, lerr = repeatIn(head.Commands, stream, meta); lerr != nil {
+			if first, lerr = repeatIn(head.Commands, stream, meta, h.now()); lerr != nil {
 				return Result[S]{}, lerr
 			} else if first != nil {
 				return h.repeated(ctx, stream, *first)
@@ -214,10 +214,11 @@ func commandFingerprint(meta Meta, stream StreamRef, cmd any) string {
 }
 
 // repeatIn looks for meta's command id among a head's recent ones: nil when
-// it is new, its record when sent before with the same fingerprint, the
-// contract's IdempotencyKeyReused when with another.
-func repeatIn(recent []CommandRecord, stream StreamRef, meta Meta) (*CommandRecord, error) {
-	first, err := RepeatOf(recent, AppendRequest{Stream: stream, CommandID: meta.CommandID, Fingerprint: meta.Fingerprint})
+// it is new (or out of the window at now), its record when sent before with
+// the same fingerprint, the contract's IdempotencyKeyReused when with
+// another.
+func repeatIn(recent []CommandRecord, stream StreamRef, meta Meta, now time.Time) (*CommandRecord, error) {
+	first, err := RepeatOf(recent, AppendRequest{Stream: stream, CommandID: meta.CommandID, Fingerprint: meta.Fingerprint}, now)
 	if err != nil {
 		return nil, errKeyReused(stream, meta.CommandID)
 	}
@@ -241,7 +242,7 @@ func (h *Handler[S, C, E]) try(ctx context.Context, stream StreamRef, meta Meta,
 		return attempt[S]{}, false, err
 	}
 	version := head.Version
-	if first, err := repeatIn(head.Commands, stream, meta); err != nil || first != nil {
+	if first, err := repeatIn(head.Commands, stream, meta, h.now()); err != nil || first != nil {
 		// Even from a stale memory: a command once in the head was
 		// appended, and its first result does not change.
 		return attempt[S]{first: first}, false, err

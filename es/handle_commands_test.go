@@ -118,3 +118,33 @@ func TestHandleForgetsCommandIDsOutsideTheWindow(t *testing.T) {
 		t.Errorf("a day and a half later: {v%d repeated %v}, err %v; want a new append at v3", res.Version, res.Repeated, err)
 	}
 }
+
+// The window of a command id holds on the handler's clock, though the
+// stream was written nothing since: the same request a day later is a new
+// command, decided and appended, not the first result (from Heads' memory
+// or the store's head).
+func TestHandleTreatsACommandIDOlderThanItsWindowAsNew(t *testing.T) {
+	store := openStore(t)
+	h := newHandler(store)
+	h.Heads = es.NewHeads(1 << 20)
+	now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	h.Now = func() time.Time { return now }
+	meta := es.Meta{StreamID: "t-day", Expected: es.AnyVersion, CommandID: "key-day", Actor: "ana"}
+	if _, err := h.Handle(t.Context(), meta, tallyCmd{Add: []int{3}}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(es.RecentCommandsFor - time.Minute)
+	if res, err := h.Handle(t.Context(), meta, tallyCmd{Add: []int{3}}); err != nil || !res.Repeated || res.Version != 1 {
+		t.Fatalf("within the window: {v%d repeated %v} err %v, want the first result", res.Version, res.Repeated, err)
+	}
+	now = now.Add(2 * time.Minute)
+	res, err := h.Handle(t.Context(), meta, tallyCmd{Add: []int{3}})
+	if err != nil || res.Repeated || res.Version != 2 {
+		t.Fatalf("a day and a minute later: {v%d repeated %v} err %v, want a new command at version 2", res.Version, res.Repeated, err)
+	}
+	// Another request with that key, after the window, is new too.
+	now = now.Add(es.RecentCommandsFor + time.Minute)
+	if res, err := h.Handle(t.Context(), meta, tallyCmd{Add: []int{5}}); err != nil || res.Version != 3 {
+		t.Fatalf("other fields a day later: {v%d} err %v, want a new command at version 3", res.Version, err)
+	}
+}

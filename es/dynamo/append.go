@@ -124,7 +124,7 @@ func (s *Store) Append(ctx context.Context, req es.AppendRequest) (es.AppendResu
 // *es.DuplicateCommandError (its first result read again) or a
 // *es.CommandReusedError.
 func (s *Store) repeat(ctx context.Context, req es.AppendRequest, recent []es.CommandRecord) (_ es.AppendResult, _ error, ok bool) {
-	first, err := es.RepeatOf(recent, req)
+	first, err := es.RepeatOf(recent, req, es.AppendTime(req))
 	if err != nil {
 		return es.AppendResult{}, err, true
 	}

@@ -142,11 +142,54 @@ func testHeadKeepsRecentCommandIDs(t *testing.T, h Harness) {
 	// A head's recent ids are sent back as they came: a repeat is answered
 	// from them, and nothing is appended.
 	req := withFingerprint(request(stream, version, 1, "cmd-late"), "fp-late")
+	for i := range req.Events {
+		req.Events[i].Time = later.Add(time.Minute) // within its window
+	}
 	req.Recent = head(t, h, stream).Commands
 	if _, err := appendCopy(t, h, req); !errors.Is(err, es.ErrDuplicateCommand) {
 		t.Errorf("a repeat the recent ids show: err = %v, want ErrDuplicateCommand", err)
 	}
 	if got := head(t, h, stream).Version; got != version {
 		t.Errorf("head at %d after a repeat, want %d", got, version)
+	}
+}
+
+// testCommandIDsExpireWhenRead: an id's window holds at the append that
+// sends it again, though the head was written nothing since (it still
+// holds the id): within RecentCommandsFor the first result answers; past
+// it the id is new, with the same fingerprint or another.
+func testCommandIDsExpireWhenRead(t *testing.T, h Harness) {
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	sendAt := func(stream es.StreamRef, expected int64, fp string, when time.Time) (es.AppendResult, error) {
+		req := withFingerprint(request(stream, expected, 1, "key-day"), fp)
+		for i := range req.Events {
+			req.Events[i].Time = when
+		}
+		req.Recent = head(t, h, stream).Commands
+		return appendCopy(t, h, req)
+	}
+	for _, tc := range []struct {
+		name, fp string
+	}{{"same request", "fp-1"}, {"another request", "fp-2"}} {
+		stream := es.StreamRef{Type: "cart", ID: "c-window-" + tc.fp}
+		if _, err := sendAt(stream, 0, "fp-1", at); err != nil {
+			t.Fatal(err)
+		}
+		// Within the day: the first result, or reused.
+		_, err := sendAt(stream, 1, tc.fp, at.Add(es.RecentCommandsFor-time.Minute))
+		if want := map[string]error{"fp-1": es.ErrDuplicateCommand, "fp-2": es.ErrCommandReused}[tc.fp]; !errors.Is(err, want) {
+			t.Errorf("%s within the window: err = %v, want %v", tc.name, err, want)
+		}
+		// A day and a second later, on a head still holding the id: new.
+		res, err := sendAt(stream, 1, tc.fp, at.Add(es.RecentCommandsFor+time.Second))
+		if err != nil {
+			t.Fatalf("%s after the window: err = %v, want it appended as a new command", tc.name, err)
+		}
+		if res.Version != 2 {
+			t.Errorf("%s after the window: version %d, want 2", tc.name, res.Version)
+		}
+		if got := head(t, h, stream).Commands; len(got) != 1 || got[0].From != 2 {
+			t.Errorf("%s after the window: recent ids %+v, want only the new command's", tc.name, got)
+		}
 	}
 }

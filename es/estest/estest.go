@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 		{"CommandReturnsRecordedResult", testCommandLookup},
 		{"ReusedCommandIDWithAnotherRequestIsRefused", testReusedCommandID},
 		{"HeadKeepsRecentCommandIDsForTheirWindow", testHeadKeepsRecentCommandIDs},
+		{"CommandIDsExpireWhenReadNotOnlyWhenWritten", testCommandIDsExpireWhenRead},
 		{"SnapshotReturnsNewestAtOrBelow", testSnapshot},
 		{"ReadLogPagesThroughEveryEvent", testReadLog},
 		{"ReadLogPagesByTypeAndEnds", testReadLogByType},

@@ -236,7 +236,7 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 	if err != nil {
 		return res, fmt.Errorf("head of %s: %w", st, err)
 	}
-	if first, err := es.RepeatOf(recent, req); err != nil {
+	if first, err := es.RepeatOf(recent, req, es.AppendTime(req)); err != nil {
 		return res, err
 	} else if first != nil {
 		envs, err := queryEvents(ctx, tx.StmtContext(ctx, s.stmts.writerCommandEvents), st.Type, st.ID, first.From, first.To)
