@@ -51,6 +51,10 @@ type Deps struct {
 	Retry func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
 	// Latency is the last minute's command → browser figures (the hub's).
 	Latency func() views.LiveLatency
+	// RebuildReview starts a rebuild that waits, once compared with the
+	// read models in use, for DecideRebuild (true: swap it in).
+	RebuildReview func() error
+	DecideRebuild func(swap bool) error
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
 	// Reactions tells how each reactor does (dashboard, /projections); nil
@@ -78,6 +82,8 @@ type App struct {
 	rebuildStatus  func() views.RebuildStatus
 	retry          func(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error)
 	latency        func() views.LiveLatency
+	rebuildReview  func() error
+	decideRebuild  func(swap bool) error
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
 	instance       func() (id, role string)
@@ -116,7 +122,7 @@ func New(d Deps) *App {
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		instance: d.Instance,
 		modules:  d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},

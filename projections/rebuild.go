@@ -277,7 +277,15 @@ type Rebuild struct {
 	// Every is how often Report is told the progress.
 	Every  time.Duration
 	Report func(Progress)
+	// Review, when set, is shown how the caught-up read models differ from
+	// the ones in use (Compare) and says whether to swap them in; it may
+	// wait for a person, while the new read models go on following the
+	// log. Without it they are swapped in once caught up.
+	Review func(ctx context.Context, d Diff) (swap bool, err error)
 }
+
+// ErrDiscarded is a rebuild its Review chose not to swap in.
+var ErrDiscarded = errors.New("the rebuilt read models were discarded")
 
 // Run rebuilds into name: the new read models replay the log until they
 // have reached the ones in use (CatchUp, then Reach), then their name is
@@ -300,6 +308,9 @@ func (r Rebuild) Run(ctx context.Context, name string) (Current, func(), error) 
 		err = Reach(reachCtx, next.Projector, r.InUse.Catalogue())
 		cancel()
 	}
+	if err == nil && r.Review != nil {
+		err = r.review(ctx, next.Projector)
+	}
 	if err == nil {
 		err = SwapCurrentName(ctx, r.Settings, r.InUse.Name(), name)
 	}
@@ -309,6 +320,26 @@ func (r Rebuild) Run(ctx context.Context, name string) (Current, func(), error) 
 		return Current{}, nil, err
 	}
 	return next, stop, nil
+}
+
+// review compares the caught-up read models with the ones in use, asks
+// Review, and on a swap brings them up to the ones in use again (they moved
+// on while a person looked).
+func (r Rebuild) review(ctx context.Context, next *Projector) error {
+	d, err := Compare(ctx, r.InUse, next)
+	if err != nil {
+		return err
+	}
+	swap, err := r.Review(ctx, d)
+	if err != nil {
+		return err
+	}
+	if !swap {
+		return ErrDiscarded
+	}
+	reachCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return Reach(reachCtx, next, r.InUse.Catalogue())
 }
 
 // drop deletes the documents of a rebuild that did not finish, within a few

@@ -71,6 +71,13 @@ type RebuildStatus struct {
 	Elapsed  time.Duration
 	Finished bool
 	Error    string
+	// Review: the rebuild is compared before it is swapped in; Diff is the
+	// comparison once made, Deciding that it waits for swap or discard,
+	// Discarded that it was.
+	Review    bool
+	Diff      *projections.Diff
+	Deciding  bool
+	Discarded bool
 }
 
 // Percent is the rebuild's progress, 0-100.

@@ -11,6 +11,8 @@ const (
 	RouteRebuild      = "/rebuild"
 	RouteProjections  = "/projections"
 	RouteRetryParked  = "/projections/retry"
+	RouteRebuildSwap  = "/rebuild/swap"
+	RouteRebuildDrop  = "/rebuild/discard"
 	RouteEvents       = "/events"
 	RouteStreamEvents = "/streams/{type}/{id}/events"
 	RouteStreamState  = "/streams/{type}/{id}/state"

@@ -23,7 +23,17 @@ type rebuilds struct {
 
 	mu    sync.Mutex
 	state rebuildState
+	// decide takes the admin's choice (true: swap) for the rebuild under
+	// review; nil when none waits.
+	decide chan bool
 }
+
+// reviewWait is how long a rebuild under review waits for the admin's
+// choice before it is discarded (its projector runs meanwhile).
+const reviewWait = time.Hour
+
+// errNoReview refuses a swap or discard when no rebuild waits for one.
+var errNoReview = es.Errorf(es.Refused, "NoRebuildUnderReview", "no rebuild waits to be swapped in or discarded")
 
 // rebuildState is how the rebuild under way, or the last one, goes.
 type rebuildState struct {
@@ -31,6 +41,12 @@ type rebuildState struct {
 	Name              string
 	Progress          projections.Progress
 	Err               string
+	// Review: the rebuild waits for the admin's choice, and Diff is how its
+	// read models differ from the ones in use (set once compared);
+	// Discarded, the admin discarded it.
+	Review    bool
+	Diff      *projections.Diff
+	Discarded bool
 }
 
 func (r *rebuilds) set(st rebuildState) {
@@ -52,7 +68,11 @@ func (r *rebuilds) status() views.RebuildStatus {
 	v := views.RebuildStatus{
 		Running: st.Running, Name: st.Name, Finished: st.Finished, Error: st.Err,
 		Applied: st.Progress.Applied, Total: st.Progress.Total, Rate: st.Progress.Rate, Elapsed: st.Progress.Elapsed,
+		Review: st.Review, Diff: st.Diff, Discarded: st.Discarded,
 	}
+	r.mu.Lock()
+	v.Deciding = r.decide != nil
+	r.mu.Unlock()
 	if v.Error == "" && st.Running && st.Progress.Err != nil {
 		v.Error = st.Progress.Err.Error()
 	}
@@ -65,7 +85,28 @@ func (r *rebuilds) status() views.RebuildStatus {
 // swapped in for the pages and the live updates, and the old ones are
 // dropped. The server serves from the old ones meanwhile. It fails when a
 // rebuild runs already, or before Serve.
-func (s *Server) StartRebuild() error {
+func (s *Server) StartRebuild() error { return s.startRebuild(false) }
+
+// StartRebuildReview starts a rebuild that, once caught up, is compared
+// with the read models in use (projections.Compare) and waits for
+// DecideRebuild: swapped in, or discarded (after reviewWait unasked).
+func (s *Server) StartRebuildReview() error { return s.startRebuild(true) }
+
+// DecideRebuild swaps in (swap) or discards the rebuild under review; it
+// fails with 409 NoRebuildUnderReview when none waits.
+func (s *Server) DecideRebuild(swap bool) error {
+	s.rebuild.mu.Lock()
+	ch := s.rebuild.decide
+	s.rebuild.decide = nil
+	s.rebuild.mu.Unlock()
+	if ch == nil {
+		return errNoReview
+	}
+	ch <- swap // buffered, and taken by one caller only
+	return nil
+}
+
+func (s *Server) startRebuild(review bool) error {
 	ctx := s.projectors.serving()
 	if ctx == nil || ctx.Err() != nil {
 		return es.Errorf(es.Refused, "NotServing", "the server is not running its projector")
@@ -79,10 +120,15 @@ func (s *Server) StartRebuild() error {
 		return errRebuildRunning
 	}
 	name := projections.NewName(time.Now())
-	s.rebuild.set(rebuildState{Running: true, Name: name})
+	s.rebuild.set(rebuildState{Running: true, Name: name, Review: review})
 	s.projectors.background(func() {
 		defer s.rebuild.running.Store(false)
-		if err := s.runRebuild(ctx, name); err != nil {
+		if err := s.runRebuild(ctx, name, review); errors.Is(err, projections.ErrDiscarded) {
+			s.log.Info("rebuild discarded", "projector", name)
+			st := s.rebuild.get()
+			st.Running, st.Discarded = false, true
+			s.rebuild.set(st)
+		} else if err != nil {
 			s.log.Error("rebuild failed", "projector", name, "err", err)
 			st := s.rebuild.get()
 			st.Running, st.Err = false, err.Error()
@@ -92,14 +138,19 @@ func (s *Server) StartRebuild() error {
 	return nil
 }
 
-func (s *Server) runRebuild(ctx context.Context, name string) error {
+func (s *Server) runRebuild(ctx context.Context, name string, review bool) error {
 	begin := time.Now()
 	s.log.Info("rebuild started", "projector", name)
 	old := s.live.Load()
 	rb := projections.Rebuild{
 		Setup: s.setup, Settings: s.deps.Settings, InUse: old.Projector, OnChange: s.publishServed,
 		Start: s.projectors.run, Every: 250 * time.Millisecond,
-		Report: func(pr projections.Progress) { s.rebuild.set(rebuildState{Running: true, Name: name, Progress: pr}) },
+		Report: func(pr projections.Progress) {
+			s.rebuild.set(rebuildState{Running: true, Name: name, Progress: pr, Review: review})
+		},
+	}
+	if review {
+		rb.Review = s.reviewRebuild
 	}
 	next, _, err := rb.Run(ctx, name)
 	if errors.Is(err, context.Canceled) {
@@ -111,7 +162,7 @@ func (s *Server) runRebuild(ctx context.Context, name string) error {
 	s.live.Swap(next)
 	st := next.Projector.Status()
 	took := time.Since(begin)
-	s.rebuild.set(rebuildState{Name: name, Finished: true, Progress: projections.Progress{
+	s.rebuild.set(rebuildState{Name: name, Finished: true, Review: review, Diff: s.rebuild.get().Diff, Progress: projections.Progress{
 		Applied: st.Applied, Total: st.Applied, Elapsed: took, Rate: float64(st.Applied) / max(took.Seconds(), 1e-9),
 	}})
 	s.log.Info("rebuild swapped in", "projector", name, "replaced", old.Projector.Name(), "events", st.Applied, "took", took.Round(time.Millisecond))
@@ -124,6 +175,38 @@ func (s *Server) runRebuild(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// reviewRebuild shows d on the dashboard and waits for the admin's choice.
+func (s *Server) reviewRebuild(ctx context.Context, d projections.Diff) (bool, error) {
+	ch := make(chan bool, 1)
+	s.rebuild.mu.Lock()
+	s.rebuild.decide = ch
+	s.rebuild.mu.Unlock()
+	defer func() {
+		s.rebuild.mu.Lock()
+		if s.rebuild.decide == ch {
+			s.rebuild.decide = nil
+		}
+		s.rebuild.mu.Unlock()
+	}()
+	st := s.rebuild.get()
+	st.Diff = &d
+	s.rebuild.set(st)
+	s.log.Info("rebuild compared", "projector", st.Name, "documents", d.Compared, "differ", d.Differ)
+	wait := time.NewTimer(reviewWait)
+	defer wait.Stop()
+	select {
+	case swap := <-ch:
+		return swap, nil
+	case <-wait.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// RebuildName is the name of the rebuild under way, or of the last one.
+func (s *Server) RebuildName() string { return s.rebuild.get().Name }
 
 // Rebuilding reports whether a rebuild runs.
 func (s *Server) Rebuilding() bool { return s.rebuild.running.Load() }
