@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -63,6 +64,9 @@ type Deps struct {
 	// Instance, when set, names this instance and its role in its cluster,
 	// for /healthz (without it: "projector", the only one).
 	Instance func() (id, role string)
+	// Cluster, when set, is the cluster as this instance sees it: its
+	// instances and the high-water mark the lag is measured against.
+	Cluster func() *views.Cluster
 }
 
 // App holds the handlers' dependencies.
@@ -87,6 +91,7 @@ type App struct {
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
 	instance       func() (id, role string)
+	cluster        func() *views.Cluster
 
 	modules []Module
 	// streams are the modules by stream type, each with its command handler.
@@ -123,8 +128,8 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
-		instance: d.Instance,
-		modules:  d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
+		instance: d.Instance, cluster: d.Cluster,
+		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}
 	opts := HandlerOptions{Store: d.Store, Now: d.Now, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend, Heads: d.Heads}
@@ -217,17 +222,57 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		http.Error(w, "projector not running", http.StatusServiceUnavailable)
 		return nil
 	}
+	lag, c := a.lag(ctx, time.Now())
+	status, code := "ok", http.StatusOK
+	if lag.Behind > HealthMaxBehind {
+		status, code = "behind", http.StatusServiceUnavailable
+	}
 	if wantsJSON(r) {
 		id, role := "", "projector"
 		if a.instance != nil {
 			id, role = a.instance()
 		}
-		writeJSON(w, http.StatusOK, map[string]string{
-			"status": "ok", "instance": id, "role": role, "position": a.proj().Status().Checkpoint,
-		})
+		doc := map[string]any{
+			"status": status, "instance": id, "role": role, "position": a.proj().Status().Checkpoint,
+			"lagEvents": lag.Events, "behindMs": lag.Behind.Milliseconds(),
+		}
+		if c != nil {
+			doc["highWater"] = c.HighWater
+			doc["instances"] = len(c.Instances)
+		}
+		writeJSON(w, code, doc)
+		return nil
+	}
+	if code != http.StatusOK {
+		http.Error(w, fmt.Sprintf("behind by %s (more than %s)", lag.Behind.Round(time.Millisecond), HealthMaxBehind), code)
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("ok\n"))
 	return nil
+}
+
+// HealthMaxBehind is how far behind its read models may be before
+// /healthz answers 503 "behind": events appended (on any instance of a
+// cluster) this long ago are still not in them.
+const HealthMaxBehind = 30 * time.Second
+
+// lag is how far the read models served are behind: the projector's own
+// count and wait and, in a cluster, the time to the cluster's high-water
+// mark when that is longer (the cluster as seen is returned too, nil
+// alone). An error of the store's count leaves the count at -1.
+func (a *App) lag(ctx context.Context, now time.Time) (projections.Lag, *views.Cluster) {
+	lagCtx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	lag, err := a.proj().Lag(lagCtx, now)
+	if err != nil {
+		lag = projections.Lag{Events: -1}
+	}
+	var c *views.Cluster
+	if a.cluster != nil {
+		if c = a.cluster(); c != nil {
+			lag.Behind = max(lag.Behind, c.Behind)
+		}
+	}
+	return lag, c
 }

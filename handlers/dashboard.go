@@ -41,6 +41,13 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	if err != nil {
 		ps.LagError = err.Error()
 	}
+	var cluster *views.Cluster
+	if a.cluster != nil {
+		if cluster = a.cluster(); cluster != nil {
+			lag.Behind = max(lag.Behind, cluster.Behind)
+			ps.LagCluster = true
+		}
+	}
 	ps.LagEvents, ps.LagMillis, ps.LagExact = lag.Events, lag.Behind.Milliseconds(), lag.Exact
 	d := views.Dashboard{
 		Store: a.storeName, Stats: cat.Stats(), Parked: cat.Parked(), Projector: ps,
@@ -57,6 +64,7 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	if a.latency != nil {
 		d.Latency = a.latency()
 	}
+	d.Cluster = cluster
 	return d
 }
 

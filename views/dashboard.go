@@ -27,6 +27,30 @@ type Dashboard struct {
 	Reactions []es.ReactorStatus
 	// Latency is the last minute's command → browser figures.
 	Latency LiveLatency
+	// Cluster is the cluster this instance is one of; nil alone.
+	Cluster *Cluster
+}
+
+// Cluster is the instances of a cluster as one of them sees them.
+type Cluster struct {
+	// Self is this instance's id.
+	Self string
+	// HighWater is the newest event time any instance appended or applied.
+	HighWater time.Time
+	// Behind is how far this instance's read models are behind HighWater.
+	Behind time.Duration
+	// Instances are every instance listed, this one included, by id.
+	Instances []Instance
+}
+
+// Instance is one instance of a cluster: its role, the position of its
+// read models, its WebSocket clients, how far it is behind.
+type Instance struct {
+	ID, Role, Position string
+	Clients            int
+	Applied, Seen      time.Time
+	Behind             time.Duration
+	Self               bool
 }
 
 // HotShare is the part of a stream's write limit past which the dashboard
@@ -55,7 +79,10 @@ type ProjectorStatus struct {
 	// LagExact says the store counted the lag; otherwise it counts this
 	// instance's appends only.
 	LagExact bool
-	LagError string
+	// LagCluster says the time is measured against the cluster's
+	// high-water mark too (the larger of the two is shown).
+	LagCluster bool
+	LagError   string
 }
 
 // RebuildStatus is a read-model rebuild as the dashboard shows it.

@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/es/relay"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/views"
 )
 
 // Cluster makes the server one instance of several on one store: the
@@ -57,10 +61,51 @@ type member struct {
 	mu       sync.Mutex
 	role     Role
 	appended time.Time // the newest event this instance appended
+	loaded   time.Time // when the read models served were loaded
+	// members are the instances as the registry listed them last (at most
+	// relay.Options.MaxMembers), refreshed with every announcement.
+	members []relay.Member
 }
 
 func newMember(s *Server, c *Cluster) *member {
-	return &member{s: s, c: c, role: relay.RoleFollower}
+	return &member{s: s, c: c, role: relay.RoleFollower, loaded: time.Now()}
+}
+
+// self is this instance as it announces itself, now.
+func (m *member) self() relay.Member {
+	st := m.s.Projector().Status()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return relay.Member{
+		ID: m.c.ID, Role: m.role, Position: st.Checkpoint, Appended: m.appended,
+		Applied: st.LastEvent.Time, Loaded: m.loaded, Clients: m.s.hub.Clients(),
+	}
+}
+
+// view is the cluster as this instance sees it: the members the registry
+// listed last, this one as it is now, and the high-water mark over them.
+func (m *member) view() views.Cluster {
+	me := m.self()
+	m.mu.Lock()
+	listed := m.members
+	m.mu.Unlock()
+	all := make([]relay.Member, 0, len(listed)+1)
+	for _, o := range listed {
+		if o.ID != me.ID {
+			all = append(all, o)
+		}
+	}
+	all = append(all, me)
+	slices.SortFunc(all, func(a, b relay.Member) int { return strings.Compare(a.ID, b.ID) })
+	hw := relay.HighWater(all)
+	c := views.Cluster{Self: me.ID, HighWater: hw, Behind: me.Behind(hw)}
+	for _, o := range all {
+		c.Instances = append(c.Instances, views.Instance{
+			ID: o.ID, Role: string(o.Role), Position: o.Position, Clients: o.Clients,
+			Applied: o.Applied, Seen: o.Seen, Behind: o.Behind(hw), Self: o.ID == me.ID,
+		})
+	}
+	return c
 }
 
 // Role is this instance's role now.
@@ -185,15 +230,21 @@ func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again b
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		pause := newBackoff(reloadFirst, reloadMax)
 		for ctx.Err() == nil {
+			began := time.Now()
 			err := m.runOnce(ctx, setup)
 			if !again || ctx.Err() != nil {
 				return
 			}
-			m.s.log.Info("follower: reloading the saved read models", "instance", m.c.ID, "why", err)
+			if time.Since(began) > reloadMax {
+				pause.reset() // it ran a good while: this one is not a repeat
+			}
+			wait := pause.next()
+			m.s.log.Info("follower: reloading the saved read models", "instance", m.c.ID, "why", err, "after", wait)
 			select {
 			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(wait):
 			}
 		}
 	}()
@@ -205,6 +256,7 @@ func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again b
 func (m *member) runOnce(ctx context.Context, setup projections.Setup) error {
 	name := m.s.Projector().Name()
 	next := setup.New(name, m.s.publishServed)
+	loaded := time.Now()
 	if err := next.Projector.Load(ctx); err != nil {
 		return err
 	}
@@ -216,6 +268,9 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup) error {
 	}
 	cancel()
 	if ctx.Err() == nil {
+		m.mu.Lock()
+		m.loaded = loaded
+		m.mu.Unlock()
 		m.s.live.Swap(next)
 		m.s.hub.PublishAll(context.Background())
 	}
@@ -261,16 +316,16 @@ func (m *member) announce(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
-		st := m.s.Projector().Status()
-		m.mu.Lock()
-		me := relay.Member{
-			ID: m.c.ID, Role: m.role, Position: st.Checkpoint, Appended: m.appended,
-			Applied: st.LastEvent.Time, Clients: m.s.hub.Clients(),
-		}
-		m.mu.Unlock()
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := m.c.Relay.Announce(actx, me); err != nil && ctx.Err() == nil {
+		if err := m.c.Relay.Announce(actx, m.self()); err != nil && ctx.Err() == nil {
 			m.s.log.Debug("announcing this instance", "instance", m.c.ID, "err", err)
+		}
+		if listed, err := m.c.Relay.Members(actx); err == nil {
+			m.mu.Lock()
+			m.members = listed
+			m.mu.Unlock()
+		} else if ctx.Err() == nil {
+			m.s.log.Debug("listing the cluster's instances", "instance", m.c.ID, "err", err)
 		}
 		cancel()
 		select {
@@ -280,6 +335,38 @@ func (m *member) announce(ctx context.Context) {
 		}
 	}
 }
+
+// A follower whose feed stops behind (relay.ErrBehind) loads the saved
+// read models again after a pause that doubles with every repeat, from
+// reloadFirst up to reloadMax, jittered so that the followers of one
+// cluster do not all load at once; a run longer than reloadMax starts it
+// over.
+const (
+	reloadFirst = 100 * time.Millisecond
+	reloadMax   = 5 * time.Second
+)
+
+// backoff is a growing, capped pause with jitter: the nth is drawn from
+// [d/2, d) where d = first × 2ⁿ, at most max.
+type backoff struct {
+	first, max, d time.Duration
+	rand          func(n int64) int64 // [0, n); rand.Int64N
+}
+
+func newBackoff(first, max time.Duration) *backoff {
+	return &backoff{first: first, max: max, d: first, rand: rand.Int64N}
+}
+
+// next is the pause to take now; the one after is twice as long, up to max.
+func (b *backoff) next() time.Duration {
+	d := b.d
+	b.d = min(b.max, 2*b.d)
+	half := d / 2
+	return half + time.Duration(b.rand(int64(d-half)))
+}
+
+// reset starts the pauses over from first.
+func (b *backoff) reset() { b.d = b.first }
 
 // unsaved is a follower's store of read models: it loads the holder's
 // saved ones and saves nothing (the holder saves).

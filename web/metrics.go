@@ -81,7 +81,10 @@ func newMetrics(s *Server) *metrics {
 		defer cancel()
 		l, err := s.live.Load().Projector.Lag(ctx, time.Now())
 		if err != nil {
-			return projections.Lag{Events: -1}
+			l = projections.Lag{Events: -1}
+		}
+		if c := s.cluster(); c != nil { // against the cluster's high-water mark
+			l.Behind = max(l.Behind, c.Behind)
 		}
 		return l
 	}

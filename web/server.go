@@ -199,7 +199,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
-		Instance:  s.instance,
+		Instance:  s.instance, Cluster: s.cluster,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -260,6 +260,15 @@ func (s *Server) instance() (id, role string) {
 		return host, string(relay.RoleProjector)
 	}
 	return s.member.c.ID, string(s.member.Role())
+}
+
+// cluster is the cluster as this instance sees it; nil alone.
+func (s *Server) cluster() *views.Cluster {
+	if s.member == nil {
+		return nil
+	}
+	c := s.member.view()
+	return &c
 }
 
 // Hub is the server's live-update hub.

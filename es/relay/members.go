@@ -39,6 +39,9 @@ type Member struct {
 	// Applied.
 	Appended time.Time `json:"appended"`
 	Applied  time.Time `json:"applied"`
+	// Loaded is when its read models were loaded from the saved ones: what
+	// it holds is measured from there until it applies an event (Behind).
+	Loaded time.Time `json:"loaded,omitzero"`
 	// Clients is how many WebSocket clients it serves.
 	Clients int `json:"clients"`
 	// Seen is when it announced this; Announce sets it when zero.
@@ -57,6 +60,22 @@ func HighWater(members []Member) time.Time {
 		}
 	}
 	return hw
+}
+
+// Behind is how far m's read models are behind the high-water mark hw:
+// hw less the newest event m applied, or, before it applied any since it
+// loaded its read models, hw less when it loaded them (what was appended
+// before that is taken to be in what it loaded). Zero when m is at or past
+// hw. Times are the appenders' clocks: a skew between instances shows here.
+func (m Member) Behind(hw time.Time) time.Duration {
+	basis := m.Applied
+	if basis.IsZero() {
+		basis = m.Loaded
+	}
+	if hw.IsZero() || basis.IsZero() || !hw.After(basis) {
+		return 0
+	}
+	return hw.Sub(basis)
 }
 
 // Announce records m as alive for Options.MemberTTL; instances announce

@@ -116,3 +116,29 @@ func TestAnnounceRefusesABadID(t *testing.T) {
 		}
 	}
 }
+
+// Behind is the high-water mark less the newest event applied, or less
+// when the read models were loaded before any event was applied; never
+// below zero.
+func TestMemberBehindTheHighWaterMark(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	members := []relay.Member{
+		{ID: "a", Appended: t0.Add(9 * time.Second), Applied: t0.Add(4 * time.Second)},
+		{ID: "b", Loaded: t0.Add(2 * time.Second)},
+		{ID: "c", Applied: t0.Add(7 * time.Second), Loaded: t0.Add(8 * time.Second)},
+		{ID: "d"},
+		{ID: "e", Applied: t0.Add(11 * time.Second)},
+	}
+	hw := relay.HighWater(members)
+	if !hw.Equal(t0.Add(11 * time.Second)) {
+		t.Fatalf("high water %v", hw)
+	}
+	for i, want := range []time.Duration{7 * time.Second, 9 * time.Second, 4 * time.Second, 0, 0} {
+		if got := members[i].Behind(hw); got != want {
+			t.Errorf("%s behind %v, want %v", members[i].ID, got, want)
+		}
+	}
+	if got := members[0].Behind(time.Time{}); got != 0 {
+		t.Errorf("behind no high water: %v", got)
+	}
+}

@@ -5,8 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
+	"maps"
 	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,6 +132,73 @@ func (c *cluster) liveEverywhere(run string) {
 	}
 }
 
+var instanceRow = regexp.MustCompile(`data-instance="([^"]+)" data-role="([^"]+)" data-position="([^"]*)" data-clients="(\d+)"`)
+
+// instancesEverywhere opens a WebSocket on each instance (two on the last
+// by id) and waits until every instance's dashboard lists them all: holder
+// as the projector, the others as followers, each with the position its
+// /healthz says and at least the clients opened on it.
+func (c *cluster) instancesEverywhere(holder string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids := slices.Sorted(maps.Keys(c.procs))
+	opened := map[string]int{}
+	for i, id := range ids {
+		n := 1
+		if i == len(ids)-1 {
+			n = 2
+		}
+		for range n {
+			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.procs[id].url, "http")+"/ws?topic=dashboard", nil)
+			if err != nil {
+				c.t.Fatalf("WebSocket on %s: %v", id, err)
+			}
+			defer conn.CloseNow()
+			opened[id]++
+		}
+	}
+	var last string
+	for {
+		pos := c.positions()
+		ok := true
+		for _, on := range ids {
+			res, err := http.Get(c.procs[on].url + "/")
+			if err != nil {
+				c.t.Fatal(err)
+			}
+			page, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			rows := instanceRow.FindAllStringSubmatch(string(page), -1)
+			var listed []string
+			for _, r := range rows {
+				id, role, position, clients := r[1], r[2], html.UnescapeString(r[3]), r[4]
+				listed = append(listed, id)
+				wantRole := "follower"
+				if id == holder {
+					wantRole = "projector"
+				}
+				n, _ := strconv.Atoi(clients)
+				if role != wantRole || position != pos[id] || n < opened[id] {
+					ok = false
+					last = fmt.Sprintf("%s lists %s as %s at %q with %d clients (want %s at %q, %d+)", on, id, role, position, n, wantRole, pos[id], opened[id])
+				}
+			}
+			if !slices.Equal(listed, ids) {
+				ok = false
+				last = fmt.Sprintf("%s lists %v, want %v", on, listed, ids)
+			}
+		}
+		if ok {
+			return
+		}
+		if ctx.Err() != nil {
+			c.t.Fatalf("the dashboards never listed every instance: %s", last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // positions is each instance's read-model position, as its /healthz
 // says, with its role.
 func (c *cluster) positions() map[string]string {
@@ -173,6 +245,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	c := newCluster(t, "i1", "i2", "i3")
 	first, epoch := c.holder("")
 	c.liveEverywhere("a")
+	c.instancesEverywhere(first)
 
 	// kill -9 of the holder under load on the others.
 	var all []outcome
