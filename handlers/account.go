@@ -89,7 +89,7 @@ func (a *App) accountPageRoute(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := a.accountPage(r, id, views.Form{CommandID: newCommandID()})
 	if page == nil {
-		return bank.ErrAccountNotFound.New("there is no account %s", id)
+		return errStreamNotFound(es.StreamRef{Type: bank.StreamType, ID: id})
 	}
 	a.render(w, r, http.StatusOK, page)
 	return nil

@@ -89,7 +89,7 @@ func (a *App) MatchPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := a.matchPage(r, id, views.Form{CommandID: newCommandID()})
 	if page == nil {
-		return es.Errorf(es.Missing, "MatchNotFound", "there is no match %s", id)
+		return errStreamNotFound(es.StreamRef{Type: cricket.StreamType, ID: id})
 	}
 	a.render(w, r, http.StatusOK, page)
 	return nil

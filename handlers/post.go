@@ -115,7 +115,7 @@ func (a *App) PostPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := a.postPage(r, id, views.Form{CommandID: newCommandID()})
 	if page == nil {
-		return es.Errorf(es.Missing, "PostNotFound", "there is no post %s", id)
+		return errStreamNotFound(es.StreamRef{Type: blog.StreamType, ID: id})
 	}
 	a.render(w, r, http.StatusOK, page)
 	return nil

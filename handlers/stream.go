@@ -123,7 +123,7 @@ func (a *App) replayStream(r *http.Request) (es.StreamRef, mounted, int64, error
 		return ref, kind, 0, err
 	}
 	if head.Version == 0 {
-		return ref, kind, 0, es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+		return ref, kind, 0, errStreamNotFound(ref)
 	}
 	return ref, kind, head.Version, nil
 }
@@ -151,7 +151,7 @@ func (a *App) maySee(r *http.Request, m Module, ref es.StreamRef) error {
 		return err
 	}
 	if !ok {
-		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+		return errStreamNotFound(ref)
 	}
 	if m.MaySee == nil {
 		return nil
@@ -161,7 +161,13 @@ func (a *App) maySee(r *http.Request, m Module, ref es.StreamRef) error {
 		return err
 	}
 	if !m.MaySee(actor, ref) {
-		return es.Errorf(es.Missing, "NotFound", "there is no stream %s", ref)
+		return errStreamNotFound(ref)
 	}
 	return nil
+}
+
+// errStreamNotFound is the answer for a stream that does not exist, and for
+// one the actor may not see: the same, so that its id cannot be probed.
+func errStreamNotFound(ref es.StreamRef) error {
+	return es.Errorf(es.Missing, "StreamNotFound", "there is no stream %s", ref)
 }

@@ -208,8 +208,8 @@ func TestDraftsAreSeenOnlyByTheirAuthor(t *testing.T) {
 		t.Errorf("bo's view of the draft: %d", page.status)
 	}
 	r := c.as("bo", "GET", "/posts/p-1", "", "", true)
-	wantStatus(t, r, http.StatusNotFound, "PostNotFound")
-	wantStatus(t, c.as("bo", "GET", "/posts/never", "", "", true), http.StatusNotFound, "PostNotFound")
+	wantStatus(t, r, http.StatusNotFound, "StreamNotFound")
+	wantStatus(t, c.as("bo", "GET", "/posts/never", "", "", true), http.StatusNotFound, "StreamNotFound")
 	wantStatus(t, c.as("bo", "GET", "/posts/a%20b", "", "", true), http.StatusBadRequest, "BadID")
 
 	// Published, it is everyone's, and only its author has the forms.

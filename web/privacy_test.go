@@ -43,7 +43,7 @@ func TestADraftAndACartAreSeenOnlyByTheirOwnerAndAdminsOnEveryStore(t *testing.T
 					}
 					for _, path := range []string{"/streams/" + stream + "/state", "/streams/" + stream + "/timeline"} {
 						r := s.who.get(path)
-						if (r.status == http.StatusOK) != s.sees || !s.sees && (r.status != http.StatusNotFound || r.errorCode(t) != "NotFound") {
+						if (r.status == http.StatusOK) != s.sees || !s.sees && (r.status != http.StatusNotFound || r.errorCode(t) != "StreamNotFound") {
 							t.Errorf("%s: %s: %d %s", name, path, r.status, r.body)
 						}
 					}
@@ -51,6 +51,11 @@ func TestADraftAndACartAreSeenOnlyByTheirOwnerAndAdminsOnEveryStore(t *testing.T
 				post := s.who.page("/posts/p-1")
 				if (post.status == http.StatusOK) != s.sees {
 					t.Errorf("%s: the draft's page: %d", name, post.status)
+				}
+				if !s.sees {
+					// Answered as a post never written.
+					wantStatus(t, s.who.get("/posts/p-1"), http.StatusNotFound, "StreamNotFound")
+					wantStatus(t, s.who.get("/posts/never"), http.StatusNotFound, "StreamNotFound")
 				}
 				cart := s.who.page("/carts/c-1")
 				if strings.Contains(cart.body, "secret-sku") != s.sees || cart.status != http.StatusOK {

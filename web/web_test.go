@@ -385,7 +385,7 @@ func TestStreamStateReplaysToAVersion(t *testing.T) {
 	if len(evs) != 2 || evs[0].(map[string]any)["version"] != float64(3) || evs[1].(map[string]any)["version"] != float64(2) {
 		t.Fatalf("reverse read: %v", evs)
 	}
-	wantStatus(t, c.do("GET", "/streams/match/nope/state", "", "", map[string]string{"Accept": "application/json"}), 404, "NotFound")
+	wantStatus(t, c.do("GET", "/streams/match/nope/state", "", "", map[string]string{"Accept": "application/json"}), 404, "StreamNotFound")
 	wantStatus(t, c.do("GET", "/streams/match/a%20b/events", "", "", map[string]string{"Accept": "application/json"}), 400, "BadID")
 }
 
