@@ -32,8 +32,8 @@ type Identity struct {
 	SecureCookies bool
 	// SessionIdle ends a session unused for this long; default 7 days.
 	SessionIdle time.Duration
-	// SignInRate bounds sign-ins and sign-ups, per address and per name:
-	// by default 20 at once, then one every 3 s.
+	// SignInRate bounds sign-ins and sign-ups per address: by default 20
+	// at once, then one every 3 s; a name has twice that (signInLimits).
 	SignInRate RateLimit
 }
 

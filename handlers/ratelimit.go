@@ -92,6 +92,11 @@ func (b *Buckets) Size() int {
 
 // signInLimits bound sign-ins and sign-ups per address and per name, so
 // that neither one machine nor a guess at one person's password runs free.
+// A name has twice an address's attempts, at twice its rate: one address
+// guessing at a name as fast as it may spends at most half of the name's,
+// so it cannot keep the person out (were they equal, it could, with an
+// attempt each time one came back); guesses from many addresses at once
+// still run out at the name's.
 type signInLimits struct {
 	byAddr, byName *Buckets
 }
@@ -99,7 +104,10 @@ type signInLimits struct {
 func newSignInLimits(l RateLimit) *signInLimits {
 	l = l.withDefaults()
 	perSecond := 1 / l.Every.Seconds()
-	return &signInLimits{byAddr: NewBuckets(perSecond, l.Burst, maxLimited), byName: NewBuckets(perSecond, l.Burst, maxLimited)}
+	return &signInLimits{
+		byAddr: NewBuckets(perSecond, l.Burst, maxLimited),
+		byName: NewBuckets(2*perSecond, 2*l.Burst, maxLimited),
+	}
 }
 
 // allow spends an attempt of the request's address and of name, or answers
