@@ -206,3 +206,67 @@ type ReadModelStore interface {
 	// the store's own maximum when it has one (SaveCapacity, DocsPerSave).
 	SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error
 }
+
+// ReadModelReader is implemented by a ReadModelStore that reads its
+// documents one at a time and by a range of keys, so that read models need
+// not all be held in memory: a page reads the one view it shows, a list the
+// newest entries of an index kept for it (issue 19.2). Both read what the
+// last SaveReadModels left, strongly consistent.
+type ReadModelReader interface {
+	// ReadModel returns the projector's document under key; nil when none
+	// is saved.
+	ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error)
+	// ReadModelRange returns the projector's documents whose keys begin
+	// with q.Prefix and sort before q.Before (any, when ""), greatest key
+	// first (keys compare as bytes), at most q.Limit of them.
+	ReadModelRange(ctx context.Context, projector string, q DocRange) ([]Doc, error)
+}
+
+// DocRange chooses documents by key for ReadModelRange.
+type DocRange struct {
+	Prefix string
+	// Before is the key to go on before (the last key of a previous page);
+	// "" starts at the greatest key with the prefix.
+	Before string
+	// Limit caps the documents; at least 1, at most MaxDocRange.
+	Limit int
+}
+
+// MaxDocRange is the most documents one ReadModelRange returns.
+const MaxDocRange = 1000
+
+// Doc is one saved read-model document.
+type Doc struct {
+	Key  string
+	Data json.RawMessage
+}
+
+// RangeEnd is the least key greater than every key beginning with prefix
+// ("" when there is none: a prefix of 0xff bytes only, or none).
+func RangeEnd(prefix string) string {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return ""
+}
+
+// RangeUpper is the exclusive upper bound of q's keys: Before or the end of
+// the prefix, whichever is less ("" for none).
+func (q DocRange) RangeUpper() string {
+	end := RangeEnd(q.Prefix)
+	switch {
+	case q.Before == "":
+		return end
+	case end == "" || q.Before < end:
+		return q.Before
+	default:
+		return end
+	}
+}
+
+// RangeLimit is q.Limit within [1, MaxDocRange].
+func (q DocRange) RangeLimit() int { return min(max(q.Limit, 1), MaxDocRange) }

@@ -141,3 +141,89 @@ func onlyContention(tce *types.TransactionCanceledException) bool {
 	}
 	return true
 }
+
+var _ es.ReadModelReader = (*Store)(nil)
+
+// ReadModel reads one document's item, strongly consistent.
+func (s *Store) ReadModel(ctx context.Context, projector, name string) (json.RawMessage, error) {
+	if projector == "" || name == "" {
+		return nil, errors.New("dynamo: read model: no projector name or key")
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.readModels), Key: key(projector, docPrefix+name), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dynamo: read model %s of %s: %w", name, projector, err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	r := itemReader{item: out.Item}
+	doc := r.str(attrData)
+	if r.err != nil {
+		return nil, fmt.Errorf("dynamo: read model %s of %s: %w", name, projector, r.err)
+	}
+	return json.RawMessage(doc), nil
+}
+
+// ReadModelRange queries the projector's partition backwards by sort key:
+// begins_with the prefix, or, with a Before within the prefix's keys,
+// BETWEEN the prefix and Before (Before itself left out; a filter cannot
+// name the sort key). One Query of at most Limit+1 items, strongly
+// consistent, paged on only while DynamoDB cuts a page at 1 MB.
+func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
+	if projector == "" {
+		return nil, errors.New("dynamo: read model range: no projector name")
+	}
+	upper := q.RangeUpper()
+	if upper != "" && upper <= q.Prefix {
+		return nil, nil
+	}
+	limit := q.RangeLimit()
+	sk := expression.Key(attrSK)
+	var cond expression.KeyConditionBuilder
+	if upper == "" || upper == es.RangeEnd(q.Prefix) {
+		cond = sk.BeginsWith(docPrefix + q.Prefix)
+	} else {
+		cond = sk.Between(expression.Value(docPrefix+q.Prefix), expression.Value(docPrefix+upper))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrPK).Equal(expression.Value(projector)).And(cond)).Build()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.readModels),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ConsistentRead:            aws.Bool(true),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit + 1)),
+	}
+	var docs []es.Doc
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamo: read models %q of %s: %w", q.Prefix, projector, err)
+		}
+		for _, item := range out.Items {
+			r := itemReader{item: item}
+			k, doc := strings.TrimPrefix(r.str(attrSK), docPrefix), r.str(attrData)
+			if r.err != nil {
+				return nil, fmt.Errorf("dynamo: read models %q of %s: %w", q.Prefix, projector, r.err)
+			}
+			if upper != "" && k >= upper {
+				continue // BETWEEN takes its upper end; the range does not
+			}
+			docs = append(docs, es.Doc{Key: k, Data: json.RawMessage(doc)})
+			if len(docs) == limit {
+				return docs, nil
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return docs, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}

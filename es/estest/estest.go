@@ -53,6 +53,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 		{"ReadModelsAreIsolatedByProjector", testReadModelsIsolated},
 		{"SaveReadModelsTakesMaxDocsAndRefusesMore", testReadModelsMaxDocs},
 		{"SaveReadModelsOfMaxDocsIsAtomic", testReadModelsFullSaveIsAtomic},
+		{"ReadModelReadsOneDocument", testReadModelOne},
+		{"ReadModelRangeReadsTheNewestOfAList", testReadModelRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

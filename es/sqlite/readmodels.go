@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/foldboard/foldboard/es"
 )
 
 // LoadReadModels returns the projector's checkpoint and documents, read in one
@@ -112,4 +114,53 @@ func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return tx.Commit()
+}
+
+var _ es.ReadModelReader = (*Store)(nil)
+
+// ReadModel reads one document on a reader connection.
+func (s *Store) ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error) {
+	var doc string
+	err := s.reader.QueryRowContext(ctx, `SELECT doc FROM readmodels WHERE projector = ? AND key = ?`, projector, key).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read model %s of %s: %w", key, projector, err)
+	}
+	return json.RawMessage(doc), nil
+}
+
+// ReadModelRange reads the primary key (projector, key) backwards from the
+// range's upper bound: the work is the documents returned.
+func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
+	upper := q.RangeUpper()
+	if upper != "" && upper <= q.Prefix {
+		return nil, nil
+	}
+	var rows *sql.Rows
+	var err error
+	if upper == "" {
+		rows, err = s.reader.QueryContext(ctx, `SELECT key, doc FROM readmodels
+			WHERE projector = ? AND key >= ? ORDER BY key DESC LIMIT ?`, projector, q.Prefix, q.RangeLimit())
+	} else {
+		rows, err = s.reader.QueryContext(ctx, `SELECT key, doc FROM readmodels
+			WHERE projector = ? AND key >= ? AND key < ? ORDER BY key DESC LIMIT ?`, projector, q.Prefix, upper, q.RangeLimit())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: read models %q of %s: %w", q.Prefix, projector, err)
+	}
+	defer rows.Close()
+	var out []es.Doc
+	for rows.Next() {
+		var key, doc string
+		if err := rows.Scan(&key, &doc); err != nil {
+			return nil, fmt.Errorf("sqlite: read models %q of %s: %w", q.Prefix, projector, err)
+		}
+		out = append(out, es.Doc{Key: key, Data: json.RawMessage(doc)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: read models %q of %s: %w", q.Prefix, projector, err)
+	}
+	return out, nil
 }
