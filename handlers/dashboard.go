@@ -22,7 +22,7 @@ func (a *App) Dashboard(w http.ResponseWriter, r *http.Request) error {
 }
 
 // dashboard gathers the dashboard's figures. Everything here is cheap: the
-// totals are kept by the catalogue, the recent events are the index's tail,
+// totals are kept by the catalogue, the recent events are the index's tail (held in memory),
 // the rate is at most a window of per-second counts, and the lag is one
 // indexed count on SQLite (or a counter elsewhere). The hub renders it at
 // most every 250 ms however fast events come.
@@ -49,10 +49,15 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 		}
 	}
 	ps.LagEvents, ps.LagMillis, ps.LagExact = lag.Events, lag.Behind.Milliseconds(), lag.Exact
+	// The newest events are the index's tail, in memory.
+	recent, err := cur.Read.Events.Page(ctx, projections.IndexQuery{Limit: recentEvents})
+	if err != nil {
+		a.log.Error("dashboard: recent events", "err", err)
+	}
 	d := views.Dashboard{
 		Store: a.storeName, Stats: cat.Stats(), Parked: cat.Parked(), Projector: ps,
 		// Pushed to every watcher alike: only the events anyone may see.
-		Recent: a.publicEvents(ctx, cur.Read.Events.Page(projections.IndexQuery{Limit: recentEvents}).Events),
+		Recent: a.publicEvents(ctx, recent.Events),
 		Rate:   views.NewRateChart(cat.Rate(now, views.RateBars, views.RatePeriod), views.RatePeriod),
 	}
 	if a.rebuildStatus != nil {

@@ -64,12 +64,13 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 
 // eventsPage is a page of the event browser: from the store's own log when
 // it pages newest first (SQLite, by position), else from the event index
-// the projector keeps in memory (by its own numbering). Either way a page's
+// the projector keeps (by its own numbering; its newest chunks in memory,
+// the rest read back from the store's read models). Either way a page's
 // work is bounded by its size.
 func (a *App) eventsPage(r *http.Request, q projections.IndexQuery) (projections.IndexPage, error) {
 	log, ok := a.store.(es.LogBackward)
 	if !ok {
-		return a.read().Events.Page(q), nil
+		return a.read().Events.Page(r.Context(), q)
 	}
 	// The browser's cursor numbers events from 0, as the index does; the
 	// log's positions from 1.
@@ -79,7 +80,7 @@ func (a *App) eventsPage(r *http.Request, q projections.IndexQuery) (projections
 	}
 	page, err := log.ReadLogBackward(r.Context(), es.BackwardQuery{Before: before, Type: q.Type, StreamType: q.StreamType, Limit: q.Limit})
 	if errors.Is(err, errors.ErrUnsupported) {
-		return a.read().Events.Page(q), nil
+		return a.read().Events.Page(r.Context(), q)
 	}
 	if err != nil {
 		return projections.IndexPage{}, err

@@ -38,7 +38,7 @@ func (a *App) fragment(topic string) func(context.Context) templ.Component {
 		return func(ctx context.Context) templ.Component { return views.DashboardLive(a.dashboard(ctx)) }
 	case projections.TopicEvents:
 		return func(context.Context) templ.Component {
-			return views.EventsTotal(a.read().Events.Page(projections.IndexQuery{}).Total)
+			return views.EventsTotal(a.read().Events.Total())
 		}
 	}
 	for _, m := range a.modules {

@@ -58,7 +58,7 @@ func Compare(ctx context.Context, inUse, rebuilt *Projector) (Diff, error) {
 			return Diff{}, err
 		}
 		for _, key := range page {
-			d, err := docDiff(inUse, rebuilt, key, 0)
+			d, err := docDiff(ctx, inUse, rebuilt, key, 0)
 			if err != nil {
 				return Diff{}, err
 			}
@@ -81,7 +81,7 @@ func Compare(ctx context.Context, inUse, rebuilt *Projector) (Diff, error) {
 			break
 		}
 		keep := DiffKept - len(out.First)
-		d, err := docDiff(inUse, rebuilt, key, keep)
+		d, err := docDiff(ctx, inUse, rebuilt, key, keep)
 		if err != nil {
 			return Diff{}, err
 		}
@@ -119,12 +119,12 @@ func savedKeys(ctx context.Context, a, b *Projector) ([]string, error) {
 // inUse and rebuilt, by the dotted path of each (flatten; a document that
 // is no JSON object is one field, "");
 // with keep 0 it says only whether they differ, by one entry.
-func docDiff(inUse, rebuilt *Projector, key string, keep int) ([]DocDiff, error) {
-	a, err := inUse.doc(key)
+func docDiff(ctx context.Context, inUse, rebuilt *Projector, key string, keep int) ([]DocDiff, error) {
+	a, err := inUse.doc(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	b, err := rebuilt.doc(key)
+	b, err := rebuilt.doc(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -198,12 +198,8 @@ func join(path, field string) string {
 }
 
 // doc is key's document as p holds it now; nil when p has none.
-func (p *Projector) doc(key string) (json.RawMessage, error) {
-	m := p.owner(key)
-	if m == nil {
-		return nil, nil
-	}
-	d, err := m.Doc(key)
+func (p *Projector) doc(ctx context.Context, key string) (json.RawMessage, error) {
+	d, err := p.Doc(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("comparing read models: %s of %s: %w", key, p.name, err)
 	}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -34,9 +35,19 @@ type IndexedEvent struct {
 // the global event browser: newest first, filtered by event type and stream
 // type, in pages. It is saved in chunks of indexChunk events, so a save
 // rewrites one small document, not the whole index.
+//
+// It holds in memory only what is hot (issue 19.2): the newest tailChunks
+// chunks, and any chunk changed since it was last handed to a save; older
+// chunks are read back from the store when a page reaches them (through
+// the projector's DocReader), the full ones kept in a cache bounded by
+// bytes. Its memory is therefore bounded whatever the length of the log.
 type EventIndex struct {
-	mu     sync.RWMutex
-	events indexEvents
+	mu sync.Mutex
+	n  int // events indexed
+	// held are the chunks in memory, by number; unsaved, those changed
+	// since a save took them (they may be dropped only once saved).
+	held    map[int][]IndexedEvent
+	unsaved map[int]struct{}
 	// open is the JSON of the newest chunk's events so far, comma-separated,
 	// kept as they arrive: the projector saves that chunk after every batch,
 	// and encoding its up to 256 events each time was the projector's
@@ -53,6 +64,9 @@ type EventIndex struct {
 	// batch in which it filled (a batch of 500 events fills two). None
 	// after a Load.
 	closed map[int][]byte
+
+	read  DocReader // the saved chunks; nil reads none
+	cache *bytesCache[int, []IndexedEvent]
 }
 
 // closedKeep is how many filled chunks' documents the index keeps: a
@@ -63,46 +77,98 @@ const (
 	indexKey   = "events/"
 	indexChunk = 256
 	previewLen = 120
+	// tailChunks is how many of the newest chunks stay in memory, saved
+	// or not (2,048 events, ~0.5 MB): the dashboard's recent events and
+	// the browser's first pages, and a follower's margin over the saves of
+	// its cluster's holder, whose chunks it reads back.
+	tailChunks = 8
+	// indexCacheBytes bounds the chunks read back from the store that the
+	// index keeps (~16,000 events).
+	indexCacheBytes = 4 << 20
 	// TopicEvents changes with every event.
 	TopicEvents = "events"
 )
 
 // NewEventIndex makes an empty index.
-func NewEventIndex() *EventIndex { return &EventIndex{} }
+func NewEventIndex() *EventIndex {
+	return &EventIndex{
+		held: map[int][]IndexedEvent{}, unsaved: map[int]struct{}{},
+		cache: newBytesCache[int](indexCacheBytes, chunkCost),
+	}
+}
+
+// chunkCost is roughly what a chunk of events costs in memory.
+func chunkCost(chunk []IndexedEvent) int {
+	n := 0
+	for i := range chunk {
+		e := &chunk[i]
+		n += 120 + len(e.StreamS) + len(e.Stream.Type) + len(e.Stream.ID) + len(e.Type) + len(e.Actor) + len(e.Preview)
+	}
+	return n
+}
 
 // Owns claims the index's chunks.
 func (x *EventIndex) Owns(key string) bool { return strings.HasPrefix(key, indexKey) }
 
 func chunkKey(n int) string { return fmt.Sprintf("%s%08d", indexKey, n) }
 
-// Load restores one chunk; chunks may come in any order.
-func (x *EventIndex) Load(key string, doc json.RawMessage) error {
+func chunkNumber(key string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimPrefix(key, indexKey))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("event index chunk %q: not a chunk's key", key)
+	}
+	return n, nil
+}
+
+// readFrom is where the index reads its saved chunks back.
+func (x *EventIndex) readFrom(read DocReader) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.read = read
+}
+
+// Load restores one chunk; chunks may come in any order. Only the newest
+// is kept (the rest are read back when a page reaches them): each one is
+// decoded only when it is the newest so far.
+func (x *EventIndex) Load(key string, doc json.RawMessage) error {
+	n, err := chunkNumber(key)
 	if err != nil {
-		return fmt.Errorf("event index chunk %q: %w", key, err)
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.n > 0 && n < (x.n-1)/indexChunk {
+		return nil
 	}
 	var chunk []IndexedEvent
 	if err := json.Unmarshal(doc, &chunk); err != nil {
 		return fmt.Errorf("event index chunk %q: %w", key, err)
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.events.load(n, chunk)
+	if len(chunk) == 0 || len(chunk) > indexChunk {
+		return fmt.Errorf("event index chunk %q: %d events", key, len(chunk))
+	}
+	clear(x.held)
+	clear(x.unsaved)
 	clear(x.closed)
+	x.held[n] = append(make([]IndexedEvent, 0, indexChunk), chunk...)
+	x.n = n*indexChunk + len(chunk)
 	return nil
 }
 
-// Doc returns one chunk.
+// Doc returns one chunk: ErrNotHeld for a saved one no longer in memory.
 func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
-	n, err := strconv.Atoi(strings.TrimPrefix(key, indexKey))
+	n, err := chunkNumber(key)
 	if err != nil {
 		return nil, err
 	}
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	chunk := x.events.chunk(n)
-	if len(chunk) == 0 {
-		return nil, nil
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	chunk, ok := x.held[n]
+	if !ok {
+		if n*indexChunk >= x.n {
+			return nil, nil
+		}
+		return nil, ErrNotHeld
 	}
 	if n == x.openN && x.openLen == len(chunk) {
 		doc := make([]byte, 0, len(x.open)+2)
@@ -114,6 +180,30 @@ func (x *EventIndex) Doc(key string) (json.RawMessage, error) {
 		return append(json.RawMessage(nil), doc...), nil
 	}
 	return encodeChunk(chunk)
+}
+
+// saved is told that a save took the chunk under key: once it is out of
+// the tail, it may leave memory.
+func (x *EventIndex) saved(key string) {
+	n, err := chunkNumber(key)
+	if err != nil {
+		return
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.unsaved, n)
+	x.releaseLocked()
+}
+
+// releaseLocked drops the saved chunks older than the tail.
+func (x *EventIndex) releaseLocked() {
+	newest := (x.n - 1) / indexChunk
+	for n := range x.held {
+		if _, unsaved := x.unsaved[n]; !unsaved && n <= newest-tailChunks {
+			delete(x.held, n)
+			delete(x.closed, n)
+		}
+	}
 }
 
 // encodeChunk is a chunk's document encoded afresh.
@@ -246,7 +336,7 @@ func (x *EventIndex) appendOpen(n int, e *IndexedEvent) {
 	}
 	if chunk != x.openN || x.openLen != n-start {
 		x.open, x.openN, x.openLen = x.open[:0], chunk, 0
-		before := x.events.chunk(chunk)[:n-start]
+		before := x.held[chunk][:n-start]
 		for i := range before {
 			x.open = x.appendEvent(x.open, &before[i])
 			x.openLen++
@@ -282,16 +372,37 @@ func Indexed(env es.Envelope) IndexedEvent {
 func (x *EventIndex) Apply(env es.Envelope, ch *Changes) error {
 	e := Indexed(env)
 	x.mu.Lock()
-	n := x.events.push(e)
-	x.appendOpen(n, x.events.at(n))
-	if x.openKeyN != n/indexChunk || x.openKey == "" {
-		x.openKeyN, x.openKey = n/indexChunk, chunkKey(n/indexChunk)
+	n := x.n
+	c := n / indexChunk
+	chunk := x.held[c]
+	if chunk == nil {
+		chunk = make([]IndexedEvent, 0, indexChunk)
+	}
+	// Appended in place: a page reading the chunk's earlier events meanwhile
+	// reads other elements of the same array.
+	chunk = append(chunk, e)
+	x.held[c] = chunk
+	x.unsaved[c] = struct{}{}
+	x.n++
+	x.appendOpen(n, &chunk[len(chunk)-1])
+	if n%indexChunk == 0 {
+		x.releaseLocked() // the tail moved on by a chunk
+	}
+	if x.openKeyN != c || x.openKey == "" {
+		x.openKeyN, x.openKey = c, chunkKey(c)
 	}
 	key := x.openKey
 	x.mu.Unlock()
 	ch.Doc(x, key)
 	ch.Topic(TopicEvents)
 	return nil
+}
+
+// Total is how many events the index holds.
+func (x *EventIndex) Total() int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.n
 }
 
 // IndexQuery selects a page of the index.
@@ -314,80 +425,77 @@ type IndexPage struct {
 
 // PageScan bounds the events one Page examines (issue 18.3: a filter that
 // matches nothing read every event): a page whose filter matches few events
-// answers fewer than its limit, none even, with Next to go on.
-const PageScan = 10_000
+// answers fewer than its limit, none even, with Next to go on. It is eight
+// chunks, so a page reads at most eight documents back from the store.
+const PageScan = tailChunks * indexChunk
 
 // Page returns the newest events that match q, before q.Before, examining at
-// most PageScan of them.
-func (x *EventIndex) Page(q IndexQuery) IndexPage {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	i := x.events.count()
+// most PageScan of them. A chunk the store does not have yet (a follower
+// reading its holder's saves) ends the page there, with Next to try again.
+func (x *EventIndex) Page(ctx context.Context, q IndexQuery) (IndexPage, error) {
+	total := x.Total()
+	i := total
 	if q.Before > 0 && q.Before < i {
 		i = q.Before
 	}
-	page := IndexPage{Total: x.events.count()}
+	page := IndexPage{Total: total}
 	examined := 0
+	var chunk []IndexedEvent
+	at := -1
+	short := false
 	for i > 0 && len(page.Events) < q.Limit && examined < PageScan {
+		if c := (i - 1) / indexChunk; c != at {
+			var err error
+			if chunk, err = x.chunk(ctx, c); err != nil {
+				return IndexPage{}, err
+			}
+			at = c
+		}
+		k := (i - 1) % indexChunk
+		if k >= len(chunk) {
+			short = true
+			break
+		}
 		i--
 		examined++
-		e := *x.events.at(i)
-		if (q.Type == "" || e.Type == q.Type) && (q.StreamType == "" || e.Stream.Type == q.StreamType) {
+		if e := chunk[k]; (q.Type == "" || e.Type == q.Type) && (q.StreamType == "" || e.Stream.Type == q.StreamType) {
 			page.Events = append(page.Events, e)
 		}
 	}
-	if i > 0 && (len(page.Events) == q.Limit || examined == PageScan) {
+	if i > 0 && (len(page.Events) == q.Limit || examined == PageScan || short) {
 		page.Next = i
 	}
-	return page
+	return page, nil
 }
 
-// indexEvents holds the index's events in chunks of indexChunk, as they are
-// saved: adding one never copies those before it (one slice of 100,000
-// events, grown by append, was copied ~17 times on the way, ~12% of a
-// rebuild's applying).
-type indexEvents struct {
-	chunks [][]IndexedEvent // all full but the last
-	n      int
-}
-
-func (ev *indexEvents) count() int { return ev.n }
-
-// at returns event i, i < count().
-func (ev *indexEvents) at(i int) *IndexedEvent { return &ev.chunks[i/indexChunk][i%indexChunk] }
-
-// chunk returns chunk n's events; none past the end.
-func (ev *indexEvents) chunk(n int) []IndexedEvent {
-	if n < 0 || n >= len(ev.chunks) {
-		return nil
+// chunk returns chunk c's events: from memory, the cache, or the store
+// (nil when the store has none).
+func (x *EventIndex) chunk(ctx context.Context, c int) ([]IndexedEvent, error) {
+	x.mu.Lock()
+	held, ok := x.held[c]
+	read := x.read
+	x.mu.Unlock()
+	if ok {
+		return held, nil
 	}
-	return ev.chunks[n]
-}
-
-// push adds e after the last event and returns its number.
-func (ev *indexEvents) push(e IndexedEvent) int {
-	if last := len(ev.chunks) - 1; last < 0 || len(ev.chunks[last]) == indexChunk {
-		ev.chunks = append(ev.chunks, make([]IndexedEvent, 0, indexChunk))
+	if cached, ok := x.cache.get(c); ok {
+		return cached, nil
 	}
-	last := len(ev.chunks) - 1
-	ev.chunks[last] = append(ev.chunks[last], e)
-	ev.n++
-	return ev.n - 1
-}
-
-// load puts a saved chunk's events in place. Chunks may come in any order:
-// the events of chunks not loaded yet are zero until they are.
-func (ev *indexEvents) load(n int, events []IndexedEvent) {
-	need := n*indexChunk + len(events)
-	for ev.n < need {
-		last := len(ev.chunks) - 1
-		if last < 0 || len(ev.chunks[last]) == indexChunk {
-			ev.chunks = append(ev.chunks, make([]IndexedEvent, 0, indexChunk))
-			last++
-		}
-		grow := min(indexChunk-len(ev.chunks[last]), need-ev.n)
-		ev.chunks[last] = append(ev.chunks[last], make([]IndexedEvent, grow)...)
-		ev.n += grow
+	if read == nil {
+		return nil, nil
 	}
-	copy(ev.chunks[n], events)
+	// Not held means saved (a chunk leaves memory only once a save took
+	// it), so the store, or the saves pending in front of it, has it.
+	doc, err := read(ctx, chunkKey(c))
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	var events []IndexedEvent
+	if err := json.Unmarshal(doc, &events); err != nil {
+		return nil, fmt.Errorf("event index chunk %d: %w", c, err)
+	}
+	if len(events) == indexChunk {
+		x.cache.put(c, events) // a full chunk never changes again
+	}
+	return events, nil
 }

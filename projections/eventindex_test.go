@@ -2,9 +2,12 @@ package projections
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -20,14 +23,24 @@ func indexEnvelope(i int) es.Envelope {
 	}
 }
 
+// page is x.Page(q), which must not fail.
+func page(t *testing.T, x *EventIndex, q IndexQuery) IndexPage {
+	t.Helper()
+	p, err := x.Page(t.Context(), q)
+	if err != nil {
+		t.Fatalf("Page(%+v): %v", q, err)
+	}
+	return p
+}
+
 // wantChunk is the chunk's document as encoding the chunk's events afresh
 // writes it.
 func wantChunk(t *testing.T, x *EventIndex, n int) json.RawMessage {
 	t.Helper()
-	if len(x.events.chunk(n)) == 0 {
+	if len(x.held[n]) == 0 {
 		return nil
 	}
-	doc, err := encodeChunk(x.events.chunk(n))
+	doc, err := encodeChunk(x.held[n])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,9 +71,9 @@ func TestEventIndexChunkFormats(t *testing.T) {
 	if err := y.Load(chunkKey(0), doc); err != nil {
 		t.Fatal(err)
 	}
-	want := *x.events.at(0)
+	want := x.held[0][0]
 	want.Time = want.Time.Truncate(time.Millisecond)
-	if got := *y.events.at(0); got != want {
+	if got := y.held[0][0]; got != want {
 		t.Errorf("loaded %+v, want %+v", got, want)
 	}
 	if !utf8.ValidString(want.Preview) || !strings.HasSuffix(want.Preview, "…") {
@@ -72,7 +85,7 @@ func TestEventIndexChunkFormats(t *testing.T) {
 	if err := z.Load(chunkKey(1), json.RawMessage(legacy)); err != nil {
 		t.Fatal(err)
 	}
-	got := *z.events.at(indexChunk)
+	got := z.held[1][0]
 	if got.Stream != (es.StreamRef{Type: "cart", ID: "c-1"}) || got.StreamS != "cart/c-1" || got.Version != 2 || got.Type != "ItemAdded" ||
 		!got.Time.Equal(env.Time) || got.Actor != "ana" || got.Preview != `{"sku":"s-1"}` {
 		t.Errorf("legacy chunk loaded as %+v", got)
@@ -113,13 +126,17 @@ func TestEventIndexChunkDocsAreTheChunksEncoded(t *testing.T) {
 	}
 	// Restart from the saved chunks, in any order, and go on.
 	restored := NewEventIndex()
+	restored.readFrom(func(_ context.Context, key string) (json.RawMessage, error) { return x.Doc(key) })
 	for n := total / indexChunk; n >= 0; n-- {
 		doc, _ := x.Doc(chunkKey(n))
 		if err := restored.Load(chunkKey(n), doc); err != nil {
 			t.Fatal(err)
 		}
 	}
-	was, is := x.Page(IndexQuery{Limit: total + 1}), restored.Page(IndexQuery{Limit: total + 1})
+	was, is := page(t, x, IndexQuery{Limit: total + 1}), page(t, restored, IndexQuery{Limit: total + 1})
+	if len(restored.held) != 1 {
+		t.Errorf("restored, %d chunks in memory, want the newest only", len(restored.held))
+	}
 	if was.Total != total || is.Total != total || len(is.Events) != total {
 		t.Fatalf("restored: %d events of %d, want %d", len(is.Events), is.Total, total)
 	}
@@ -180,7 +197,7 @@ func TestEventIndexPageExaminesABoundedStretch(t *testing.T) {
 	before, pages := 0, 0
 	for {
 		pages++
-		p := x.Page(IndexQuery{Type: "CheckedOut", Before: before, Limit: 50})
+		p := page(t, x, IndexQuery{Type: "CheckedOut", Before: before, Limit: 50})
 		if pages == 1 && (len(p.Events) != 0 || p.Next != total-PageScan) {
 			t.Fatalf("the first page: %d events, next %d; want none, next %d (after %d examined)", len(p.Events), p.Next, total-PageScan, PageScan)
 		}
@@ -193,7 +210,127 @@ func TestEventIndexPageExaminesABoundedStretch(t *testing.T) {
 	if pages != 3 || len(found) != 1 || found[0].Type != "CheckedOut" {
 		t.Fatalf("%d pages found %v; want 3 pages and the one CheckedOut", pages, found)
 	}
-	if p := x.Page(IndexQuery{Limit: 50}); len(p.Events) != 50 || p.Next != total-50 {
+	if p := page(t, x, IndexQuery{Limit: 50}); len(p.Events) != 50 || p.Next != total-50 {
 		t.Errorf("an unfiltered page: %d events, next %d", len(p.Events), p.Next)
+	}
+}
+
+// savedChunks is a store of an index's chunks: what its saves took.
+type savedChunks struct {
+	mu    sync.Mutex
+	docs  map[string]json.RawMessage
+	reads int
+}
+
+func (s *savedChunks) read(_ context.Context, key string) (json.RawMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reads++
+	return s.docs[key], nil
+}
+
+// saveAll hands every changed chunk to the store, as the projector's save.
+func (s *savedChunks) saveAll(t *testing.T, x *EventIndex, ch *Changes) {
+	t.Helper()
+	for key := range ch.docs {
+		doc, err := x.Doc(key)
+		if err != nil {
+			t.Fatalf("Doc(%s) of a changed chunk: %v", key, err)
+		}
+		s.mu.Lock()
+		s.docs[key] = doc
+		s.mu.Unlock()
+		x.saved(key)
+	}
+	ch.reset()
+}
+
+// The index holds the newest chunks and those not yet saved, whatever the
+// length of the log: a saved chunk out of the tail leaves memory (Doc says
+// ErrNotHeld), and the pages read it back from the store, the same events
+// as a fold of the log; an unsaved one stays however old; a chunk the store
+// does not have ends the page with a Next to go on.
+func TestEventIndexHoldsOnlyTheTailAndReadsTheRestBack(t *testing.T) {
+	x := NewEventIndex()
+	store := &savedChunks{docs: map[string]json.RawMessage{}}
+	x.readFrom(store.read)
+	ch := newChanges()
+	const total = 40*indexChunk + 100
+	var want []IndexedEvent
+	for i := range total {
+		env := indexEnvelope(i)
+		if err := x.Apply(env, ch); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, Indexed(env))
+		if i%500 == 499 {
+			store.saveAll(t, x, ch)
+		}
+		if len(x.held) > tailChunks+3 {
+			t.Fatalf("after %d events, %d chunks in memory, want at most %d", i+1, len(x.held), tailChunks+3)
+		}
+	}
+	store.saveAll(t, x, ch)
+	if len(x.held) > tailChunks+1 {
+		t.Errorf("at the end, %d chunks in memory, want at most %d", len(x.held), tailChunks+1)
+	}
+	if _, err := x.Doc(chunkKey(0)); !errors.Is(err, ErrNotHeld) {
+		t.Errorf("Doc of the first chunk, saved long ago: %v, want ErrNotHeld", err)
+	}
+	if x.Total() != total {
+		t.Errorf("Total() = %d, want %d", x.Total(), total)
+	}
+	// Every event, newest first, in pages of 50 read back where need be.
+	var got []IndexedEvent
+	for before := 0; ; {
+		p := page(t, x, IndexQuery{Before: before, Limit: 50})
+		got = append(got, p.Events...)
+		if p.Next == 0 {
+			break
+		}
+		before = p.Next
+	}
+	if len(got) != total {
+		t.Fatalf("paged %d events, want %d", len(got), total)
+	}
+	for i := range got {
+		if w := want[total-1-i]; got[i].StreamS != w.StreamS || got[i].Version != w.Version || !got[i].Time.Equal(w.Time) || got[i].Preview != w.Preview {
+			t.Fatalf("the %dth newest event is %+v, want %+v", i+1, got[i], w)
+		}
+	}
+	if b := x.cache.bytes(); b > indexCacheBytes || b == 0 {
+		t.Errorf("the cache holds %d bytes, want some, at most %d", b, indexCacheBytes)
+	}
+	// The cache answers a page read again.
+	reads := store.reads
+	page(t, x, IndexQuery{Before: 3 * indexChunk, Limit: 50})
+	if store.reads != reads {
+		t.Errorf("a page just read again read the store %d times", store.reads-reads)
+	}
+
+	// An unsaved chunk stays in memory however far the tail moves.
+	y := NewEventIndex()
+	ys := &savedChunks{docs: map[string]json.RawMessage{}}
+	y.readFrom(ys.read)
+	ych := newChanges()
+	for i := range 3 * tailChunks * indexChunk {
+		if err := y.Apply(indexEnvelope(i), ych); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := y.Doc(chunkKey(0)); err != nil {
+		t.Errorf("Doc of an unsaved chunk: %v, want it held", err)
+	}
+	ys.saveAll(t, y, ych)
+	if _, err := y.Doc(chunkKey(0)); !errors.Is(err, ErrNotHeld) {
+		t.Errorf("Doc of the first chunk once saved: %v, want ErrNotHeld", err)
+	}
+
+	// A chunk the store lacks (a follower ahead of its holder's saves).
+	delete(ys.docs, chunkKey(tailChunks))
+	before := (tailChunks + 1) * indexChunk
+	p := page(t, y, IndexQuery{Before: before + 10, Limit: 50})
+	if len(p.Events) != 10 || p.Next != before {
+		t.Errorf("a page reaching a chunk the store lacks: %d events, next %d; want 10, next %d", len(p.Events), p.Next, before)
 	}
 }

@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/foldboard/foldboard/es"
 )
@@ -15,9 +17,27 @@ type Model interface {
 	// Apply applies one event, whose stream is at exactly the version before
 	// it, recording the documents and topics it changed.
 	Apply(env es.Envelope, ch *Changes) error
-	// Doc returns the current document under key, nil when it is gone.
+	// Doc returns the current document under key, nil when it is gone. A
+	// model that holds only what is hot answers ErrNotHeld for a document
+	// it saved and let go: the store has it (Projector.Doc reads it there).
 	Doc(key string) (json.RawMessage, error)
 }
+
+// ErrNotHeld is Model.Doc's answer for a saved document the model no
+// longer holds in memory.
+var ErrNotHeld = errors.New("projections: the document is saved, not held in memory")
+
+// DocReader reads one of the projector's documents as saved (including the
+// saves still pending in front of the store); nil when there is none.
+type DocReader func(ctx context.Context, key string) (json.RawMessage, error)
+
+// onDemand is a model that reads its saved documents back on demand: the
+// projector hands it its DocReader.
+type onDemand interface{ readFrom(DocReader) }
+
+// savedNotified is a model told of each of its documents a save took, so
+// that it may let go of them.
+type savedNotified interface{ saved(key string) }
 
 // Changes collects what applying events changed: documents to save (by the
 // model that owns them) and topics whose subscribers need a new fragment.

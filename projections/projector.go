@@ -118,13 +118,42 @@ func NewProjector(cfg Config) *Projector {
 	}
 	cat := NewCatalogue()
 	cat.hot.limit = cfg.WriteLimit
-	return &Projector{
+	p := &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
 		onApplied: cfg.OnApplied, stopOn: cfg.StopOn,
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
+	if r, ok := cfg.Store.(es.ReadModelReader); ok {
+		read := func(ctx context.Context, key string) (json.RawMessage, error) {
+			return r.ReadModel(ctx, p.name, key)
+		}
+		for _, m := range cfg.Models {
+			if m, ok := m.(onDemand); ok {
+				m.readFrom(read)
+			}
+		}
+	}
+	return p
+}
+
+// Doc returns the current document under key: the one its model holds, or,
+// for one it saved and let go (ErrNotHeld), the one saved; nil for none.
+func (p *Projector) Doc(ctx context.Context, key string) (json.RawMessage, error) {
+	m := p.owner(key)
+	if m == nil {
+		return nil, nil
+	}
+	doc, err := m.Doc(key)
+	if !errors.Is(err, ErrNotHeld) {
+		return doc, err
+	}
+	r, ok := p.store.(es.ReadModelReader)
+	if !ok {
+		return nil, err
+	}
+	return r.ReadModel(ctx, p.name, key)
 }
 
 // Catalogue is the stream catalogue the projector keeps.
@@ -426,6 +455,11 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes) er
 	}
 	if err := p.store.SaveReadModels(ctx, p.name, checkpoint, docs); err != nil {
 		return fmt.Errorf("saving read models %s: %w", p.name, err)
+	}
+	for key, m := range ch.docs {
+		if m, ok := m.(savedNotified); ok {
+			m.saved(key)
+		}
 	}
 	topics := ch.Topics()
 	ch.reset()

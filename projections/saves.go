@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,7 +42,11 @@ type DeferredSaves struct {
 
 	mu      sync.Mutex // serialises writes; guards what follows
 	pending map[string]*pendingSave
-	timer   *time.Timer
+	// writes counts the writes to the store: a read of the store that
+	// saw none begin or end around it read what was there before the
+	// pending documents.
+	writes uint64
+	timer  *time.Timer
 	closed  bool
 }
 
@@ -144,9 +151,11 @@ func (d *DeferredSaves) write(ctx context.Context, projector string) error {
 	if p == nil || p.docs == nil {
 		return nil
 	}
+	d.writes++ // a read of the store from now may see this write, or part of it
 	if err := d.store.SaveReadModels(ctx, projector, p.checkpoint, p.docs); err != nil {
 		return err
 	}
+	d.writes++
 	p.docs = nil
 	p.written = time.Now()
 	return nil
@@ -177,4 +186,105 @@ func (d *DeferredSaves) Close(ctx context.Context) error {
 		d.timer = nil
 	}
 	return d.writeAll(ctx)
+}
+
+var _ es.ReadModelReader = (*DeferredSaves)(nil)
+
+// readAttempts is how many times a read of the store is tried before it is
+// made with writes held off.
+const readAttempts = 3
+
+// ReadModel reads the document as the projector last saved it: pending here,
+// or else in the store. A read of the store that a write of pending
+// documents overlapped is made again: it may have missed them both here and
+// there.
+func (d *DeferredSaves) ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error) {
+	r, ok := d.store.(es.ReadModelReader)
+	if !ok {
+		return nil, fmt.Errorf("projections: %T reads no documents on demand", d.store)
+	}
+	for attempt := 1; ; attempt++ {
+		d.mu.Lock()
+		if p := d.pending[projector]; p != nil {
+			if doc, ok := p.docs[key]; ok {
+				d.mu.Unlock()
+				return doc, nil
+			}
+		}
+		if attempt == readAttempts {
+			defer d.mu.Unlock()
+			return r.ReadModel(ctx, projector, key)
+		}
+		writes := d.writes
+		d.mu.Unlock()
+		doc, err := r.ReadModel(ctx, projector, key)
+		d.mu.Lock()
+		same := d.writes == writes
+		d.mu.Unlock()
+		if same || err != nil {
+			return doc, err
+		}
+	}
+}
+
+// ReadModelRange reads the store's range with what is pending in it laid
+// over: pending documents of the range added, deleted ones taken out.
+func (d *DeferredSaves) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
+	r, ok := d.store.(es.ReadModelReader)
+	if !ok {
+		return nil, fmt.Errorf("projections: %T reads no documents on demand", d.store)
+	}
+	upper, limit := q.RangeUpper(), q.RangeLimit()
+	for attempt := 1; ; attempt++ {
+		d.mu.Lock()
+		over := map[string]json.RawMessage{}
+		if p := d.pending[projector]; p != nil {
+			for key, doc := range p.docs {
+				if strings.HasPrefix(key, q.Prefix) && (upper == "" || key < upper) {
+					over[key] = doc
+				}
+			}
+		}
+		writes := d.writes
+		held := attempt == readAttempts
+		if !held {
+			d.mu.Unlock()
+		}
+		// Each pending document may hide one of the store's.
+		docs, err := r.ReadModelRange(ctx, projector, es.DocRange{Prefix: q.Prefix, Before: q.Before, Limit: min(limit+len(over), es.MaxDocRange)})
+		if !held {
+			d.mu.Lock()
+		}
+		same := d.writes == writes
+		d.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if !same {
+			continue
+		}
+		if len(docs) == min(limit+len(over), es.MaxDocRange) && len(docs) > 0 {
+			// The store has more: pending documents below its last one
+			// would come after documents it did not return.
+			last := docs[len(docs)-1].Key
+			for key := range over {
+				if key < last {
+					delete(over, key)
+				}
+			}
+		}
+		merged := make([]es.Doc, 0, len(docs)+len(over))
+		for _, doc := range docs {
+			if _, ok := over[doc.Key]; !ok {
+				merged = append(merged, doc)
+			}
+		}
+		for key, doc := range over {
+			if doc != nil {
+				merged = append(merged, es.Doc{Key: key, Data: doc})
+			}
+		}
+		slices.SortFunc(merged, func(a, b es.Doc) int { return strings.Compare(b.Key, a.Key) })
+		return merged[:min(len(merged), limit)], nil
+	}
 }

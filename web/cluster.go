@@ -375,3 +375,21 @@ type unsaved struct{ es.ReadModelStore }
 func (unsaved) SaveReadModels(context.Context, string, string, map[string]json.RawMessage) error {
 	return nil
 }
+
+// ReadModel and ReadModelRange read the holder's saves: what a follower's
+// read models let go of, the holder saved (es.ReadModelReader).
+func (u unsaved) ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error) {
+	r, ok := u.ReadModelStore.(es.ReadModelReader)
+	if !ok {
+		return nil, nil
+	}
+	return r.ReadModel(ctx, projector, key)
+}
+
+func (u unsaved) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
+	r, ok := u.ReadModelStore.(es.ReadModelReader)
+	if !ok {
+		return nil, nil
+	}
+	return r.ReadModelRange(ctx, projector, q)
+}

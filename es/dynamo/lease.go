@@ -273,6 +273,15 @@ func (f fencedReadModels) LoadReadModels(ctx context.Context, projector string) 
 	return f.l.s.LoadReadModels(ctx, projector)
 }
 
+// ReadModel and ReadModelRange are the store's: reads need no fence.
+func (f fencedReadModels) ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error) {
+	return f.l.s.ReadModel(ctx, projector, key)
+}
+
+func (f fencedReadModels) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
+	return f.l.s.ReadModelRange(ctx, projector, q)
+}
+
 func (f fencedReadModels) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
 	l := f.l
 	epoch := l.Epoch()

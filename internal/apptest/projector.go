@@ -71,11 +71,12 @@ func (p *Projector) WaitCaughtUp(t testing.TB, heads map[es.StreamRef]int64, lim
 	return time.Since(begin)
 }
 
-// Doc returns the current document under key, from whichever model owns it.
+// Doc returns the current document under key, from whichever model owns it
+// (read back from the store when the model saved it and let it go).
 func (p *Projector) Doc(key string) (json.RawMessage, error) {
 	for _, m := range append([]projections.Model{p.Catalogue()}, p.Read.Models()...) {
 		if m.Owns(key) {
-			return m.Doc(key)
+			return p.Projector.Doc(context.Background(), key)
 		}
 	}
 	return nil, fmt.Errorf("no read model owns %q", key)
