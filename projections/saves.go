@@ -47,7 +47,7 @@ type DeferredSaves struct {
 	// pending documents.
 	writes uint64
 	timer  *time.Timer
-	closed  bool
+	closed bool
 }
 
 type pendingSave struct {
