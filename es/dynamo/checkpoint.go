@@ -22,10 +22,27 @@ type checkpoint struct {
 	Shards map[string]string `json:"shards,omitempty"`
 	// Done lists shards read to their end with every event handed on.
 	Done []string `json:"done,omitempty"`
+	// Times maps a shard of Shards to when the record at its sequence
+	// number was made (Unix seconds): the retention passes the checkpoint
+	// there a day later (Feed.Shards). Absent for "" and where not known.
+	Times map[string]int64 `json:"t,omitempty"`
 	// Rebuild, while the feed reads the events table (a first start, or after
 	// trimmed records), is the log cursor after the last page handed on.
 	Rebuild *string `json:"rebuild,omitempty"`
+	// Boot is the feed's last re-bootstrap from the events table, kept in
+	// every checkpoint after it, for the projections board.
+	Boot *bootNote `json:"boot,omitempty"`
 }
+
+// bootNote is a re-bootstrap from the events table: when it began (Unix
+// seconds) and why.
+type bootNote struct {
+	At  int64  `json:"at"`
+	Why string `json:"why"`
+}
+
+// maxBootWhy bounds bootNote.Why, which names a shard or two.
+const maxBootWhy = 200
 
 const checkpointFormat = 1
 

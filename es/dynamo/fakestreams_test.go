@@ -144,7 +144,11 @@ func (f *fakeStreams) DescribeStream(_ context.Context, in *dynamodbstreams.Desc
 	end := min(start+f.pageSize, len(f.shards))
 	desc := &stypes.StreamDescription{StreamArn: in.StreamArn, StreamStatus: stypes.StreamStatusEnabled}
 	for _, sh := range f.shards[start:end] {
-		s := stypes.Shard{ShardId: aws.String(sh.id)}
+		s := stypes.Shard{ShardId: aws.String(sh.id), SequenceNumberRange: &stypes.SequenceNumberRange{StartingSequenceNumber: aws.String(fmt.Sprintf("%021d", 0))}}
+		if sh.closed {
+			// As DynamoDB lists a closed shard: with an ending sequence number.
+			s.SequenceNumberRange.EndingSequenceNumber = aws.String(fmt.Sprintf("%021d", f.seq*100))
+		}
 		if sh.parent != "" {
 			s.ParentShardId = aws.String(sh.parent)
 		}

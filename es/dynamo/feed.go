@@ -33,9 +33,10 @@ const (
 	recordsPerCall = 1000
 	// logBatch is how many events of the events table one rebuild batch holds.
 	logBatch = 1000
-	// retention is how long DynamoDB Streams keeps a record (24 hours),
-	// less a margin.
-	retention = 20 * time.Hour
+	// streamRetention is how long DynamoDB Streams keeps a record, and
+	// retention that less a margin.
+	streamRetention = 24 * time.Hour
+	retention       = streamRetention - 4*time.Hour
 	// maxBackoff caps the pause after repeated failures (throttling,
 	// DynamoDB unreachable).
 	maxBackoff = 5 * time.Second
@@ -121,6 +122,10 @@ type shard struct {
 	empties    int   // empty GetRecords in a row
 	failures   int   // failed calls in a row
 	ahead      *page // the next page, fetched while this one is handed on
+
+	// lastReadAt and safeAt are when those two records were made (Unix
+	// seconds; 0: not known).
+	lastReadAt, safeAt int64
 	// readAt is when GetRecords was last called on the shard, and minGap
 	// the least time between two calls: 0 until the shard is throttled
 	// (AWS allows 5 reads a second a shard, DynamoDB Local any number), then
@@ -173,7 +178,7 @@ func (sh *shard) finished() bool { return sh.closed && len(sh.pending) == 0 }
 func (sh *shard) advance() {
 	i := 0
 	for i < len(sh.pending) && sh.pending[i].done {
-		sh.safe = sh.pending[i].seq
+		sh.safe, sh.safeAt = sh.pending[i].seq, sh.pending[i].at
 		i++
 	}
 	sh.pending = sh.pending[i:]
@@ -194,6 +199,9 @@ type tailer struct {
 	describeNow   bool
 	describeAfter time.Time // back-off after a failed describe
 	describeFails int
+	// boot is the last re-bootstrap from the events table, carried in the
+	// checkpoints.
+	boot *bootNote
 }
 
 func (t *tailer) run(ctx context.Context, from string, cp checkpoint) error {
@@ -227,8 +235,10 @@ func (t *tailer) run(ctx context.Context, from string, cp checkpoint) error {
 // load takes the shards a checkpoint names.
 func (t *tailer) load(cp checkpoint) {
 	for id, seq := range cp.Shards {
-		t.shards[id] = &shard{id: id, lastRead: seq, safe: seq}
+		at := cp.Times[id]
+		t.shards[id] = &shard{id: id, lastRead: seq, safe: seq, lastReadAt: at, safeAt: at}
 	}
+	t.boot = cp.Boot
 	for _, id := range cp.Done {
 		t.shards[id] = &shard{id: id, closed: true}
 	}
@@ -264,6 +274,7 @@ func (t *tailer) lost(cp checkpoint) string {
 // repeats.
 func (t *tailer) rebuild(ctx context.Context, why string) error {
 	t.log.Info("dynamo feed: rebuilding from the events table", "why", why)
+	t.boot = &bootNote{At: time.Now().Unix(), Why: clip(why, maxBootWhy)}
 	t.shards, t.order = map[string]*shard{}, nil
 	t.seq.forgetHeld()
 	if err := t.describeRetrying(ctx); err != nil {
@@ -296,7 +307,7 @@ func (t *tailer) drain(ctx context.Context) error {
 				})
 				if errors.Is(err, errTrimmed) && restarts < 3 {
 					// Trimmed while draining: start that shard over.
-					sh.iter, sh.lastRead = "", ""
+					sh.iter, sh.lastRead, sh.lastReadAt = "", "", 0
 					restarts++
 					continue
 				}
@@ -307,7 +318,7 @@ func (t *tailer) drain(ctx context.Context) error {
 					break // empty (caught up, or put off by a failure), or at the start's end
 				}
 			}
-			sh.safe, sh.pending = sh.lastRead, nil
+			sh.safe, sh.safeAt, sh.pending = sh.lastRead, sh.lastReadAt, nil
 		}
 		if !progressed {
 			return nil
@@ -378,6 +389,24 @@ func madeAfter(r stypes.Record, start time.Time) bool {
 	}
 	at, err := time.Parse(time.RFC3339Nano, v.Value)
 	return err == nil && at.After(start)
+}
+
+// recordTime is when a record was made, in Unix seconds (0: not known):
+// DynamoDB's ApproximateCreationDateTime (rounded down, so never late), or
+// else its event's own time, taken just before the commit.
+func recordTime(r stypes.Record) int64 {
+	if at := r.Dynamodb.ApproximateCreationDateTime; at != nil {
+		return at.Unix()
+	}
+	v, ok := r.Dynamodb.NewImage[attrTime].(*stypes.AttributeValueMemberS)
+	if !ok {
+		return 0
+	}
+	at, err := time.Parse(time.RFC3339Nano, v.Value)
+	if err != nil {
+		return 0
+	}
+	return at.Unix()
 }
 
 // catchUp reads the shards to where they ended when it began, at the end of
@@ -564,13 +593,20 @@ func (t *tailer) flush(ctx context.Context, rebuild *string) error {
 }
 
 func (t *tailer) checkpoint(rebuild *string) string {
-	c := checkpoint{Stream: t.arn, At: time.Now().Unix(), Shards: map[string]string{}, Rebuild: rebuild}
+	c := checkpoint{Stream: t.arn, At: time.Now().Unix(), Shards: map[string]string{}, Rebuild: rebuild, Boot: t.boot}
 	for _, sh := range t.shards {
 		sh.advance()
-		if sh.finished() {
+		switch {
+		case sh.finished():
 			c.Done = append(c.Done, sh.id)
-		} else {
+		default:
 			c.Shards[sh.id] = sh.safe
+			if sh.safe != "" && sh.safeAt != 0 {
+				if c.Times == nil {
+					c.Times = map[string]int64{}
+				}
+				c.Times[sh.id] = sh.safeAt
+			}
 		}
 	}
 	return c.String()
@@ -579,7 +615,7 @@ func (t *tailer) checkpoint(rebuild *string) string {
 // accept takes one stream record: its event goes to the sequencer, the record
 // to the shard's pending list until that event is handed on.
 func (t *tailer) accept(sh *shard, r stypes.Record, trusted bool) error {
-	rec := &record{seq: aws.ToString(r.Dynamodb.SequenceNumber)}
+	rec := &record{seq: aws.ToString(r.Dynamodb.SequenceNumber), at: recordTime(r)}
 	sh.pending = append(sh.pending, rec)
 	if r.EventName == stypes.OperationTypeRemove || r.Dynamodb.NewImage == nil {
 		rec.done = true // events are never deleted; nothing to hand on
@@ -778,7 +814,7 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		if err := take(r); err != nil {
 			return 0, err
 		}
-		sh.lastRead = aws.ToString(r.Dynamodb.SequenceNumber)
+		sh.lastRead, sh.lastReadAt = aws.ToString(r.Dynamodb.SequenceNumber), recordTime(r)
 	}
 	n := len(out.Records)
 	switch {

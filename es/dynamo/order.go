@@ -11,6 +11,7 @@ import (
 // has been handed on: only then may the shard's checkpoint pass it.
 type record struct {
 	seq  string
+	at   int64 // when the record was made, Unix seconds (0: not known)
 	done bool
 }
 

@@ -112,6 +112,9 @@ type Store struct {
 	// remoteUntil ends the eager polling that another instance's append
 	// asked for (Wake): the feed knows no stream or version of it.
 	remoteUntil time.Time
+
+	// shardList is the last listing of the stream's shards (Feed.Shards).
+	shardList shardList
 }
 
 // localAppend is an append this process made: the stream's version after it.
@@ -156,6 +159,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		readModels: cfg.TablePrefix + "readmodels",
 		wake:       make(chan struct{}),
 	}
+	s.shardList.ttl = shardListTTL
 	for _, name := range []string{s.events, s.state, s.readModels} {
 		if err := s.ensureTable(ctx, name, name == s.events); err != nil {
 			return nil, err
