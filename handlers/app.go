@@ -61,6 +61,10 @@ type Deps struct {
 	// Reactions tells how each reactor does (dashboard, /projections); nil
 	// for none.
 	Reactions func() []es.ReactorStatus
+	// Shards tells where a checkpoint stands in each shard of the store's
+	// change feed (es.ShardedFeed: DynamoDB Streams), for /projections; nil
+	// when the feed has no shards.
+	Shards func(ctx context.Context, checkpoint string, now time.Time) (es.ShardReport, error)
 	// Instance, when set, names this instance and its role in its cluster,
 	// for /healthz (without it: "projector", the only one).
 	Instance func() (id, role string)
@@ -90,6 +94,7 @@ type App struct {
 	decideRebuild  func(swap bool) error
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
+	shards         func(ctx context.Context, checkpoint string, now time.Time) (es.ShardReport, error)
 	instance       func() (id, role string)
 	cluster        func() *views.Cluster
 
@@ -128,7 +133,7 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
-		instance: d.Instance, cluster: d.Cluster,
+		shards: d.Shards, instance: d.Instance, cluster: d.Cluster,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}

@@ -19,6 +19,45 @@ import (
 type projectionsAnswer struct {
 	ReadModels []readModelAnswer `json:"readModels"`
 	Reactions  []reactionAnswer  `json:"reactions"`
+	// Stream is where the read models' checkpoint stands in each shard of
+	// the store's change feed, when it has shards (DynamoDB Streams).
+	Stream *streamAnswer `json:"stream,omitempty"`
+}
+
+// streamAnswer is the read models' checkpoint in the shards of the feed:
+// es.ShardReport, with each countdown taken at the answer's time.
+type streamAnswer struct {
+	RetentionSeconds int64         `json:"retentionSeconds"`
+	Shards           []shardAnswer `json:"shards"`
+	LeftOff          int           `json:"leftOff"`
+	// Bootstrap is the feed's last re-bootstrap from the events table.
+	Bootstrap *bootstrapAnswer `json:"bootstrap,omitempty"`
+	// Error says why the shards could not be listed.
+	Error string `json:"error,omitempty"`
+}
+
+type shardAnswer struct {
+	ID     string     `json:"id"`
+	Parent string     `json:"parent,omitempty"`
+	State  string     `json:"state"`
+	Born   *time.Time `json:"born,omitempty"`
+	// AgeSeconds is how old the shard is (omitted when not known).
+	AgeSeconds *int64     `json:"ageSeconds,omitempty"`
+	Position   string     `json:"position"`
+	PositionAt *time.Time `json:"positionAt,omitempty"`
+	// Expires is when the 24-hour retention passes the checkpoint in the
+	// shard, LeftSeconds how long until then (negative once passed), and
+	// Countdown its colour: "ok", "amber" (under 12 h), "red" (under 4 h),
+	// "passed"; all three omitted where nothing can expire.
+	Expires     *time.Time   `json:"expires,omitempty"`
+	LeftSeconds *int64       `json:"leftSeconds,omitempty"`
+	Countdown   es.Countdown `json:"countdown,omitempty"`
+}
+
+type bootstrapAnswer struct {
+	At       time.Time `json:"at"`
+	Why      string    `json:"why"`
+	UnderWay bool      `json:"underWay"`
 }
 
 // readModelAnswer is one read model's row: what it reads, where it is in
@@ -84,6 +123,7 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 		board.Reactions = append(board.Reactions, views.BoardReaction{Name: ra.Name, Running: ra.Running, Position: ra.Position,
 			OK: ra.Outcomes.OK, Refused: ra.Outcomes.Refused, Parked: len(ra.Parked), Error: ra.Error})
 	}
+	board.Stream = boardStream(ans.Stream)
 	if r.URL.Query().Get("fragment") == "1" {
 		w.Header().Set("Cache-Control", "no-store")
 		a.render(w, r, http.StatusOK, views.ProjectionsLive(board))
@@ -92,6 +132,29 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Projections")
 	a.render(w, r, http.StatusOK, views.ProjectionsPage(p, board))
 	return nil
+}
+
+// boardStream is the board's view of the shards.
+func boardStream(s *streamAnswer) *views.BoardStream {
+	if s == nil {
+		return nil
+	}
+	out := &views.BoardStream{LeftOff: s.LeftOff, Error: s.Error, Retention: time.Duration(s.RetentionSeconds) * time.Second}
+	for _, sh := range s.Shards {
+		bs := views.BoardShard{ID: sh.ID, Parent: sh.Parent, State: sh.State, Position: sh.Position, PositionAt: timeOr(sh.PositionAt),
+			Countdown: string(sh.Countdown), Age: -1}
+		if sh.AgeSeconds != nil {
+			bs.Age = time.Duration(*sh.AgeSeconds) * time.Second
+		}
+		if sh.LeftSeconds != nil {
+			bs.Left = time.Duration(*sh.LeftSeconds) * time.Second
+		}
+		out.Shards = append(out.Shards, bs)
+	}
+	if b := s.Bootstrap; b != nil {
+		out.Bootstrap = &views.BoardBootstrap{At: b.At, Why: b.Why, UnderWay: b.UnderWay}
+	}
+	return out
 }
 
 func timeOr(t *time.Time) time.Time {
@@ -113,7 +176,7 @@ func (a *App) projectionsNow(ctx context.Context) projectionsAnswer {
 	if lag, err := cur.Projector.Lag(lagCtx, time.Now()); err == nil {
 		behind = &lag.Events
 	}
-	ans := projectionsAnswer{ReadModels: []readModelAnswer{}, Reactions: []reactionAnswer{}}
+	ans := projectionsAnswer{ReadModels: []readModelAnswer{}, Reactions: []reactionAnswer{}, Stream: a.streamShards(ctx, st.Checkpoint, time.Now())}
 	for _, rm := range a.readModelReads() {
 		row := readModelAnswer{Name: rm.name, Reads: rm.reads, Projector: st.Name, Position: st.Checkpoint, Behind: behind,
 			Applied: st.Applied, DuplicatesDropped: st.Dropped, HeldOutOfOrder: st.OutOfOrder, Parked: []parkedAnswer{},
@@ -138,6 +201,40 @@ func (a *App) projectionsNow(ctx context.Context) projectionsAnswer {
 			ra.Error = rs.Err.Error()
 		}
 		ans.Reactions = append(ans.Reactions, ra)
+	}
+	return ans
+}
+
+// streamShards is the checkpoint in each shard of the feed, when the feed
+// has shards; nil otherwise.
+func (a *App) streamShards(ctx context.Context, checkpoint string, now time.Time) *streamAnswer {
+	if a.shards == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	rep, err := a.shards(ctx, checkpoint, now)
+	ans := &streamAnswer{RetentionSeconds: int64(rep.Retention / time.Second), Shards: []shardAnswer{}, LeftOff: rep.LeftOff}
+	if err != nil {
+		a.log.WarnContext(ctx, "listing the stream's shards", "err", err)
+		ans.Error = "the stream's shards could not be listed just now"
+		return ans
+	}
+	for _, p := range rep.Shards {
+		sa := shardAnswer{ID: p.ID, Parent: p.Parent, State: p.State, Born: timeOrNil(p.Born), Position: p.Position,
+			PositionAt: timeOrNil(p.PositionAt), Expires: timeOrNil(p.Expires), Countdown: p.Level(now)}
+		if !p.Born.IsZero() {
+			age := int64(now.Sub(p.Born) / time.Second)
+			sa.AgeSeconds = &age
+		}
+		if !p.Expires.IsZero() {
+			left := int64(p.Left(now) / time.Second)
+			sa.LeftSeconds = &left
+		}
+		ans.Shards = append(ans.Shards, sa)
+	}
+	if b := rep.Bootstrap; b != nil {
+		ans.Bootstrap = &bootstrapAnswer{At: b.At.UTC(), Why: b.Why, UnderWay: b.UnderWay}
 	}
 	return ans
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
@@ -84,3 +86,95 @@ func TestTheProjectionsBoardHasARowPerReadModelWithItsParkedStreams(t *testing.T
 		t.Errorf("the fragment: %.100s", frag.body)
 	}
 }
+
+type streamShards struct {
+	RetentionSeconds int64 `json:"retentionSeconds"`
+	Shards           []struct {
+		ID          string `json:"id"`
+		State       string `json:"state"`
+		AgeSeconds  *int64 `json:"ageSeconds"`
+		Position    string `json:"position"`
+		PositionAt  string `json:"positionAt"`
+		LeftSeconds *int64 `json:"leftSeconds"`
+		Countdown   string `json:"countdown"`
+	} `json:"shards"`
+	Bootstrap *struct {
+		Why      string `json:"why"`
+		UnderWay bool   `json:"underWay"`
+	} `json:"bootstrap"`
+	Error string `json:"error"`
+}
+
+// On DynamoDB the board shows each shard of the real Stream (DynamoDB
+// Local keeps one): its age, the read models' checkpoint's sequence number
+// in it, a day's countdown less the moments since that record was made,
+// and the first start's bootstrap from the events table. SQLite's feed has
+// no shards, and its board none.
+func TestTheBoardShowsTheStreamsShardsOnDynamoDB(t *testing.T) {
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			app := apptest.Start(t, apptest.Options{Store: store})
+			c := newClient(t, app)
+			startMatch(t, c, "m-1")
+			answer := func() (string, *streamShards) {
+				r := c.do("GET", "/projections", "", "", map[string]string{"Accept": "application/json"})
+				wantStatus(t, r, http.StatusOK, "")
+				var a struct {
+					ReadModels []boardRow    `json:"readModels"`
+					Stream     *streamShards `json:"stream"`
+				}
+				if err := json.Unmarshal([]byte(r.body), &a); err != nil {
+					t.Fatal(err)
+				}
+				return a.ReadModels[0].Position, a.Stream
+			}
+			if store == "sqlite" {
+				if _, s := answer(); s != nil {
+					t.Errorf("SQLite's board shows shards: %+v", s)
+				}
+				if doc := parse(t, c.get("/projections").body); len(elements(doc, byAttr("id", "stream-shards"))) != 0 {
+					t.Errorf("SQLite's board page shows shards")
+				}
+				return
+			}
+			// The checkpoint, once it holds the match's event.
+			var cp struct {
+				Shards map[string]string `json:"shards"`
+			}
+			var s *streamShards
+			waitFor(t, func() bool {
+				var pos string
+				pos, s = answer()
+				cp.Shards = nil
+				return json.Unmarshal([]byte(pos), &cp) == nil && len(cp.Shards) == 1 && s != nil && len(s.Shards) == 1 && s.Shards[0].Position != ""
+			})
+			sh := s.Shards[0]
+			if s.RetentionSeconds != 86400 || s.Error != "" || !strings.HasPrefix(sh.ID, "shardId-") || sh.State != "open" || sh.Position != cp.Shards[sh.ID] {
+				t.Fatalf("stream %+v, shard %+v; the checkpoint's shards %v", s, sh, cp.Shards)
+			}
+			// DynamoDB Local rounds a record's time down to the minute.
+			if sh.AgeSeconds == nil || *sh.AgeSeconds < 0 || *sh.AgeSeconds > 600 || sh.LeftSeconds == nil ||
+				*sh.LeftSeconds > 86400 || *sh.LeftSeconds < 86400-180 || sh.Countdown != "ok" || sh.PositionAt == "" {
+				t.Errorf("shard %+v: want a young shard, a day's countdown less the record's age, ok", sh)
+			}
+			if s.Bootstrap == nil || s.Bootstrap.Why != "first start" || s.Bootstrap.UnderWay {
+				t.Errorf("bootstrap %+v, want the first start's, done", s.Bootstrap)
+			}
+			doc := parse(t, c.get("/projections").body)
+			rows := elements(doc, byAttr("data-shard", sh.ID))
+			if len(rows) != 1 || attrVal(rows[0], "data-countdown") != "ok" || !strings.Contains(textOf(rows[0]), sh.Position) || !strings.Contains(textOf(rows[0]), " left") {
+				t.Errorf("the board's row for the shard: %d rows, %q", len(rows), func() string {
+					if len(rows) == 0 {
+						return ""
+					}
+					return textOf(rows[0])
+				}())
+			}
+			if bs := elements(doc, byAttr("class", "bootstrap")); len(bs) != 1 || !strings.Contains(textOf(bs[0]), "first start") {
+				t.Errorf("the board does not tell of the first start's bootstrap")
+			}
+		})
+	}
+}
+
+func attrVal(n *html.Node, key string) string { v, _ := attrOf(n, key); return v }

@@ -199,7 +199,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
-		Instance:  s.instance, Cluster: s.cluster,
+		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(),
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -251,6 +251,18 @@ func (s *Server) publishServed(p *projections.Projector, topics []string) {
 	if s.live.Load().Projector == p {
 		s.hub.PublishSince(context.Background(), topics, p.ChangedSince())
 	}
+}
+
+// shards is how the projections board learns where the read models'
+// checkpoint stands in each shard of the store's feed: when it has shards
+// (DynamoDB Streams) and this instance is no cluster's follower (whose
+// checkpoint is the relay's).
+func (s *Server) shards() func(context.Context, string, time.Time) (es.ShardReport, error) {
+	sf, ok := s.deps.Feed.(es.ShardedFeed)
+	if !ok || s.member != nil {
+		return nil
+	}
+	return sf.Shards
 }
 
 // instance names this instance and its role, for /healthz.
