@@ -1,0 +1,60 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+)
+
+// Each shard's countdown is coloured by its level and says it in words;
+// a re-bootstrap under way is told as such; shards left off are counted.
+func TestTheShardRowsColourTheirCountdownAndSayIt(t *testing.T) {
+	b := ProjectionsBoard{Stream: &BoardStream{Retention: 24 * time.Hour, LeftOff: 3,
+		Bootstrap: &BoardBootstrap{At: time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC), Why: "records of shard B were trimmed before they were read", UnderWay: true},
+		Shards: []BoardShard{
+			{ID: "A", State: "done", Age: 5 * time.Hour},
+			{ID: "B", Parent: "A", State: "open", Age: 90 * time.Minute, Position: "0100", PositionAt: time.Now(), Left: 23*time.Hour + 59*time.Minute, Countdown: "ok"},
+			{ID: "C", Parent: "A", State: "closed", Age: -1, Position: "0200", Left: 11*time.Hour + 5*time.Minute, Countdown: "amber"},
+			{ID: "D", Parent: "A", State: "open", Age: time.Hour, Left: 3*time.Hour + 30*time.Second, Countdown: "red"},
+			{ID: "E", State: "trimmed", Age: 50 * time.Hour, Position: "0050", Left: -time.Hour, Countdown: "passed"},
+		}}}
+	doc := parseComponent(t, func(buf *bytes.Buffer) error { return ProjectionsLive(b).Render(context.Background(), buf) })
+	want := map[string][2]string{
+		"A": {"", "—"},
+		"B": {"ok", "23 h 59 min left"},
+		"C": {"amber", "11 h 5 min left (under 12 h)"},
+		"D": {"red", "3 h 0 min left (under 4 h)"},
+		"E": {"passed", "passed: a restart re-bootstraps from the events table"},
+	}
+	rows := find(doc, func(n *html.Node) bool { return attr(n, "data-shard") != "" })
+	if len(rows) != len(want) {
+		t.Fatalf("%d shard rows, want %d", len(rows), len(want))
+	}
+	for _, r := range rows {
+		id := attr(r, "data-shard")
+		cell := find(r, func(n *html.Node) bool { return hasClass(n, "countdown") })
+		if len(cell) != 1 || attr(r, "data-countdown") != want[id][0] || text(cell[0]) != want[id][1] ||
+			(want[id][0] != "" && !hasClass(cell[0], want[id][0])) {
+			t.Errorf("shard %s: %q in %q, want %q %q", id, attr(r, "data-countdown"), text(cell[0]), want[id][0], want[id][1])
+		}
+	}
+	if age := text(find(rows[2], func(n *html.Node) bool { return hasClass(n, "age") })[0]); age != "?" {
+		t.Errorf("an unknown age shows %q", age)
+	}
+	boot := find(doc, func(n *html.Node) bool { return hasClass(n, "bootstrap") })
+	if len(boot) != 1 || !hasClass(boot[0], "under-way") || !strings.Contains(text(boot[0]), "Re-bootstrapping from the events table since 12-03 18:00:00: records of shard B") {
+		t.Errorf("the bootstrap under way: %v", boot)
+	}
+	if !strings.Contains(text(doc), "3 more shards not shown") {
+		t.Errorf("the shards left off are not counted")
+	}
+	for d, want := range map[time.Duration]string{45 * time.Second: "45 s", 12 * time.Minute: "12 min", 50 * time.Hour: "2 d 2 h"} {
+		if got := spanText(d); got != want {
+			t.Errorf("spanText(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
