@@ -237,9 +237,10 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		if a.instance != nil {
 			id, role = a.instance()
 		}
+		p := a.proj() // position and name of the same read models
 		doc := map[string]any{
-			"status": status, "instance": id, "role": role, "position": a.proj().Status().Checkpoint,
-			"lagEvents": lag.Events, "behindMs": lag.Behind.Milliseconds(),
+			"status": status, "instance": id, "role": role, "position": p.Status().Checkpoint,
+			"readModels": p.Name(), "lagEvents": lag.Events, "behindMs": lag.Behind.Milliseconds(),
 		}
 		if c != nil {
 			doc["highWater"] = c.HighWater

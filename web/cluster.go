@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
@@ -65,10 +67,40 @@ type member struct {
 	// members are the instances as the registry listed them last (at most
 	// relay.Options.MaxMembers), refreshed with every announcement.
 	members []relay.Member
+
+	// reload asks run to load the read models in use again, in its role:
+	// a rebuild swapped in others under a new name.
+	reload chan struct{}
+	// leading is the holder's publishing projector (nil on a follower):
+	// the one its heartbeats speak for.
+	leading atomic.Pointer[projections.Projector]
+	// rebuild is the cluster's rebuild as this instance takes part in it.
+	rebuild *clusterRebuild
+	// loadingName is the name of the read models runOnce loaded last.
+	loadingName atomic.Pointer[string]
 }
 
 func newMember(s *Server, c *Cluster) *member {
-	return &member{s: s, c: c, role: relay.RoleFollower, loaded: time.Now()}
+	m := &member{s: s, c: c, role: relay.RoleFollower, loaded: time.Now(), reload: make(chan struct{}, 1)}
+	m.rebuild = newClusterRebuild(m)
+	return m
+}
+
+// loading is the name of the read models this instance loaded last (they
+// may not be served yet): those it serves before its first load.
+func (m *member) loading() string {
+	if n := m.loadingName.Load(); n != nil {
+		return *n
+	}
+	return m.s.Projector().Name()
+}
+
+// reloadReadModels asks run to load the read models in use again.
+func (m *member) reloadReadModels() {
+	select {
+	case m.reload <- struct{}{}:
+	default:
+	}
 }
 
 // self is this instance as it announces itself, now.
@@ -142,6 +174,9 @@ func (m *member) tick() time.Duration { return min(m.c.Lease.Failover()/4, time.
 func (m *member) run(ctx context.Context) {
 	go m.wakeOnAppends(ctx)
 	go m.announce(ctx)
+	rebuilds := make(chan struct{})
+	go func() { defer close(rebuilds); m.rebuild.watch(ctx) }()
+	defer func() { <-rebuilds }()
 	var stop func() // the running role's projector
 	stop = m.follow(ctx)
 	t := time.NewTicker(m.tick())
@@ -158,6 +193,14 @@ func (m *member) run(ctx context.Context) {
 				cancel()
 			}
 			return
+		case <-m.reload:
+			stop()
+			if m.Role() == relay.RoleProjector && m.c.Lease.Epoch() != 0 {
+				stop = m.lead(ctx)
+			} else {
+				stop = m.follow(ctx)
+			}
+			continue
 		case <-t.C:
 		}
 		switch m.Role() {
@@ -179,6 +222,7 @@ func (m *member) run(ctx context.Context) {
 			}
 			if m.c.Lease.Epoch() == 0 { // lost: a save or a renewal found another holder
 				m.s.log.Warn("stepping down: another instance holds the projector lease", "instance", m.c.ID)
+				m.rebuild.stepDown()
 				stop()
 				stop = m.follow(ctx)
 			}
@@ -195,8 +239,7 @@ func (m *member) lead(ctx context.Context) (stop func()) {
 	m.s.log.Info("this instance is the cluster's projector", "instance", m.c.ID, "epoch", m.c.Lease.Epoch())
 	setup := m.s.setup
 	setup.Store = m.c.Lease.ReadModels()
-	setup.OnApplied = m.publish
-	stopProjector := m.serveFrom(ctx, setup, false)
+	stopProjector := m.serveFrom(ctx, setup, true)
 	// The reactions run where the Stream is read, from what they saved
 	// last (their commands' ids make a repeat harmless).
 	if err := m.s.reactors.group.Load(ctx); err != nil {
@@ -215,17 +258,18 @@ func (m *member) lead(ctx context.Context) (stop func()) {
 func (m *member) follow(ctx context.Context) (stop func()) {
 	m.setRole(relay.RoleFollower)
 	setup := m.s.setup
-	setup.Feed = m.c.Relay.Feed()
 	setup.Store = unsaved{m.s.deps.ReadModels}
 	setup.StopOn = func(err error) bool { return errors.Is(err, relay.ErrBehind) }
-	return m.serveFrom(ctx, setup, true)
+	return m.serveFrom(ctx, setup, false)
 }
 
 // serveFrom runs read models made by setup and serves them once they have
 // reached the ones served now (or after a bound), so that no page goes
-// back; a follower's start again from the saved ones whenever its feed
-// stops (behind). stop ends it and waits for its last save.
-func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again bool) (stop func()) {
+// back, and starts again from the saved ones whenever they stop: a
+// follower's feed stopped behind, or they could not be loaded. The
+// holder's (lead) publish what they apply. stop ends it and waits for its
+// last save.
+func (m *member) serveFrom(ctx context.Context, setup projections.Setup, lead bool) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -233,15 +277,15 @@ func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again b
 		pause := newBackoff(reloadFirst, reloadMax)
 		for ctx.Err() == nil {
 			began := time.Now()
-			err := m.runOnce(ctx, setup)
-			if !again || ctx.Err() != nil {
+			err := m.runOnce(ctx, setup, lead)
+			if ctx.Err() != nil {
 				return
 			}
 			if time.Since(began) > reloadMax {
 				pause.reset() // it ran a good while: this one is not a repeat
 			}
 			wait := pause.next()
-			m.s.log.Info("follower: reloading the saved read models", "instance", m.c.ID, "why", err, "after", wait)
+			m.s.log.Info("reloading the saved read models", "instance", m.c.ID, "lead", lead, "why", err, "after", wait)
 			select {
 			case <-ctx.Done():
 			case <-time.After(wait):
@@ -251,14 +295,37 @@ func (m *member) serveFrom(ctx context.Context, setup projections.Setup, again b
 	return func() { cancel(); <-done }
 }
 
-// runOnce loads read models under setup, swaps them in once they reach
-// the ones served, and runs them until ctx ends or their feed stops.
-func (m *member) runOnce(ctx context.Context, setup projections.Setup) error {
-	name := m.s.Projector().Name()
+// runOnce loads the read models in use (by the name the settings hold:
+// a rebuild may have swapped in others) under setup, swaps them in once
+// they reach the ones served, and runs them until ctx ends or their feed
+// stops. The holder's publish each batch under their name; a follower's
+// follow only batches published under it, so that no follower ever folds
+// the batches of other read models into its own.
+func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool) error {
+	name, err := m.inUse(ctx)
+	if err != nil {
+		return err
+	}
+	if lead {
+		setup.OnApplied = func(ctx context.Context, from string, b es.Batch) { m.publish(ctx, name, from, b) }
+	} else {
+		setup.Feed = namedFeed{feed: m.c.Relay.Feed(), name: name}
+	}
+	m.loadingName.Store(&name)
 	next := setup.New(name, m.s.publishServed)
 	loaded := time.Now()
 	if err := next.Projector.Load(ctx); err != nil {
 		return err
+	}
+	if again, err := m.inUse(ctx); err == nil && again != name {
+		// A rebuild swapped in others while these loaded (and may be
+		// dropping them): load those.
+		return fmt.Errorf("the read models in use became %s while %s loaded", again, name)
+	}
+	if lead {
+		m.c.Relay.StartOver()
+		m.leading.Store(next.Projector)
+		defer m.leading.CompareAndSwap(next.Projector, nil)
 	}
 	ran := make(chan error, 1)
 	go func() { ran <- next.Projector.Run(ctx) }()
@@ -277,15 +344,24 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup) error {
 	return <-ran
 }
 
-// publish hands a batch the holder applied to the followers.
-func (m *member) publish(ctx context.Context, from string, b es.Batch) {
+// inUse is the name of the read models in use, as the settings hold it.
+func (m *member) inUse(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return projections.CurrentName(ctx, m.s.deps.Settings)
+}
+
+// publish hands a batch the holder applied to the read models named name
+// to the followers: its checkpoints carry the name (relayCheckpoint).
+func (m *member) publish(ctx context.Context, name, from string, b es.Batch) {
 	epoch := m.c.Lease.Epoch()
 	if epoch == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := m.c.Relay.Publish(ctx, epoch, from, b); err != nil && ctx.Err() == nil {
+	b.Checkpoint = relayCheckpoint(name, b.Checkpoint)
+	if err := m.c.Relay.Publish(ctx, epoch, relayCheckpoint(name, from), b); err != nil && ctx.Err() == nil {
 		// The followers find the gap and reload.
 		m.s.log.Warn("publishing an applied batch", "instance", m.c.ID, "epoch", epoch, "err", err)
 	}
@@ -294,8 +370,36 @@ func (m *member) publish(ctx context.Context, from string, b es.Batch) {
 // heartbeat publishes an empty batch at the holder's checkpoint, so that a
 // follower whose next batch was lost finds out on an idle cluster.
 func (m *member) heartbeat(ctx context.Context) {
-	cp := m.s.Projector().Status().Checkpoint
-	m.publish(ctx, cp, es.Batch{Checkpoint: cp})
+	p := m.leading.Load()
+	if p == nil {
+		return
+	}
+	cp := p.Status().Checkpoint
+	m.publish(ctx, p.Name(), cp, es.Batch{Checkpoint: cp})
+}
+
+// relayCheckpoint is a checkpoint of the read models named name as the
+// relay carries it: the name, a line feed, the checkpoint. Batches of other
+// read models (those a rebuild replaced, or swapped in) never continue a
+// follower's checkpoint, so it meets relay.ErrBehind and reloads instead.
+func relayCheckpoint(name, cp string) string { return name + "\n" + cp }
+
+// namedFeed is a follower's feed of the read models named name: the
+// relay's batches published under that name, with their own checkpoints.
+type namedFeed struct {
+	feed es.Feed
+	name string
+}
+
+func (f namedFeed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
+	return f.feed.Follow(ctx, relayCheckpoint(f.name, from), func(ctx context.Context, b es.Batch) error {
+		cp, ok := strings.CutPrefix(b.Checkpoint, f.name+"\n")
+		if !ok { // the relay hands on only batches that continue from
+			return fmt.Errorf("a batch of other read models than %s: %w", f.name, relay.ErrBehind)
+		}
+		b.Checkpoint = cp
+		return apply(ctx, b)
+	})
 }
 
 // wakeOnAppends wakes the store's feed when any instance appended.

@@ -110,7 +110,15 @@ func TestAFollowerIsBehindTheClusterHighWaterMarkAndListsTheInstances(t *testing
 		return string(b)
 	}
 
-	// Alone and idle: not behind.
+	// Alone and idle, once its projector runs: not behind.
+	waitFor("the follower's projector running", func() bool {
+		res, err := http.Get(url + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
 	if code, h := getHealth(); code != http.StatusOK || h.Status != "ok" || h.Role != "follower" || h.BehindMs != 0 {
 		t.Fatalf("idle follower's /healthz: %d %+v", code, h)
 	}

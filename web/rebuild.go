@@ -47,6 +47,9 @@ type rebuildState struct {
 	Review    bool
 	Diff      *projections.Diff
 	Discarded bool
+	// Deciding: a cluster's rebuild waits for the admin's choice (on one
+	// instance, rebuilds.decide says so).
+	Deciding bool
 }
 
 func (r *rebuilds) set(st rebuildState) {
@@ -71,7 +74,7 @@ func (r *rebuilds) status() views.RebuildStatus {
 		Review: st.Review, Diff: st.Diff, Discarded: st.Discarded,
 	}
 	r.mu.Lock()
-	v.Deciding = r.decide != nil
+	v.Deciding = r.decide != nil || st.Deciding
 	r.mu.Unlock()
 	if v.Error == "" && st.Running && st.Progress.Err != nil {
 		v.Error = st.Progress.Err.Error()
@@ -84,7 +87,9 @@ func (r *rebuilds) status() views.RebuildStatus {
 // log; once they have caught up they are saved as the ones in use and
 // swapped in for the pages and the live updates, and the old ones are
 // dropped. The server serves from the old ones meanwhile. It fails when a
-// rebuild runs already, or before Serve.
+// rebuild runs already, or before Serve. In a cluster it records the
+// request, for the lease's holder to run; every instance then switches to
+// the rebuilt read models.
 func (s *Server) StartRebuild() error { return s.startRebuild(false) }
 
 // StartRebuildReview starts a rebuild that, once caught up, is compared
@@ -93,8 +98,14 @@ func (s *Server) StartRebuild() error { return s.startRebuild(false) }
 func (s *Server) StartRebuildReview() error { return s.startRebuild(true) }
 
 // DecideRebuild swaps in (swap) or discards the rebuild under review; it
-// fails with 409 NoRebuildUnderReview when none waits.
+// fails with 409 NoRebuildUnderReview when none waits. In a cluster the
+// choice is recorded for the holder, which runs the rebuild.
 func (s *Server) DecideRebuild(swap bool) error {
+	if s.member != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return s.member.rebuild.decide(ctx, swap)
+	}
 	s.rebuild.mu.Lock()
 	ch := s.rebuild.decide
 	s.rebuild.decide = nil
@@ -112,9 +123,11 @@ func (s *Server) startRebuild(review bool) error {
 		return es.Errorf(es.Refused, "NotServing", "the server is not running its projector")
 	}
 	if s.member != nil {
-		// A cluster's rebuild must run on the lease's holder, fenced by its
-		// epoch, and swap in on every instance: not built yet.
-		return es.Errorf(es.Refused, "RebuildInCluster", "rebuilding the read models of a cluster is not supported yet: run `foldboard rebuild` with every instance stopped")
+		// One rebuild for the cluster, recorded for the lease's holder to
+		// run (clusterRebuild).
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return s.member.rebuild.request(ctx, review)
 	}
 	if !s.rebuild.running.CompareAndSwap(false, true) {
 		return errRebuildRunning
@@ -208,8 +221,13 @@ func (s *Server) reviewRebuild(ctx context.Context, d projections.Diff) (bool, e
 // RebuildName is the name of the rebuild under way, or of the last one.
 func (s *Server) RebuildName() string { return s.rebuild.get().Name }
 
-// Rebuilding reports whether a rebuild runs.
-func (s *Server) Rebuilding() bool { return s.rebuild.running.Load() }
+// Rebuilding reports whether a rebuild runs (in a cluster: anywhere).
+func (s *Server) Rebuilding() bool {
+	if s.member != nil {
+		return s.member.rebuild.running()
+	}
+	return s.rebuild.running.Load()
+}
 
 // RetryParked re-applies a parked stream in the read models in use
 // (projections.Projector.Retry), reading its events from the store. In a

@@ -120,6 +120,17 @@ func (r *Relay) Publish(ctx context.Context, epoch int64, from string, b es.Batc
 	return nil
 }
 
+// StartOver tells the relay that the next Publish comes from a projector
+// that begins at a checkpoint of its own, not after the last batch given
+// to Publish (the holder reloaded its read models, under a new name after a
+// rebuild): a heartbeat is sent where it says, no longer moved to that
+// batch's checkpoint.
+func (r *Relay) StartOver() {
+	r.publishing.Lock()
+	r.holder.known = false
+	r.publishing.Unlock()
+}
+
 // indexKey is a checkpoint's key in the index: a hash, since checkpoints run
 // to a kilobyte (a DynamoDB checkpoint names the stream and every shard) and
 // the index holds one per retained batch. A follower checks the entry it
