@@ -85,6 +85,8 @@ type App struct {
 	people    *people
 	hasher    *hasher
 	signIns   *signInLimits
+	// replays bound the timelines' replays of read models.
+	replays *replayGate
 
 	rebuild        func() error
 	rebuildStatus  func() views.RebuildStatus
@@ -131,7 +133,7 @@ func New(d Deps) *App {
 	a := &App{
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
-		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate),
+		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate), replays: newReplayGate(),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		shards: d.Shards, instance: d.Instance, cluster: d.Cluster,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},

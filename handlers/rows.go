@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -15,24 +19,47 @@ import (
 // stream's own events for most, of the log up to the event for those whose
 // documents gather many streams (ReadModel.Across). Both replays are
 // bounded; a longer history says so instead.
+//
+// Even bounded, a replay is the dearest read there is (10,000 events of a
+// stream and 20,000 of the log: 0.3-1.2 s of a core, where a page takes
+// milliseconds), so: the log is replayed only for an event that an Across
+// model turns into a document by itself (a day's sales: a checkout, whatever
+// came before it; every other event leaves those models as they were); and
+// replays run one at a time per client address and as many at once as the
+// machine has cores (replayGate), so that one client cannot take every core
+// by opening timelines.
 const (
 	rowsStreamLimit = 10_000
 	rowsLogLimit    = 20_000
+	// replayWait is how long a timeline waits for its turn to replay.
+	replayWait = 2 * time.Second
 )
 
 // rowsAt is what every read model made of event (version v of ref).
-func (a *App) rowsAt(ctx context.Context, ref es.StreamRef, event *es.Envelope) ([]projections.Row, []string, error) {
+func (a *App) rowsAt(r *http.Request, ref es.StreamRef, event *es.Envelope) ([]projections.Row, []string, error) {
 	if event == nil {
 		return nil, nil, nil
 	}
+	ctx := r.Context()
 	var own, across []projections.ReadModel
 	for _, rm := range ReadModels(a.modules) {
-		if rm.Across {
-			across = append(across, rm)
-		} else {
+		if !rm.Across {
 			own = append(own, rm)
+			continue
+		}
+		alone, err := projections.ReplayRows([]projections.ReadModel{rm}, []es.Envelope{*event})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(alone) > 0 {
+			across = append(across, rm)
 		}
 	}
+	leave, ok := a.replays.enter(ctx, ClientAddress(r))
+	if !ok {
+		return nil, []string{"Other timelines are being replayed just now: step again in a moment to see the read models."}, nil
+	}
+	defer leave()
 	var notes []string
 	var rows []projections.Row
 	if events, ok, err := a.streamUpTo(ctx, ref, event.Version); err != nil {
@@ -58,6 +85,71 @@ func (a *App) rowsAt(ctx context.Context, ref es.StreamRef, event *es.Envelope) 
 		}
 	}
 	return rows, notes, nil
+}
+
+// replayGate lets a client address replay one timeline at a time, and
+// every address together as many as the machine has cores.
+type replayGate struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	addrs map[string]*addrTurn
+}
+
+// addrTurn is one address's turn, and how many of its requests want it.
+type addrTurn struct {
+	turn    chan struct{}
+	waiting int
+}
+
+func newReplayGate() *replayGate {
+	return &replayGate{slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))), addrs: map[string]*addrTurn{}}
+}
+
+// enter waits up to replayWait for addr's turn and a free slot; leave ends
+// the turn. ok is false when the wait ran out or ctx ended.
+func (g *replayGate) enter(ctx context.Context, addr string) (leave func(), ok bool) {
+	g.mu.Lock()
+	t := g.addrs[addr]
+	if t == nil {
+		t = &addrTurn{turn: make(chan struct{}, 1)}
+		g.addrs[addr] = t
+	}
+	t.waiting++
+	g.mu.Unlock()
+	done := func() {
+		g.mu.Lock()
+		if t.waiting--; t.waiting == 0 {
+			delete(g.addrs, addr)
+		}
+		g.mu.Unlock()
+	}
+	wait := time.NewTimer(replayWait)
+	defer wait.Stop()
+	select {
+	case t.turn <- struct{}{}:
+	case <-wait.C:
+		done()
+		return nil, false
+	case <-ctx.Done():
+		done()
+		return nil, false
+	}
+	select {
+	case g.slots <- struct{}{}:
+	case <-wait.C:
+		<-t.turn
+		done()
+		return nil, false
+	case <-ctx.Done():
+		<-t.turn
+		done()
+		return nil, false
+	}
+	return func() {
+		<-g.slots
+		<-t.turn
+		done()
+	}, true
 }
 
 // streamUpTo reads a stream's events 1..v; ok is false past the limit.

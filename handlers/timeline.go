@@ -79,7 +79,7 @@ func (a *App) timeline(r *http.Request, ref es.StreamRef, kind mounted, v, lates
 		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
 	}
 	t.TryForms = a.tryForms(ref, v)
-	rows, notes, err := a.rowsAt(r.Context(), ref, event)
+	rows, notes, err := a.rowsAt(r, ref, event)
 	if err != nil {
 		return t, err
 	}
@@ -103,7 +103,7 @@ func (a *App) timelineJSON(w http.ResponseWriter, r *http.Request, ref es.Stream
 	if err != nil {
 		return err
 	}
-	rows, notes, err := a.rowsAt(r.Context(), ref, event)
+	rows, notes, err := a.rowsAt(r, ref, event)
 	if err != nil {
 		return err
 	}
