@@ -116,14 +116,16 @@ func TestStartOnATakenPortFailsFast(t *testing.T) {
 		skipOrFail(t, err)
 	}
 	s := &Server{dir: dir, java: java, port: l.Addr().(*net.TCPAddr).Port}
+	// errAddrInUse comes only from DynamoDB Local's own report of the
+	// port, read while it starts; running out of startTimeout is another
+	// error. So this fails fast by construction, and no wall-clock bound is
+	// asserted (the machine's load decides how long Java takes to say it).
 	begin := time.Now()
 	err = s.start()
 	if !errors.Is(err, errAddrInUse) {
 		t.Fatalf("start on a taken port: %v; want errAddrInUse", err)
 	}
-	if d := time.Since(begin); d > 20*time.Second {
-		t.Errorf("start on a taken port took %v to fail", d)
-	}
+	t.Logf("start on a taken port failed in %v", time.Since(begin))
 }
 
 func TestTablePrefixIsAValidTableName(t *testing.T) {
