@@ -34,6 +34,10 @@ type Reactor struct {
 	attempts int
 	backoff  time.Duration
 	after    func()
+	fence    func(context.Context) error
+
+	// stepDown ends the running Run for good (ErrFenced); set while it runs.
+	stepDown context.CancelCauseFunc
 
 	// turn lets one of the feed and the timer react at a time.
 	turn sync.Mutex
@@ -82,7 +86,18 @@ type ReactorConfig struct {
 	// (applied, or found applied before), before the checkpoint that
 	// covers it is saved: where a crash test kills the process.
 	AfterCommand func()
+	// Fence, when set, says whether this process may still react: in a
+	// cluster, whether the lease is still its own, as the store says now.
+	// The reactor asks before it issues the commands of an event or of a
+	// tick, and after anything failed; an error matching ErrFenced ends Run
+	// at once (nothing issued, nothing saved: Saves, fenced too, would
+	// refuse), any other is retried as the store's are.
+	Fence func(ctx context.Context) error
 }
+
+// ErrFenced says that another process reacts now (in a cluster, another
+// instance took the lease): a Reactor that finds it stops.
+var ErrFenced = errors.New("es: another process reacts now")
 
 // ReactionOutcomes count what the reactor's commands did: applied, refused
 // by the domain, found applied before (a redelivery: nothing appended), and
@@ -147,7 +162,7 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 	return &Reactor{
 		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
-		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand,
+		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand, fence: cfg.Fence,
 		changed: map[string]bool{}, issued: map[string]bool{}, done: map[string]bool{},
 	}
 }
@@ -202,11 +217,22 @@ func (r *Reactor) Load(ctx context.Context) error {
 }
 
 // Run follows the feed until ctx ends, resuming from the last checkpoint
-// after any failure, and asks a timed reaction what is due every Every.
+// after any failure, and asks a timed reaction what is due every Every. It
+// returns an error matching ErrFenced when its fence says another process
+// reacts now (it saves nothing more then), nil when ctx ends.
 func (r *Reactor) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	r.turn.Lock()
+	r.stepDown = stop
+	r.turn.Unlock()
 	r.setRunning(true, nil)
 	defer r.setRunning(false, nil)
-	defer r.flush(ctx)
+	defer func() {
+		if !errors.Is(context.Cause(ctx), ErrFenced) {
+			r.flush(ctx)
+		}
+	}()
 	if r.reaction.Schedule != nil {
 		done := make(chan struct{})
 		defer func() { <-done }()
@@ -218,6 +244,13 @@ func (r *Reactor) Run(ctx context.Context) error {
 		from := r.reactedTo
 		r.turn.Unlock()
 		err := r.feed.Follow(ctx, from, r.apply)
+		if errors.Is(err, ErrFenced) || (err != nil && ctx.Err() == nil && r.fenced(ctx)) {
+			r.fail(fmt.Errorf("%w: %w", ErrFenced, err))
+		}
+		if cause := context.Cause(ctx); errors.Is(cause, ErrFenced) {
+			r.log.Warn("reactor stepping down: another process reacts now", "err", cause)
+			return cause
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -230,6 +263,31 @@ func (r *Reactor) Run(ctx context.Context) error {
 			return nil
 		}
 		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// fenced asks the fence whether another process reacts now.
+func (r *Reactor) fenced(ctx context.Context) bool {
+	return r.fence != nil && errors.Is(r.fence(ctx), ErrFenced)
+}
+
+// checkFence is the fence's answer, each failure but ErrFenced tried again;
+// ErrFenced also ends Run. Called under turn.
+func (r *Reactor) checkFence(ctx context.Context) error {
+	if r.fence == nil {
+		return nil
+	}
+	err := r.attempt(ctx, func() error { return r.fence(ctx) })
+	if errors.Is(err, ErrFenced) {
+		r.fail(err)
+	}
+	return err
+}
+
+// fail ends the running Run for good with err (matching ErrFenced).
+func (r *Reactor) fail(err error) {
+	if r.stepDown != nil {
+		r.stepDown(err)
 	}
 }
 
@@ -301,7 +359,8 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 }
 
 // react runs the reaction on one event: a schedule watches it; otherwise
-// the reaction's commands are issued. Only ctx's end fails it.
+// the reaction's commands are issued. Only ctx's end, the fence (ErrFenced)
+// and a fence that keeps failing fail it: the event comes again.
 func (r *Reactor) react(ctx context.Context, env Envelope) error {
 	if s := r.reaction.Schedule; s != nil {
 		keys, err := guard(func() ([]string, error) { return s.Watch(env) })
@@ -321,6 +380,11 @@ func (r *Reactor) react(ctx context.Context, env Envelope) error {
 	})
 	if err != nil {
 		return r.failed(ctx, env, err)
+	}
+	if len(cmds) > 0 {
+		if err := r.checkFence(ctx); err != nil {
+			return err // ErrFenced, or ctx's end: the event comes again
+		}
 	}
 	for i, c := range cmds {
 		cause := DueCommand{IssuedCommand: c, CauseID: env.ID, CauseStream: env.Stream, CauseCorrelation: env.CorrelationID}
@@ -348,7 +412,7 @@ func (r *Reactor) attempt(ctx context.Context, f func() error) error {
 	for n := 1; ; n++ {
 		err := f()
 		var p permanentError
-		if err == nil || errors.As(err, &p) || n >= r.attempts || ctx.Err() != nil {
+		if err == nil || errors.As(err, &p) || errors.Is(err, ErrFenced) || n >= r.attempts || ctx.Err() != nil {
 			return err
 		}
 		r.log.Warn("reaction failed; trying again", "err", err, "attempt", n, "retry_in", delay)
@@ -501,15 +565,29 @@ func (r *Reactor) Tick(ctx context.Context) {
 		r.log.Error("reaction's schedule failed", "err", err)
 		return
 	}
+	type pending struct {
+		DueCommand
+		index int
+		id    string
+	}
+	var todo []pending
 	index := map[string]int{}
 	for _, d := range due {
 		i := index[d.CauseID]
 		index[d.CauseID]++
-		id := ReactionCommandID(r.reaction.Name, d.CauseID, i)
-		if r.issued[id] {
-			continue
+		if id := ReactionCommandID(r.reaction.Name, d.CauseID, i); !r.issued[id] {
+			todo = append(todo, pending{d, i, id})
 		}
-		err := r.issue(ctx, d, i)
+	}
+	if len(todo) == 0 {
+		return
+	}
+	if err := r.checkFence(ctx); err != nil {
+		r.log.Warn("reaction's commands due not issued: the fence failed", "err", err)
+		return
+	}
+	for _, d := range todo {
+		err := r.issue(ctx, d.DueCommand, d.index)
 		var p permanentError
 		switch {
 		case errors.As(err, &p):
@@ -521,7 +599,7 @@ func (r *Reactor) Tick(ctx context.Context) {
 		if len(r.issued) >= issuedKeep {
 			clear(r.issued)
 		}
-		r.issued[id] = true
+		r.issued[d.id] = true
 	}
 	if r.unsaved {
 		if err := r.save(ctx, r.reactedTo); err != nil {

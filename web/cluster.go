@@ -49,6 +49,9 @@ type Lease interface {
 	Failover() time.Duration
 	// ReadModels saves only while the epoch held is the lease's.
 	ReadModels() es.ReadModelStore
+	// Check fails with an error matching es.ErrFenced unless the lease,
+	// as stored now, is at the epoch held.
+	Check(ctx context.Context) error
 }
 
 // Role is what this instance does in its cluster.

@@ -30,6 +30,7 @@ func (neverLease) Release(context.Context) error         { return nil }
 func (neverLease) Epoch() int64                          { return 0 }
 func (neverLease) Failover() time.Duration               { return time.Second }
 func (l neverLease) ReadModels() es.ReadModelStore       { return l.rm }
+func (neverLease) Check(context.Context) error           { return es.ErrFenced }
 
 // health is /healthz in JSON.
 type health struct {

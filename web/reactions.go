@@ -28,10 +28,17 @@ func newReactors(ctx context.Context, d Deps, app *handlers.App) (*reactors, err
 	if d.ReminderAfter > 0 {
 		rs = reactions.WithReminderAfter(rs, d.ReminderAfter)
 	}
-	g := es.NewReactors(rs, es.ReactorConfig{
+	cfg := es.ReactorConfig{
 		Feed: d.Feed, Saves: d.ReadModels, Store: d.Store, Commands: app.Commands(),
 		Log: d.Log, AfterCommand: d.AfterReactionCommand,
-	})
+	}
+	if c := d.Cluster; c != nil {
+		// Only the lease holder reacts: every save is fenced by its epoch,
+		// and no command is issued once the lease, as stored, is another's
+		// (a holder paused past its failover and woken stops instead).
+		cfg.Saves, cfg.Fence = c.Lease.ReadModels(), c.Lease.Check
+	}
+	g := es.NewReactors(rs, cfg)
 	return &reactors{group: g}, g.Load(ctx)
 }
 

@@ -22,8 +22,9 @@ import (
 const DefaultFailover = 10 * time.Second
 
 // ErrDeposed says this instance does not hold the lease (any more): another
-// took it, or it was never taken. A save refused so has written nothing.
-var ErrDeposed = errors.New("dynamo: the projector lease is not held by this instance")
+// took it, or it was never taken. A save refused so has written nothing. It
+// matches es.ErrFenced: a reactor whose fenced save it refuses stops.
+var ErrDeposed = fmt.Errorf("dynamo: the projector lease is not held by this instance: %w", es.ErrFenced)
 
 // The lease item, in the readmodels table.
 const (
@@ -258,6 +259,27 @@ func (l *Lease) read(ctx context.Context) (leaseItem, error) {
 func (l *Lease) Holder(ctx context.Context) (owner string, epoch int64, err error) {
 	it, err := l.read(ctx)
 	return it.owner, it.epoch, err
+}
+
+// Check returns nil while the lease, as stored now (a strongly consistent
+// read), is at the epoch held here, and an error matching ErrDeposed once
+// it is not (the lease is then lost here, as a refused save loses it): what
+// a reactor asks before it issues a command, so that a holder paused past
+// the failover and woken issues nothing.
+func (l *Lease) Check(ctx context.Context) error {
+	epoch := l.Epoch()
+	if epoch == 0 {
+		return ErrDeposed
+	}
+	it, err := l.read(ctx)
+	if err != nil {
+		return err
+	}
+	if it.owner != l.owner || it.epoch != epoch {
+		l.lose(epoch)
+		return fmt.Errorf("dynamo: the lease is at epoch %d (owner %q), held here at %d: %w", it.epoch, it.owner, epoch, ErrDeposed)
+	}
+	return nil
 }
 
 // ReadModels is the store of read models for the lease's holder: each save

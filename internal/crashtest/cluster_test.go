@@ -23,6 +23,7 @@ import (
 	"github.com/foldboard/foldboard/es/dynamo"
 	"github.com/foldboard/foldboard/internal/redistest"
 	"github.com/foldboard/foldboard/projections"
+	"github.com/foldboard/foldboard/reactions"
 )
 
 // clusterFailover is the instances' lease failover in these tests: short,
@@ -382,11 +383,107 @@ func seqLess(a, b string) bool {
 	return a < b
 }
 
+func signal(t *testing.T, p *proc, sig syscall.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reactorCheckpoints are each reaction's saved checkpoint: the position
+// of each shard, by reaction.
+func (c *cluster) reactorCheckpoints() map[string]map[string]string {
+	c.t.Helper()
+	out := map[string]map[string]string{}
+	for _, name := range []string{reactions.MatchReport, reactions.Loyalty, reactions.CartReminder} {
+		saved, _, err := c.o.rm.LoadReadModels(context.Background(), es.ReactorName(name))
+		if err != nil {
+			c.t.Fatalf("loading reactor %s: %v", name, err)
+		}
+		var cp struct {
+			Shards map[string]string `json:"shards"`
+		}
+		if saved != "" {
+			if err := json.Unmarshal([]byte(saved), &cp); err != nil {
+				c.t.Fatalf("reactor %s's checkpoint %q: %v", name, saved, err)
+			}
+		}
+		out[name] = cp.Shards
+	}
+	return out
+}
+
+// reactorsMovedOn waits until every reactor saved a checkpoint past the
+// one it had saved in then.
+func (c *cluster) reactorsMovedOn(then map[string]map[string]string) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		now := c.reactorCheckpoints()
+		moved := 0
+		for name := range then {
+			if ahead(now[name], then[name]) {
+				moved++
+			}
+		}
+		if moved == len(then) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the reactors' checkpoints did not all move on in 20 s: %v, then %v", now, then)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ahead reports whether checkpoint a is past b: some shard further on,
+// none behind.
+func ahead(a, b map[string]string) bool {
+	further := false
+	for shard, seq := range a {
+		old := b[shard]
+		if old != "" && seqLess(seq, old) {
+			return false
+		}
+		further = further || old == "" || seqLess(old, seq)
+	}
+	return further
+}
+
+// movedBack lists each reactor's shard whose position in now is before the
+// one in then.
+func movedBack(then, now map[string]map[string]string) []string {
+	var out []string
+	for name, shards := range then {
+		for shard, seq := range shards {
+			if got := now[name][shard]; got == "" || seqLess(got, seq) {
+				out = append(out, fmt.Sprintf("%s shard %s: %q after %q", name, shard, got, seq))
+			}
+		}
+	}
+	return out
+}
+
 // role is an instance's role as its /healthz says.
+// An instance that just stepped down may answer 503: behind (with its
+// role), or its projector not running yet ("").
 func (c *cluster) role(id string) string {
 	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.procs[id].url+"/healthz", nil)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("GET /healthz of %s: %v", id, err)
+	}
+	defer res.Body.Close()
 	var ans struct{ Role string }
-	getJSON(c.t, c.procs[id].url+"/healthz", &ans)
+	err = json.NewDecoder(res.Body).Decode(&ans)
+	switch {
+	case res.StatusCode == http.StatusServiceUnavailable && err != nil:
+		return "" // its projector between two roles
+	case err != nil || (res.StatusCode != http.StatusOK && res.StatusCode != http.StatusServiceUnavailable):
+		c.t.Fatalf("GET /healthz of %s: %d (%v)", id, res.StatusCode, err)
+	}
 	return ans.Role
 }
 
@@ -428,26 +525,32 @@ func TestClusterSurvivesAPausedHolderARedisRestartAndARollingRestart(t *testing.
 	}
 
 	// A holder paused past its lease (SIGSTOP), then woken: it cannot
-	// save, and steps down.
+	// save, not even its reactors' checkpoints (which it would move back
+	// when it stops them), and steps down.
 	paused := c.procs[first]
 	load(others(first)[0], "s1", func() {
-		if err := paused.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
+		signal(t, paused, syscall.SIGSTOP)
 		second, epoch2 := c.holder(first)
 		t.Logf("%s paused; %s took the lease (epoch %d after %d)", first, second, epoch2, epoch)
 		time.Sleep(clusterFailover) // the new holder saves meanwhile
-		if err := paused.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-			t.Fatal(err)
+		// The new holder's reactors save past every event the paused one
+		// saw; paused in turn, it saves nothing more for a while.
+		c.reactorsMovedOn(c.reactorCheckpoints())
+		signal(t, c.procs[second], syscall.SIGSTOP)
+		saved := c.reactorCheckpoints()
+		signal(t, paused, syscall.SIGCONT)
+		deadline := time.Now().Add(10 * clusterFailover)
+		for c.role(first) != "follower" {
+			if time.Now().After(deadline) {
+				t.Fatalf("the woken holder %s did not step down", first)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
+		if back := movedBack(saved, c.reactorCheckpoints()); len(back) > 0 {
+			t.Errorf("the woken holder moved reactors' checkpoints back: %v", back)
+		}
+		signal(t, c.procs[second], syscall.SIGCONT)
 	})
-	deadline := time.Now().Add(10 * clusterFailover)
-	for c.role(first) != "follower" {
-		if time.Now().After(deadline) {
-			t.Fatalf("the woken holder %s did not step down", first)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if !strings.Contains(paused.log.String(), "stepping down") {
 		t.Errorf("the woken holder did not say it stepped down:\n%s", paused.log)
 	}
