@@ -46,7 +46,10 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 		if !es.ValidID(corr) {
 			return badRequest("BadCorrelationID", "correlation", "a correlation id is 1-64 characters of A-Z a-z 0-9 - _ .")
 		}
-		b.Correlation, b.Chain = corr, a.chains().Correlated(corr)
+		if b.Chain, err = a.chains().Correlated(r.Context(), corr); err != nil {
+			return err
+		}
+		b.Correlation = corr
 	}
 	b.Self = views.EventsLink(b.Type, b.StreamType, 0)
 	if b.Page.Next > 0 {

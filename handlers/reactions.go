@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
 	"github.com/foldboard/foldboard/reactions"
@@ -34,11 +35,14 @@ func (a *App) chains() *projections.Chains {
 // causeOf is what caused env: the event a reaction answered (from the
 // chains, or, for a cause in env's own stream, from the events around it),
 // else the command a person sent.
-func (a *App) causeOf(env es.Envelope, around []es.Envelope) views.CauseOf {
+func (a *App) causeOf(ctx context.Context, env es.Envelope, around []es.Envelope) views.CauseOf {
 	if env.CausationID == "" {
 		return views.CauseOf{Command: !es.IsSystemActor(env.Actor)}
 	}
-	if e, ok := a.chains().Event(env.CausationID); ok {
+	// A reaction's event carries its cause's correlation id: the cause is
+	// in that correlation's chain. (A failed read is said as the events
+	// around it say.)
+	if e, ok, _ := a.chains().Event(ctx, env.CorrelationID, env.CausationID); ok {
 		return views.CauseOf{Event: &e}
 	}
 	for _, c := range around {

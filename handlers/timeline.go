@@ -76,7 +76,14 @@ func (a *App) timeline(r *http.Request, ref es.StreamRef, kind mounted, v, lates
 		t.Events[i] = user.Redact(t.Events[i])
 	}
 	if event != nil {
-		t.Cause, t.Effects = a.causeOf(*event, t.Events), a.chains().Effects(event.ID)
+		corr := event.CorrelationID // an effect's, its cause's; else its own id
+		if corr == "" {
+			corr = event.ID
+		}
+		if t.Effects, err = a.chains().Effects(r.Context(), corr, event.ID); err != nil {
+			return t, err
+		}
+		t.Cause = a.causeOf(r.Context(), *event, t.Events)
 	}
 	t.TryForms = a.tryForms(ref, v)
 	rows, notes, err := a.rowsAt(r, ref, event)

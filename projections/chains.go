@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -35,13 +36,27 @@ func (c ChainEvent) Ref() es.StreamRef {
 // correlation id across streams with it. It is saved one document per
 // correlation id. Other events (a person's commands, the most of them) are
 // not kept: their causation is their command.
+//
+// An effect carries its cause's correlation id (or, when the cause had
+// none, the cause's id, which is then its cause's correlation id): so every
+// question is about one correlation's document. It holds in memory only
+// what is hot (issue 19.2): the chains changed since a save took them, and
+// a cache, bounded by bytes, of chains read back from the store on demand
+// (through the projector's DocReader) or saved; the chains a batch will
+// add to are read before it is applied (prefetch).
 type Chains struct {
-	mu         sync.RWMutex
 	causeTypes map[string]bool
-	byID       map[string]ChainEvent
-	effects    map[string][]string // cause id → effect ids
-	byCorr     map[string][]string // correlation id → event ids
-	corrOf     map[string]string   // event id → its correlation id
+
+	mu sync.Mutex
+	// unsaved are the chains changed since a save took them: they stay
+	// until one does. batch are those read back for the batch being
+	// applied.
+	unsaved map[string][]ChainEvent
+	batch   map[string][]ChainEvent
+	cache   *bytesCache[string, []ChainEvent]
+	read    DocReader
+	// saves counts the chains saves took (see readBack).
+	saves uint64
 }
 
 const (
@@ -49,44 +64,136 @@ const (
 	// maxChain bounds one correlation's events: a client may send one
 	// X-Correlation-ID with every command it makes.
 	maxChain = 1_000
+	// chainsCacheBytes bounds the saved chains kept in memory.
+	chainsCacheBytes = 4 << 20
 )
 
 // NewChains keeps the chains of reactions that answer causeTypes.
 func NewChains(causeTypes ...string) *Chains {
-	c := &Chains{causeTypes: map[string]bool{}, byID: map[string]ChainEvent{},
-		effects: map[string][]string{}, byCorr: map[string][]string{}, corrOf: map[string]string{}}
+	c := &Chains{causeTypes: map[string]bool{}, unsaved: map[string][]ChainEvent{}, batch: map[string][]ChainEvent{},
+		cache: newBytesCache[string](chainsCacheBytes, chainCost)}
 	for _, t := range causeTypes {
 		c.causeTypes[t] = true
 	}
 	return c
 }
 
+// chainCost is roughly what a chain costs in memory.
+func chainCost(events []ChainEvent) int {
+	n := 64
+	for i := range events {
+		e := &events[i]
+		n += 112 + len(e.ID) + len(e.Stream) + len(e.Type) + len(e.Actor) + len(e.CausationID)
+	}
+	return n
+}
+
 // Owns claims the chains' documents.
 func (c *Chains) Owns(key string) bool { return strings.HasPrefix(key, chainsKey) }
 
-// Load restores one correlation's events.
-func (c *Chains) Load(key string, doc json.RawMessage) error {
-	var events []ChainEvent
-	if err := json.Unmarshal(doc, &events); err != nil {
-		return fmt.Errorf("chain %q: %w", key, err)
-	}
+// Load keeps nothing: a saved chain is read back when it is asked for.
+func (c *Chains) Load(string, json.RawMessage) error { return nil }
+
+// readFrom is where the chains read their saved documents back.
+func (c *Chains) readFrom(read DocReader) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, e := range events {
-		c.add(strings.TrimPrefix(key, chainsKey), e)
+	c.read = read
+}
+
+// corrOf is the correlation whose document keeps env, and whether env is
+// kept at all.
+func (c *Chains) corrOf(env es.Envelope) (corr string, effect, kept bool) {
+	effect = es.IsSystemActor(env.Actor) && env.CausationID != ""
+	if !effect && !c.causeTypes[env.Type] {
+		return "", false, false
+	}
+	corr = env.CorrelationID
+	if !es.ValidID(corr) {
+		corr = env.ID
+	}
+	return corr, effect, true
+}
+
+// prefetch reads back the saved chains the events will add to that are not
+// in memory, before any of them is applied: a failed read fails the batch
+// (to be tried again from the checkpoint), not one event.
+func (c *Chains) prefetch(ctx context.Context, events []es.Envelope) error {
+	c.mu.Lock()
+	clear(c.batch)
+	read := c.read
+	c.mu.Unlock()
+	if read == nil {
+		return nil
+	}
+	for _, env := range events {
+		corr, _, kept := c.corrOf(env)
+		if !kept {
+			continue
+		}
+		// Pinned for the batch, from memory or the store: the cache may
+		// let go of a chain between two of the batch's events.
+		c.mu.Lock()
+		chain, ok := c.held(corr)
+		if ok {
+			c.batch[corr] = chain
+		}
+		c.mu.Unlock()
+		if ok {
+			continue
+		}
+		chain, err := c.readBack(ctx, read, corr)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.batch[corr] = chain
+		c.mu.Unlock()
 	}
 	return nil
 }
 
+// held is the chain in memory, if it is. Call it with c.mu held.
+func (c *Chains) held(corr string) ([]ChainEvent, bool) {
+	if events, ok := c.unsaved[corr]; ok {
+		return events, true
+	}
+	if events, ok := c.batch[corr]; ok {
+		return events, true
+	}
+	return c.cache.get(corr)
+}
+
+// readBack reads a saved chain (none: empty) and caches it, unless a save
+// took chains while it read: what it read may then be older than what the
+// save put in the cache.
+func (c *Chains) readBack(ctx context.Context, read DocReader, corr string) ([]ChainEvent, error) {
+	c.mu.Lock()
+	gen := c.saves
+	c.mu.Unlock()
+	doc, err := read(ctx, chainsKey+corr)
+	if err != nil {
+		return nil, fmt.Errorf("chain %q: %w", corr, err)
+	}
+	var events []ChainEvent
+	if doc != nil {
+		if err := json.Unmarshal(doc, &events); err != nil {
+			return nil, fmt.Errorf("chain %q: %w", corr, err)
+		}
+	}
+	c.mu.Lock()
+	if _, held := c.held(corr); !held && c.saves == gen {
+		c.cache.put(corr, events)
+	}
+	c.mu.Unlock()
+	return events, nil
+}
+
 // Apply keeps a cause or an effect, and passes over every other event.
 func (c *Chains) Apply(env es.Envelope, ch *Changes) error {
-	effect := es.IsSystemActor(env.Actor) && env.CausationID != ""
-	if !effect && !c.causeTypes[env.Type] {
+	corr, effect, kept := c.corrOf(env)
+	if !kept {
 		return nil
-	}
-	corr := env.CorrelationID
-	if !es.ValidID(corr) {
-		corr = env.ID
 	}
 	e := ChainEvent{ID: env.ID, Stream: env.Stream.String(), Version: env.Version, Type: env.Type, Actor: env.Actor}
 	if effect {
@@ -94,51 +201,53 @@ func (c *Chains) Apply(env es.Envelope, ch *Changes) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.add(corr, e) {
-		ch.Doc(c, chainsKey+corr)
-		ch.Topic(TimelineTopic(env.Stream))
-		if cause, ok := c.byID[e.CausationID]; ok {
-			ch.Topic(TimelineTopic(cause.Ref()))
-		}
+	events, _ := c.held(corr) // prefetched (none when there is no store: a replay's fresh models)
+	if len(events) >= maxChain || slices.ContainsFunc(events, func(k ChainEvent) bool { return k.ID == e.ID }) {
+		return nil
+	}
+	// A new slice: a reader may hold the one before.
+	events = append(slices.Clip(events), e)
+	slices.SortFunc(events, byStreamVersion) // the same whatever order a feed brought them in
+	c.unsaved[corr] = events
+	if _, pinned := c.batch[corr]; pinned {
+		c.batch[corr] = events
+	}
+	ch.Doc(c, chainsKey+corr)
+	ch.Topic(TimelineTopic(env.Stream))
+	if i := slices.IndexFunc(events, func(k ChainEvent) bool { return k.ID == e.CausationID }); e.CausationID != "" && i >= 0 {
+		ch.Topic(TimelineTopic(events[i].Ref()))
 	}
 	return nil
 }
 
-// add keeps e under corr; false when it was kept before, or the chain is
-// full.
-func (c *Chains) add(corr string, e ChainEvent) bool {
-	if _, seen := c.byID[e.ID]; seen || len(c.byCorr[corr]) >= maxChain {
-		return false
+// saved is told that a save took the chain under key: it may leave memory.
+func (c *Chains) saved(key string) {
+	corr := strings.TrimPrefix(key, chainsKey)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read == nil {
+		return // nowhere to read it back from: it stays
 	}
-	c.byID[e.ID] = e
-	c.corrOf[e.ID] = corr
-	c.byCorr[corr] = append(c.byCorr[corr], e.ID)
-	if e.CausationID != "" {
-		c.effects[e.CausationID] = append(c.effects[e.CausationID], e.ID)
+	c.saves++
+	if events, ok := c.unsaved[corr]; ok {
+		delete(c.unsaved, corr)
+		c.cache.put(corr, events)
 	}
-	return true
 }
 
-// Doc is one correlation's events.
+// Doc is one correlation's events: ErrNotHeld for a saved one no longer in
+// memory.
 func (c *Chains) Doc(key string) (json.RawMessage, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	ids := c.byCorr[strings.TrimPrefix(key, chainsKey)]
-	if len(ids) == 0 {
+	c.mu.Lock()
+	events, ok := c.held(strings.TrimPrefix(key, chainsKey))
+	c.mu.Unlock()
+	if !ok {
+		return nil, ErrNotHeld
+	}
+	if len(events) == 0 {
 		return nil, nil
 	}
-	return json.Marshal(c.events(ids))
-}
-
-// events are the kept events of ids, by stream and version: the same
-// whatever order a feed brought them in.
-func (c *Chains) events(ids []string) []ChainEvent {
-	out := make([]ChainEvent, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, c.byID[id])
-	}
-	slices.SortFunc(out, byStreamVersion)
-	return out
+	return json.Marshal(events)
 }
 
 func byStreamVersion(a, b ChainEvent) int {
@@ -148,32 +257,60 @@ func byStreamVersion(a, b ChainEvent) int {
 	return int(a.Version - b.Version)
 }
 
-// Event is the kept event with the id: a cause or an effect.
-func (c *Chains) Event(id string) (ChainEvent, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e, ok := c.byID[id]
-	return e, ok
+// chain is one correlation's kept events, by stream and version: from
+// memory, or read back from the store.
+func (c *Chains) chain(ctx context.Context, corr string) ([]ChainEvent, error) {
+	if !es.ValidID(corr) {
+		return nil, nil
+	}
+	c.mu.Lock()
+	events, ok := c.held(corr)
+	read := c.read
+	c.mu.Unlock()
+	if ok || read == nil {
+		return events, nil
+	}
+	return c.readBack(ctx, read, corr)
+}
+
+// Event is the kept event with the id in the correlation corr: a cause or
+// an effect.
+func (c *Chains) Event(ctx context.Context, corr, id string) (ChainEvent, bool, error) {
+	events, err := c.chain(ctx, corr)
+	if i := slices.IndexFunc(events, func(e ChainEvent) bool { return e.ID == id }); i >= 0 {
+		return events[i], true, err
+	}
+	return ChainEvent{}, false, err
 }
 
 // Effects are the events the reactions' commands appended in answer to the
-// event id.
-func (c *Chains) Effects(id string) []ChainEvent {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.events(c.effects[id])
+// event id of the correlation corr (its own id when it had none).
+func (c *Chains) Effects(ctx context.Context, corr, id string) ([]ChainEvent, error) {
+	events, err := c.chain(ctx, corr)
+	var out []ChainEvent
+	for _, e := range events {
+		if e.CausationID == id {
+			out = append(out, e)
+		}
+	}
+	return out, err
 }
 
 // Correlated are the kept events of a correlation id, causes before their
 // effects (stream and version order within a stream).
-func (c *Chains) Correlated(corr string) []ChainEvent {
-	c.mu.RLock()
-	out := c.events(c.byCorr[corr])
-	c.mu.RUnlock()
+func (c *Chains) Correlated(ctx context.Context, corr string) ([]ChainEvent, error) {
+	events, err := c.chain(ctx, corr)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]ChainEvent, len(events))
+	for _, e := range events {
+		byID[e.ID] = e
+	}
 	depth := func(e ChainEvent) int {
 		d := 0
 		for ; e.CausationID != "" && d < 16; d++ {
-			cause, ok := c.Event(e.CausationID)
+			cause, ok := byID[e.CausationID]
 			if !ok {
 				break
 			}
@@ -181,11 +318,12 @@ func (c *Chains) Correlated(corr string) []ChainEvent {
 		}
 		return d
 	}
+	out := slices.Clone(events)
 	slices.SortStableFunc(out, func(a, b ChainEvent) int {
 		if d := depth(a) - depth(b); d != 0 {
 			return d
 		}
 		return byStreamVersion(a, b)
 	})
-	return out
+	return out, nil
 }

@@ -73,3 +73,10 @@ func (c *Changes) reset() {
 	clear(c.docs)
 	clear(c.topics)
 }
+
+// prefetcher is a model that reads back, before a batch is applied, what
+// applying it needs from the store: a failed read fails the batch, to be
+// tried again, where a failed Apply would park the event's stream.
+type prefetcher interface {
+	prefetch(ctx context.Context, events []es.Envelope) error
+}

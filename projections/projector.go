@@ -260,6 +260,9 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	defer p.applying.Unlock()
 	start := time.Now()
 	p.pending.seen(b.Events)
+	if err := p.prefetch(ctx, b.Events); err != nil {
+		return err
+	}
 	ch := p.unsaved
 	p.mu.Lock()
 	previous := p.checkpoint
@@ -362,6 +365,10 @@ read:
 			failed = fmt.Errorf("reading %s: %w", ref, err)
 			break
 		}
+		if err := p.prefetch(ctx, page); err != nil {
+			failed = err
+			break
+		}
 		for _, env := range page {
 			if env.Version != res.Version+1 {
 				p.park(env, fmt.Errorf("version %d read after %d: the store skipped events", env.Version, res.Version), ch)
@@ -405,6 +412,18 @@ read:
 		res.Parked = now.Parked
 	}
 	return res, failed
+}
+
+// prefetch has the models read back what applying events needs.
+func (p *Projector) prefetch(ctx context.Context, events []es.Envelope) error {
+	for _, m := range p.models {
+		if m, ok := m.(prefetcher); ok {
+			if err := m.prefetch(ctx, events); err != nil {
+				return fmt.Errorf("reading read models back for a batch: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 // noteAppended keeps the earliest append time of the unsaved events.
