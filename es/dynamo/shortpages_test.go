@@ -33,7 +33,9 @@ func (c cappedStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRe
 func TestFeedReadsABacklogOfShortPagesAtOnce(t *testing.T) {
 	l := newLineage(t, 10*time.Second)
 	l.s.streams = cappedStreams{l.fake, 10}
-	l.s.cfg.PollInterval = 200 * time.Millisecond
+	// An idle poll far longer than the test waits: six pages read one per
+	// poll would take a minute; read at once, they take no poll at all.
+	l.s.cfg.PollInterval = 10 * time.Second
 	l.fake.addShard("A", "")
 	now := time.Now().UTC()
 	const n = 60
@@ -50,7 +52,7 @@ func TestFeedReadsABacklogOfShortPagesAtOnce(t *testing.T) {
 	l.expect(want...)
 	took := time.Since(start)
 	t.Logf("%d events in pages of 10: %v", n, took)
-	if took > 500*time.Millisecond {
+	if took > l.s.cfg.PollInterval {
 		t.Errorf("a backlog of %d events in pages of 10 took %v: one page per PollInterval", n, took)
 	}
 }

@@ -15,13 +15,15 @@ import (
 	"github.com/foldboard/foldboard/es"
 )
 
+// blockFor is how long one XREAD waits for a new entry: an idle follower
+// makes one call each blockFor. A variable only so that a test can make it
+// longer than the test could wait.
+var blockFor = 2 * time.Second
+
 // Follower tuning that needs no knob.
 const (
 	// readCount is the most entries one XREAD returns.
 	readCount = 64
-	// blockFor is how long one XREAD waits for a new entry: an idle
-	// follower makes one call each blockFor.
-	blockFor = 2 * time.Second
 	// minBackoff and maxBackoff bound the pause after a failed call.
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = 5 * time.Second
