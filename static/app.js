@@ -119,7 +119,17 @@
     var query = topics.map(function (t) { return "topic=" + encodeURIComponent(t); }).join("&");
     var ws = new WebSocket(scheme + location.host + "/ws?" + query);
     ws.onopen = function () { delay = 250; setStatus("on", "live"); };
-    ws.onmessage = function (ev) { swap(ev.data); };
+    ws.onmessage = function (ev) {
+      var start = performance.now();
+      swap(ev.data);
+      // A push of a change ends with its number: say how long applying it
+      // took here, and the server, which times the round trip, counts the
+      // append → applied latency (the dashboard's browser figures).
+      var mark = /<!--push (\d+)-->$/.exec(ev.data);
+      if (mark && ws.readyState === WebSocket.OPEN) {
+        ws.send(JSON.stringify({ applied: Number(mark[1]), ms: performance.now() - start }));
+      }
+    };
     ws.onclose = function () {
       setStatus("off", "reconnecting…");
       setTimeout(connect, delay);

@@ -6,10 +6,25 @@ import (
 	"time"
 )
 
-// LiveLatency is the dashboard's command → browser figure: from an append
-// to its fragment written to a WebSocket, over the last minute.
+// LiveLatency is the dashboard's command → browser figures over the last
+// minute: from an append to its fragment written to a WebSocket (measured
+// in the server), and to the fragment applied in the page (reported by the
+// browsers that report it).
 type LiveLatency struct {
-	// N is how many writes the figures are of (0: none in the last minute).
+	LatencyFigures
+	InPage LatencyFigures
+	// Refused counts the browsers' reports left out since the start: of a
+	// fragment not sent to that connection or reported already, late,
+	// malformed, with an apply time longer than the round trip, or past a
+	// connection's or an address's rate.
+	Refused int64
+}
+
+// LatencyFigures are the quantiles of a window's latencies of the last
+// minute.
+type LatencyFigures struct {
+	// N is how many latencies the figures are of (0: none in the last
+	// minute).
 	N        int
 	P50, P99 time.Duration
 }
@@ -52,9 +67,9 @@ func (w *LatencyWindow) Add(now time.Time, d time.Duration) {
 }
 
 // Figures are the quantiles of the samples of the last minute before now.
-func (w *LatencyWindow) Figures(now time.Time) LiveLatency {
+func (w *LatencyWindow) Figures(now time.Time) LatencyFigures {
 	if w == nil {
-		return LiveLatency{}
+		return LatencyFigures{}
 	}
 	w.mu.Lock()
 	n := w.next
@@ -69,11 +84,11 @@ func (w *LatencyWindow) Figures(now time.Time) LiveLatency {
 	}
 	w.mu.Unlock()
 	if len(ds) == 0 {
-		return LiveLatency{}
+		return LatencyFigures{}
 	}
 	slices.Sort(ds)
 	q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
-	return LiveLatency{N: len(ds), P50: q(0.50), P99: q(0.99)}
+	return LatencyFigures{N: len(ds), P50: q(0.50), P99: q(0.99)}
 }
 
 // latencyText writes a latency to a tenth of a millisecond (microseconds

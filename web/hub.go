@@ -41,6 +41,9 @@ type Hub struct {
 	// latency keeps, for the dashboard, how long after its append each
 	// change's fragment was written to a WebSocket.
 	latency views.LatencyWindow
+	// pages keeps the browsers' reports of those fragments applied in the
+	// page.
+	pages *pageLatency
 
 	// minInterval spaces the pushes of one topic; refresh re-renders some
 	// topics on a clock while they are watched.
@@ -172,7 +175,7 @@ func NewHub(cfg HubConfig) *Hub {
 		render: cfg.Render, valid: cfg.ValidTopic, maySee: cfg.MaySee,
 		minInterval: cfg.MinInterval, throttle: cfg.Throttle, refresh: cfg.Refresh,
 		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), pages: newPageLatency(),
 	}
 }
 
@@ -240,7 +243,10 @@ func (h *Hub) renderTopic(ctx context.Context, topic string) (fragment, error) {
 
 // Latency is the last minute's command → browser figures: from an append
 // to the fragment showing it written to a WebSocket.
-func (h *Hub) Latency() views.LiveLatency { return h.latency.Figures(time.Now()) }
+func (h *Hub) Latency() views.LiveLatency {
+	now := time.Now()
+	return views.LiveLatency{LatencyFigures: h.latency.Figures(now), InPage: h.pages.window.Figures(now), Refused: h.pages.refused.Load()}
+}
 
 // Clients is the number of connected clients.
 func (h *Hub) Clients() int {
@@ -523,8 +529,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered (403 for a foreign Origin).
 	}
 	defer conn.CloseNow()
-	// The client sends nothing; CloseRead notices its close and ends ctx.
-	ctx := conn.CloseRead(r.Context())
+	// The client sends only its reports of pushes applied (and pongs); the
+	// reader takes them in, and ends ctx when the connection ends.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	sent := newSentPushes()
+	go h.readReports(ctx, conn, sent, them.addr, cancel)
 	for _, t := range topics {
 		f, err := h.renderTopic(ctx, t)
 		if err != nil {
@@ -556,7 +566,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				break
 			}
-			if err := h.write(ctx, conn, f.html); err != nil {
+			var mark []byte
+			if !f.since.IsZero() {
+				// A push of a change: the page reports it applied.
+				mark = pushMark(f.seq)
+				sent.note(f.seq, f.since, time.Now())
+			}
+			if err := h.write(ctx, conn, f.html, mark); err != nil {
 				h.log.Info("dropping live client", "err", err)
 				return
 			}
@@ -568,7 +584,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ping waits for the peer's answer to a ping (CloseRead's reader takes it
+// ping waits for the peer's answer to a ping (readReports takes it
 // in), for at most PongTimeout.
 func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, h.limits.PongTimeout)
@@ -587,8 +603,22 @@ func refuseLive(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), status)
 }
 
-func (h *Hub) write(ctx context.Context, conn *websocket.Conn, html []byte) error {
+// write sends one fragment, and mark after it in the same message.
+func (h *Hub) write(ctx context.Context, conn *websocket.Conn, html, mark []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, h.writeTimeout)
 	defer cancel()
-	return conn.Write(ctx, websocket.MessageText, html)
+	if len(mark) == 0 {
+		return conn.Write(ctx, websocket.MessageText, html)
+	}
+	w, err := conn.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(html); err != nil {
+		return err
+	}
+	if _, err := w.Write(mark); err != nil {
+		return err
+	}
+	return w.Close()
 }

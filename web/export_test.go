@@ -1,0 +1,4 @@
+package web
+
+// MaxRefusedReports is how many refused page reports close a connection.
+const MaxRefusedReports = maxRefusedReports
