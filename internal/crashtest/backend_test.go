@@ -23,7 +23,7 @@ type backend struct {
 	args []string
 	env  []string
 	// open opens the store in the test process.
-	open func(t *testing.T) opened
+	open func(t testing.TB) opened
 	// afterKill checks the store's own files after a kill -9; nil when the
 	// store has none of its own to check.
 	afterKill func(t *testing.T)
@@ -46,17 +46,17 @@ type opened struct {
 // backends are the stores to test, by name.
 var backends = []struct {
 	name string
-	make func(t *testing.T) backend
+	make func(t testing.TB) backend
 }{
 	{"sqlite", sqliteBackend},
 	{"dynamodb", dynamoBackend},
 }
 
-func sqliteBackend(t *testing.T) backend {
+func sqliteBackend(t testing.TB) backend {
 	path := filepath.Join(t.TempDir(), "foldboard.db")
 	return backend{
 		args: []string{"-db", path},
-		open: func(t *testing.T) opened {
+		open: func(t testing.TB) opened {
 			t.Helper()
 			s, err := sqlite.Open(context.Background(), path)
 			if err != nil {
@@ -73,7 +73,7 @@ func sqliteBackend(t *testing.T) backend {
 // binary's DynamoDB Local (or AWS_ENDPOINT_URL_DYNAMODB's), with static
 // credentials and no shared AWS configuration. Killing the binary leaves
 // DynamoDB running: what is tested is foldboard's part.
-func dynamoBackend(t *testing.T) backend {
+func dynamoBackend(t testing.TB) backend {
 	endpoint, prefix := dynamotest.Endpoint(t), dynamotest.TablePrefix(t)
 	return backend{
 		args: []string{"-store", "dynamodb", "-table-prefix", prefix, "-create-tables"},
@@ -82,7 +82,7 @@ func dynamoBackend(t *testing.T) backend {
 			"AWS_REGION=" + dynamotest.Region, "AWS_ACCESS_KEY_ID=crashtest", "AWS_SECRET_ACCESS_KEY=crashtest",
 			"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
 		},
-		open: func(t *testing.T) opened {
+		open: func(t testing.TB) opened {
 			t.Helper()
 			streams := dynamotest.NewStreamsClient(endpoint)
 			s, err := dynamo.Open(context.Background(), dynamo.Config{

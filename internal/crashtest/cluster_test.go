@@ -33,18 +33,26 @@ const clusterFailover = time.Second
 // cluster is several instances of the binary on one DynamoDB's tables and
 // one Redis.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	b     backend
 	redis *redistest.Server
 	o     opened
 	lease *dynamo.Lease // an observer's view of the lease item
 	procs map[string]*proc
+	// envOf, when set, adds to instance id's environment.
+	envOf func(id string) []string
 }
 
-func newCluster(t *testing.T, ids ...string) *cluster {
+func newCluster(t testing.TB, ids ...string) *cluster {
 	t.Helper()
-	b := dynamoBackend(t)
-	c := &cluster{t: t, b: b, redis: redistest.NewServer(t), procs: map[string]*proc{}}
+	return newClusterOn(t, dynamoBackend(t), nil, ids...)
+}
+
+// newClusterOn starts instances ids on b's tables, each with envOf(id)
+// added to its environment when envOf is set.
+func newClusterOn(t testing.TB, b backend, envOf func(id string) []string, ids ...string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, b: b, redis: redistest.NewServer(t), procs: map[string]*proc{}, envOf: envOf}
 	// The first instance makes the tables; the observer opens them after.
 	c.start(ids[0])
 	c.o = b.open(t)
@@ -60,7 +68,11 @@ func newCluster(t *testing.T, ids ...string) *cluster {
 func (c *cluster) start(id string) *proc {
 	c.t.Helper()
 	args := append(slices.Clone(c.b.args), "-redis", c.redis.URL(), "-instance", id, "-failover", clusterFailover.String())
-	p := startProc(c.t, args, c.b.env)
+	env := c.b.env
+	if c.envOf != nil {
+		env = append(slices.Clone(env), c.envOf(id)...)
+	}
+	p := startProc(c.t, args, env)
 	p.waitHealthy(c.t)
 	c.procs[id] = p
 	return p
@@ -313,7 +325,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	checkReadModels(t, c.o, logs, c.b.ordered)
 }
 
-func readModelsName(t *testing.T, o opened) string {
+func readModelsName(t testing.TB, o opened) string {
 	t.Helper()
 	name, err := projections.CurrentName(context.Background(), o.settings)
 	if err != nil {

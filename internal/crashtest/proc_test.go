@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary returns the path of foldboard built from this checkout.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	build.once.Do(func() {
 		build.dir, build.err = os.MkdirTemp("", "foldboard-crashtest-")
@@ -85,7 +85,7 @@ type proc struct {
 // startProc runs the binary with args on a free loopback port and returns
 // once it has printed its address. A process still running when the test
 // ends is killed.
-func startProc(t *testing.T, args, env []string) *proc {
+func startProc(t testing.TB, args, env []string) *proc {
 	t.Helper()
 	p := &proc{exited: make(chan struct{}), log: &testsupport.TailBuffer{Max: 256 << 10}, begin: time.Now()}
 	p.cmd = exec.Command(binary(t), args...)
@@ -141,7 +141,7 @@ func startProc(t *testing.T, args, env []string) *proc {
 
 // waitHealthy waits until /healthz answers 200, and says how long after the
 // start that was.
-func (p *proc) waitHealthy(t *testing.T) time.Duration {
+func (p *proc) waitHealthy(t testing.TB) time.Duration {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
@@ -161,7 +161,7 @@ func (p *proc) waitHealthy(t *testing.T) time.Duration {
 }
 
 // kill9 kills the process as a crash would and waits until it has gone.
-func (p *proc) kill9(t *testing.T) {
+func (p *proc) kill9(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9: %v", err)
@@ -171,7 +171,7 @@ func (p *proc) kill9(t *testing.T) {
 
 // terminate sends SIGTERM and waits for the exit, at most limit; it returns
 // the exit code and how long the exit took.
-func (p *proc) terminate(t *testing.T, limit time.Duration) (int, time.Duration) {
+func (p *proc) terminate(t testing.TB, limit time.Duration) (int, time.Duration) {
 	t.Helper()
 	begin := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {

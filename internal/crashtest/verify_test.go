@@ -52,7 +52,7 @@ func withReports(streams []string) []string {
 const verifier = "verifier"
 
 // getJSON GETs a path and decodes its JSON answer.
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t testing.TB, url string, v any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
