@@ -575,10 +575,14 @@ func benchGetRecords(b *testing.B, n int) {
 	b.ReportMetric(loadRate, "load-cmd/s")
 }
 
-const getRecordsTarget = "DynamoDBStreams_20120810.GetRecords"
+// The Streams API's X-Amz-Target is its prefix and the operation's name.
+const (
+	streamsTargetPrefix = "DynamoDBStreams_20120810."
+	getRecordsTarget    = "GetRecords"
+)
 
 // streamCalls counts the calls each instance's Streams client makes, by
-// their X-Amz-Target, through a reverse proxy of its own in front of
+// the operation their X-Amz-Target names, through a reverse proxy of its own in front of
 // DynamoDB Local.
 type streamCalls struct {
 	mu sync.Mutex
@@ -593,9 +597,11 @@ func (s *streamCalls) proxy(tb testing.TB, instance, endpoint string) string {
 	}
 	rp := httputil.NewSingleHostReverseProxy(to)
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 32}
+	// A killed or stopping instance's calls end mid-way: not worth a line.
+	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := r.Header.Get("X-Amz-Target")
-		if !strings.HasPrefix(target, "DynamoDBStreams_20120810.") {
+		target, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), streamsTargetPrefix)
+		if !ok {
 			target = "other"
 		}
 		s.mu.Lock()
@@ -617,7 +623,7 @@ func (s *streamCalls) snapshot() map[string]map[string]int64 {
 	for id, targets := range s.n {
 		out[id] = map[string]int64{}
 		for target, k := range targets {
-			out[id][strings.TrimPrefix(target, "DynamoDBStreams_20120810.")] = k
+			out[id][target] = k
 		}
 	}
 	return out
