@@ -39,25 +39,34 @@ type cluster struct {
 	o     opened
 	lease *dynamo.Lease // an observer's view of the lease item
 	procs map[string]*proc
+	clusterOptions
+}
+
+// clusterOptions change how a cluster's instances run.
+type clusterOptions struct {
 	// envOf, when set, adds to instance id's environment.
 	envOf func(id string) []string
+	// failover is the instances' -failover; clusterFailover when zero.
+	failover time.Duration
 }
 
 func newCluster(t testing.TB, ids ...string) *cluster {
 	t.Helper()
-	return newClusterOn(t, dynamoBackend(t), nil, ids...)
+	return newClusterOn(t, dynamoBackend(t), clusterOptions{}, ids...)
 }
 
-// newClusterOn starts instances ids on b's tables, each with envOf(id)
-// added to its environment when envOf is set.
-func newClusterOn(t testing.TB, b backend, envOf func(id string) []string, ids ...string) *cluster {
+// newClusterOn starts instances ids on b's tables as opts say.
+func newClusterOn(t testing.TB, b backend, opts clusterOptions, ids ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, b: b, redis: redistest.NewServer(t), procs: map[string]*proc{}, envOf: envOf}
+	if opts.failover == 0 {
+		opts.failover = clusterFailover
+	}
+	c := &cluster{t: t, b: b, redis: redistest.NewServer(t), procs: map[string]*proc{}, clusterOptions: opts}
 	// The first instance makes the tables; the observer opens them after.
 	c.start(ids[0])
 	c.o = b.open(t)
 	t.Cleanup(func() { c.o.close() })
-	c.lease = c.o.store.(*dynamo.Store).Lease("observer", clusterFailover, nil)
+	c.lease = c.o.store.(*dynamo.Store).Lease("observer", c.failover, nil)
 	for _, id := range ids[1:] {
 		c.start(id)
 	}
@@ -67,7 +76,7 @@ func newClusterOn(t testing.TB, b backend, envOf func(id string) []string, ids .
 // start starts instance id (again) and waits until it is healthy.
 func (c *cluster) start(id string) *proc {
 	c.t.Helper()
-	args := append(slices.Clone(c.b.args), "-redis", c.redis.URL(), "-instance", id, "-failover", clusterFailover.String())
+	args := append(slices.Clone(c.b.args), "-redis", c.redis.URL(), "-instance", id, "-failover", c.failover.String())
 	env := c.b.env
 	if c.envOf != nil {
 		env = append(slices.Clone(env), c.envOf(id)...)
@@ -82,7 +91,7 @@ func (c *cluster) start(id string) *proc {
 // returns it with its epoch.
 func (c *cluster) holder(not string) (string, int64) {
 	c.t.Helper()
-	deadline := time.Now().Add(10 * clusterFailover)
+	deadline := time.Now().Add(10 * c.failover)
 	for {
 		owner, epoch, err := c.lease.Holder(context.Background())
 		if err != nil {
@@ -92,7 +101,7 @@ func (c *cluster) holder(not string) (string, int64) {
 			return owner, epoch
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("no instance but %q took the lease within %v (owner %q)", not, 10*clusterFailover, owner)
+			c.t.Fatalf("no instance but %q took the lease within %v (owner %q)", not, 10*c.failover, owner)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
