@@ -10,7 +10,7 @@ ifdef CI
 export CI
 endif
 
-.PHONY: run deps generate check-generated lint test e2e screenshots bench
+.PHONY: run deps generate check-generated lint test e2e screenshots bench bench-cluster
 
 ## run: start foldboard here (see main.go for its flags and environment)
 run:
@@ -66,3 +66,11 @@ bench:
 	@echo "bench: $$(nproc) cores; $$(uptime)"
 	$(GO) test -p 1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 	@echo "bench: $$(nproc) cores; $$(uptime)"
+
+## bench-cluster: the cluster's benchmarks alone (BenchmarkCluster: instances of the built binary on one
+# DynamoDB Local and one Redis; BENCHMARKS.md "A cluster of instances"), ~15 minutes; `make bench` runs them too.
+bench-cluster:
+	scripts/deps.sh java dynamodb redis
+	@echo "bench-cluster: $$(nproc) cores; $$(uptime)"
+	$(GO) test -run '^$$' -bench '^BenchmarkCluster$$' -benchtime 1x -timeout 40m ./internal/crashtest
+	@echo "bench-cluster: $$(nproc) cores; $$(uptime)"
