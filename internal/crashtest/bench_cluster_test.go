@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -546,10 +547,12 @@ func benchGetRecords(b *testing.B, n int) {
 	holder, _ := c.holder("")
 	time.Sleep(benchWarmUp) // the holder's first reads done, the followers settled
 
-	count := func() (all, getRecords, followers float64) {
-		before := calls.snapshot()
+	// count counts the calls for getRecordsWindow: a second, but the
+	// followers' GetRecords in all; and the mean GetRecords call.
+	count := func() (all, getRecords, followers float64, mean time.Duration) {
+		before, tookBefore := calls.snapshot()
 		time.Sleep(getRecordsWindow)
-		after := calls.snapshot()
+		after, tookAfter := calls.snapshot()
 		for id, targets := range after {
 			for target, k := range targets {
 				d := float64(k - before[id][target])
@@ -562,28 +565,34 @@ func benchGetRecords(b *testing.B, n int) {
 				}
 			}
 		}
+		if getRecords > 0 {
+			mean = (tookAfter - tookBefore) / time.Duration(getRecords)
+		}
 		s := getRecordsWindow.Seconds()
-		return all / s, getRecords / s, followers
+		return all / s, getRecords / s, followers, mean
 	}
 	b.ResetTimer()
-	idleAll, idle, idleFollowers := count()
+	idleAll, idle, idleFollowers, idleMean := count()
 	ctx, cancel := context.WithCancel(context.Background())
 	load := startLoad(ctx, c, ids, benchLoadRate)
 	time.Sleep(benchWarmUp)
-	loadedAll, loaded, loadedFollowers := count()
+	loadedAll, loaded, loadedFollowers, loadedMean := count()
 	cancel()
 	loadRate := load.wait(b)
 	b.StopTimer()
 	if h, _ := c.holder(""); h != holder {
 		b.Fatalf("the lease moved from %s to %s while counting", holder, h)
 	}
-	b.Logf("%d instances, holder %s: idle %.1f GetRecords/s (%.1f Streams calls/s), loaded %.1f (%.1f) at %.1f commands/s; followers' GetRecords: %v idle, %v loaded; calls by instance: %v",
-		n, holder, idle, idleAll, loaded, loadedAll, loadRate, idleFollowers, loadedFollowers, calls.snapshot())
+	byInstance, _ := calls.snapshot()
+	b.Logf("%d instances, holder %s: idle %.1f GetRecords/s (%.1f Streams calls/s, a GetRecords %v), loaded %.1f (%.1f, %v) at %.1f commands/s; followers' GetRecords: %v idle, %v loaded; calls by instance: %v",
+		n, holder, idle, idleAll, idleMean.Round(10*time.Microsecond), loaded, loadedAll, loadedMean.Round(10*time.Microsecond), loadRate, idleFollowers, loadedFollowers, byInstance)
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(idle, "idle-GetRecords/s")
 	b.ReportMetric(loaded, "loaded-GetRecords/s")
 	b.ReportMetric(idleAll, "idle-streams-calls/s")
 	b.ReportMetric(loadedAll, "loaded-streams-calls/s")
+	b.ReportMetric(ms(idleMean), "idle-GetRecords-ms")
+	b.ReportMetric(ms(loadedMean), "loaded-GetRecords-ms")
 	b.ReportMetric(idleFollowers+loadedFollowers, "followers-GetRecords")
 	b.ReportMetric(loadRate, "load-cmd/s")
 }
@@ -598,8 +607,9 @@ const (
 // the operation their X-Amz-Target names, through a reverse proxy of its own in front of
 // DynamoDB Local.
 type streamCalls struct {
-	mu sync.Mutex
-	n  map[string]map[string]int64 // instance → target → calls
+	mu   sync.Mutex
+	n    map[string]map[string]int64 // instance → target → calls
+	took time.Duration               // the GetRecords calls' time, in all
 }
 
 // proxy starts instance's proxy to endpoint and returns its URL.
@@ -617,29 +627,32 @@ func (s *streamCalls) proxy(tb testing.TB, instance, endpoint string) string {
 		if !ok {
 			target = "other"
 		}
+		begin := time.Now()
+		rp.ServeHTTP(w, r)
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if s.n[instance] == nil {
 			s.n[instance] = map[string]int64{}
 		}
 		s.n[instance][target]++
-		s.mu.Unlock()
-		rp.ServeHTTP(w, r)
+		if target == getRecordsTarget {
+			s.took += time.Since(begin)
+		}
 	}))
 	tb.Cleanup(srv.Close)
 	return srv.URL
 }
 
-func (s *streamCalls) snapshot() map[string]map[string]int64 {
+// snapshot returns the calls so far and the time the GetRecords calls
+// took in all.
+func (s *streamCalls) snapshot() (map[string]map[string]int64, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]map[string]int64{}
 	for id, targets := range s.n {
-		out[id] = map[string]int64{}
-		for target, k := range targets {
-			out[id][target] = k
-		}
+		out[id] = maps.Clone(targets)
 	}
-	return out
+	return out, s.took
 }
 
 // --- shared parts ------------------------------------------------------------
@@ -659,7 +672,8 @@ func startLoad(ctx context.Context, c *cluster, ids []string, rate float64) *bac
 		url := c.procs[id].url
 		go func() {
 			rep, err := loadgen.Run(ctx, loadgen.Config{
-				Addr: url, Clients: 2, Rate: rate / float64(len(ids)), Duration: time.Hour,
+				// Clients enough to hold the rate on a slow DynamoDB Local.
+				Addr: url, Clients: 4, Rate: rate / float64(len(ids)), Duration: time.Hour,
 				Mix: benchMix, CommandIDs: true, RunID: "bg-" + id,
 			})
 			bg.errs <- err
