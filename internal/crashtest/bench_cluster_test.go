@@ -589,6 +589,9 @@ func benchGetRecords(b *testing.B, n int) {
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(idle, "idle-GetRecords/s")
 	b.ReportMetric(loaded, "loaded-GetRecords/s")
+	if loadRate > 0 {
+		b.ReportMetric(loaded/loadRate, "loaded-GetRecords/cmd")
+	}
 	b.ReportMetric(idleAll, "idle-streams-calls/s")
 	b.ReportMetric(loadedAll, "loaded-streams-calls/s")
 	b.ReportMetric(ms(idleMean), "idle-GetRecords-ms")
@@ -672,8 +675,9 @@ func startLoad(ctx context.Context, c *cluster, ids []string, rate float64) *bac
 		url := c.procs[id].url
 		go func() {
 			rep, err := loadgen.Run(ctx, loadgen.Config{
-				// Clients enough to hold the rate on a slow DynamoDB Local.
-				Addr: url, Clients: 4, Rate: rate / float64(len(ids)), Duration: time.Hour,
+				// Twelve clients in all, whatever the instances: enough to
+				// hold the rate on a slow DynamoDB Local.
+				Addr: url, Clients: (12 + len(ids) - 1) / len(ids), Rate: rate / float64(len(ids)), Duration: time.Hour,
 				Mix: benchMix, CommandIDs: true, RunID: "bg-" + id,
 			})
 			bg.errs <- err
