@@ -84,6 +84,16 @@ var benchMix = func() loadgen.Mix {
 	return m
 }()
 
+// freshCluster starts instances i1…in on tables of their own in a DynamoDB
+// Local restarted for them (dynamotest.Fresh: it slows with what was
+// written to it before, across tables), as opts say.
+func freshCluster(b *testing.B, n int, opts clusterOptions) (*cluster, []string) {
+	b.Helper()
+	dynamotest.Fresh(b)
+	ids := instanceIDs(n)
+	return newClusterOn(b, dynamoBackend(b), opts, ids...), ids
+}
+
 func instanceIDs(n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
@@ -108,8 +118,7 @@ const (
 )
 
 func benchClusterLive(b *testing.B) {
-	ids := instanceIDs(3)
-	c := newCluster(b, ids...)
+	c, ids := freshCluster(b, 3, clusterOptions{})
 	holder, _ := c.holder("")
 	client := benchClient()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -229,8 +238,7 @@ const (
 )
 
 func benchClusterFanOut(b *testing.B) {
-	ids := instanceIDs(3)
-	c := newCluster(b, ids...)
+	c, ids := freshCluster(b, 3, clusterOptions{})
 	client := benchClient()
 	// A published post with a body of some size, so that a fragment weighs
 	// what a real one does.
@@ -413,8 +421,7 @@ const failoverEvery = 20 * time.Millisecond
 // lease minRounds times or more (b.N), each time bringing it back as a
 // follower.
 func benchClusterFailover(b *testing.B, lease time.Duration, minRounds int) {
-	ids := instanceIDs(3)
-	c := newClusterOn(b, dynamoBackend(b), clusterOptions{failover: lease}, ids...)
+	c, ids := freshCluster(b, 3, clusterOptions{failover: lease})
 	client := benchClient()
 	rounds := max(b.N, minRounds)
 	var live, taken durations
@@ -533,7 +540,7 @@ func (c *cluster) timeFailover(client *http.Client, holder, watchOn, sendOn, pos
 const getRecordsWindow = 10 * time.Second
 
 func benchGetRecords(b *testing.B, n int) {
-	endpoint := dynamotest.Endpoint(b)
+	endpoint := dynamotest.Endpoint(b) // the same after freshCluster's restart
 	calls := &streamCalls{n: map[string]map[string]int64{}}
 	proxies := map[string]string{}
 	envOf := func(id string) []string {
@@ -542,8 +549,7 @@ func benchGetRecords(b *testing.B, n int) {
 		}
 		return []string{"AWS_ENDPOINT_URL_DYNAMODB_STREAMS=" + proxies[id]}
 	}
-	ids := instanceIDs(n)
-	c := newClusterOn(b, dynamoBackend(b), clusterOptions{envOf: envOf}, ids...)
+	c, ids := freshCluster(b, n, clusterOptions{envOf: envOf})
 	holder, _ := c.holder("")
 	time.Sleep(benchWarmUp) // the holder's first reads done, the followers settled
 
@@ -571,14 +577,26 @@ func benchGetRecords(b *testing.B, n int) {
 		s := getRecordsWindow.Seconds()
 		return all / s, getRecords / s, followers, mean
 	}
+	// underLoad counts while benchLoadRate commands a second are sent,
+	// spread over the instances on, and returns the commands accepted a
+	// second too.
+	underLoad := func(on []string) (all, getRecords, followers float64, mean time.Duration, rate float64) {
+		ctx, cancel := context.WithCancel(context.Background())
+		load := startLoad(ctx, c, on, benchLoadRate)
+		time.Sleep(benchWarmUp)
+		all, getRecords, followers, mean = count()
+		cancel()
+		return all, getRecords, followers, mean, load.wait(b)
+	}
 	b.ResetTimer()
 	idleAll, idle, idleFollowers, idleMean := count()
-	ctx, cancel := context.WithCancel(context.Background())
-	load := startLoad(ctx, c, ids, benchLoadRate)
-	time.Sleep(benchWarmUp)
-	loadedAll, loaded, loadedFollowers, loadedMean := count()
-	cancel()
-	loadRate := load.wait(b)
+	loadedAll, loaded, loadedFollowers, loadedMean, loadRate := underLoad(ids)
+	// The same load on the holder alone: what the followers' share of
+	// the appends costs in reads.
+	var alone, aloneRate float64
+	if n > 1 {
+		_, alone, _, _, aloneRate = underLoad([]string{holder})
+	}
 	b.StopTimer()
 	if h, _ := c.holder(""); h != holder {
 		b.Fatalf("the lease moved from %s to %s while counting", holder, h)
@@ -598,6 +616,11 @@ func benchGetRecords(b *testing.B, n int) {
 	b.ReportMetric(ms(loadedMean), "loaded-GetRecords-ms")
 	b.ReportMetric(idleFollowers+loadedFollowers, "followers-GetRecords")
 	b.ReportMetric(loadRate, "load-cmd/s")
+	if n > 1 {
+		b.Logf("the same load on the holder alone: %.1f GetRecords/s at %.1f commands/s", alone, aloneRate)
+		b.ReportMetric(alone, "on-holder-GetRecords/s")
+		b.ReportMetric(aloneRate, "on-holder-load-cmd/s")
+	}
 }
 
 // The Streams API's X-Amz-Target is its prefix and the operation's name.
@@ -607,8 +630,8 @@ const (
 )
 
 // streamCalls counts the calls each instance's Streams client makes, by
-// the operation their X-Amz-Target names, through a reverse proxy of its own in front of
-// DynamoDB Local.
+// the operation their X-Amz-Target names, through a reverse proxy of its
+// own in front of DynamoDB Local.
 type streamCalls struct {
 	mu   sync.Mutex
 	n    map[string]map[string]int64 // instance → target → calls
@@ -667,18 +690,23 @@ type background struct {
 	n       int
 }
 
+// loadRuns numbers the background loads, so that no two sign up the same
+// people or write the same streams.
+var loadRuns atomic.Int64
+
 // startLoad drives rate commands a second in all, spread evenly over the
 // instances ids, until ctx ends.
 func startLoad(ctx context.Context, c *cluster, ids []string, rate float64) *background {
 	bg := &background{reports: make(chan *loadgen.Report, len(ids)), errs: make(chan error, len(ids)), n: len(ids)}
+	run := loadRuns.Add(1)
 	for _, id := range ids {
-		url := c.procs[id].url
+		url, runID := c.procs[id].url, fmt.Sprintf("bg%d-%s", run, id)
 		go func() {
 			rep, err := loadgen.Run(ctx, loadgen.Config{
 				// Twelve clients in all, whatever the instances: enough to
 				// hold the rate on a slow DynamoDB Local.
 				Addr: url, Clients: (12 + len(ids) - 1) / len(ids), Rate: rate / float64(len(ids)), Duration: time.Hour,
-				Mix: benchMix, CommandIDs: true, RunID: "bg-" + id,
+				Mix: benchMix, CommandIDs: true, RunID: runID,
 			})
 			bg.errs <- err
 			bg.reports <- rep
