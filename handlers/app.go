@@ -56,6 +56,9 @@ type Deps struct {
 	// read models in use, for DecideRebuild (true: swap it in).
 	RebuildReview func() error
 	DecideRebuild func(swap bool) error
+	// RebuildModel starts a rebuild of one read model alone (POST
+	// /projections/rebuild); nil: the board offers none.
+	RebuildModel func(model string) error
 	// OnCommand is told of every command handled (for metrics).
 	OnCommand func(CommandOutcome)
 	// Reactions tells how each reactor does (dashboard, /projections); nil
@@ -94,6 +97,7 @@ type App struct {
 	latency        func() views.LiveLatency
 	rebuildReview  func() error
 	decideRebuild  func(swap bool) error
+	rebuildModel   func(model string) error
 	onCommand      func(CommandOutcome)
 	reactionStatus func() []es.ReactorStatus
 	shards         func(ctx context.Context, checkpoint string, now time.Time) (es.ShardReport, error)
@@ -134,7 +138,7 @@ func New(d Deps) *App {
 		store: d.Store, live: d.Live, storeName: d.StoreName,
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate), replays: newReplayGate(),
-		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
+		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, rebuildModel: d.RebuildModel, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
 		shards: d.Shards, instance: d.Instance, cluster: d.Cluster,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},

@@ -107,6 +107,9 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	board := views.ProjectionsBoard{Admin: a.retry != nil && a.whoIs(r).admin}
+	if a.rebuildStatus != nil {
+		board.Rebuild = a.rebuildStatus()
+	}
 	for _, rm := range ans.ReadModels {
 		row := views.BoardRow{Name: rm.Name, Reads: strings.Join(rm.Reads, ", "), Projector: rm.Projector, Position: rm.Position,
 			Applied: rm.Applied, Dropped: rm.DuplicatesDropped, OutOfOrder: rm.HeldOutOfOrder, Behind: -1,
@@ -114,6 +117,7 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 		if rm.Behind != nil {
 			row.Behind = *rm.Behind
 		}
+		row.Rebuildable = a.rebuildModel != nil && a.read().Model(rm.Name) != nil
 		for _, p := range rm.Parked {
 			row.Parked = append(row.Parked, views.BoardParked{Stream: p.Stream, Version: p.Version, Error: p.Error})
 		}

@@ -77,3 +77,45 @@ func (a *App) rebuildAnswer(w http.ResponseWriter, r *http.Request, status int) 
 	http.Redirect(w, r, views.RouteDashboard+"#rebuild-progress", http.StatusSeeOther)
 	return nil
 }
+
+// RebuildModel is POST /projections/rebuild with model (a read model's
+// name as the board shows it; form or JSON): rebuild that one read model
+// alone, blue/green, the others untouched. A browser goes back to the
+// board, which shows the progress; a program gets 202 and the status.
+// 400 BadModel for a name that is no read model of the board, 409
+// RebuildRunning while a rebuild runs, 409 ModelRebuildInCluster in a
+// cluster.
+func (a *App) RebuildModel(w http.ResponseWriter, r *http.Request) error {
+	in, err := readInput(r)
+	if err != nil {
+		return err
+	}
+	model, err := in.requiredText("model")
+	if err != nil {
+		return err
+	}
+	if err := in.done(); err != nil {
+		return err
+	}
+	if a.read().Model(model) == nil {
+		return badRequest("BadModel", "model", "model must be a read model the board lists")
+	}
+	if a.rebuildModel == nil {
+		return es.Errorf(es.Missing, "NoRebuild", "this server cannot rebuild its read models")
+	}
+	if err := a.rebuildModel(model); err != nil {
+		return err
+	}
+	a.log.InfoContext(r.Context(), "read model rebuild requested", "actor", a.cookieActor(r), "model", model)
+	if wantsJSON(r) {
+		body := map[string]any{"model": model}
+		if a.rebuildStatus != nil {
+			st := a.rebuildStatus()
+			body["projector"], body["running"], body["finished"] = st.Name, st.Running, st.Finished
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"rebuild": body})
+		return nil
+	}
+	http.Redirect(w, r, views.RouteProjections+"#rebuild-progress", http.StatusSeeOther)
+	return nil
+}

@@ -105,6 +105,8 @@ type RebuildStatus struct {
 	Diff      *projections.Diff
 	Deciding  bool
 	Discarded bool
+	// Model is the one read model rebuilt alone ("" for all of them).
+	Model string
 }
 
 // Percent is the rebuild's progress, 0-100.

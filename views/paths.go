@@ -11,6 +11,7 @@ const (
 	RouteRebuild      = "/rebuild"
 	RouteProjections  = "/projections"
 	RouteRetryParked  = "/projections/retry"
+	RouteRebuildModel = "/projections/rebuild"
 	RouteRebuildSwap  = "/rebuild/swap"
 	RouteRebuildDrop  = "/rebuild/discard"
 	RouteEvents       = "/events"

@@ -50,6 +50,8 @@ type rebuildState struct {
 	// Deciding: a cluster's rebuild waits for the admin's choice (on one
 	// instance, rebuilds.decide says so).
 	Deciding bool
+	// Model is the one read model rebuilt alone; "" for all of them.
+	Model string
 }
 
 func (r *rebuilds) set(st rebuildState) {
@@ -71,7 +73,7 @@ func (r *rebuilds) status() views.RebuildStatus {
 	v := views.RebuildStatus{
 		Running: st.Running, Name: st.Name, Finished: st.Finished, Error: st.Err,
 		Applied: st.Progress.Applied, Total: st.Progress.Total, Rate: st.Progress.Rate, Elapsed: st.Progress.Elapsed,
-		Review: st.Review, Diff: st.Diff, Discarded: st.Discarded,
+		Review: st.Review, Diff: st.Diff, Discarded: st.Discarded, Model: st.Model,
 	}
 	r.mu.Lock()
 	v.Deciding = r.decide != nil || st.Deciding

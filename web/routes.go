@@ -32,6 +32,7 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	ops := r.With(app.OnlyAdmins)
 	ops.Post(views.RouteRebuild, h(app.Rebuild).ServeHTTP)
 	ops.Post(views.RouteRetryParked, h(app.RetryParked).ServeHTTP)
+	ops.Post(views.RouteRebuildModel, h(app.RebuildModel).ServeHTTP)
 	ops.Post(views.RouteRebuildSwap, h(app.RebuildSwap).ServeHTTP)
 	ops.Post(views.RouteRebuildDrop, h(app.RebuildDiscard).ServeHTTP)
 

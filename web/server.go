@@ -197,7 +197,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Store: timedStore{Store: d.Store, m: s.metrics}, Live: s.live, StoreName: d.StoreName,
 		Secret: d.Secret, Identity: d.Identity, Log: d.Log, SnapshotEvery: d.SnapshotEvery, OnAppend: d.OnAppend,
 		Heads:   es.NewHeads(d.StateCacheBytes),
-		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
+		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, RebuildModel: s.StartModelRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
 		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(),
 	})
