@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,11 +49,20 @@ type Reactor struct {
 	savedAt   time.Time
 	issued    map[string]bool
 	reactedTo string // the checkpoint of the last batch reacted to
-	// done are the events after the saved checkpoint whose commands have
-	// run (saved with it); recent, the latest of those now behind it (in
-	// memory only).
-	done   map[string]bool
-	recent recentIDs
+	// reacted holds, for each stream with events of the reaction's types,
+	// the version of the last one handled; saved with the checkpoint, a
+	// document a stream (only the ones changed since the last save), as
+	// the read models keep their streams' versions. An event at or below
+	// it is passed over, however far back the feed starts: exactly once
+	// leans neither on the checkpoint nor on the store's memory of recent
+	// command ids. changedReacted are the streams not saved since.
+	reacted        map[StreamRef]int64
+	changedReacted map[StreamRef]bool
+	// legacyDone are the ids of the events done after the checkpoint that
+	// a reactor saved before it kept versions (its "done" document): passed
+	// over too, the document deleted at the next save.
+	legacyDone  map[string]bool
+	legacySaved bool
 
 	mu         sync.Mutex
 	checkpoint string // the last saved
@@ -141,8 +150,9 @@ const (
 	outcomesKey = "outcomes"
 	parkedKey   = "parked"
 	refusalsKey = "refusals"
-	doneKey     = "done"
+	doneKey     = "done" // before versions: ids of events done after the checkpoint
 	scheduleKey = "s/"
+	reactedKey  = "v/" // + the stream: the version of its last event handled
 )
 
 // NewReactor makes a reactor; Load restores what it saved, Run runs it.
@@ -163,7 +173,8 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
 		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand, fence: cfg.Fence,
-		changed: map[string]bool{}, issued: map[string]bool{}, done: map[string]bool{},
+		changed: map[string]bool{}, issued: map[string]bool{},
+		reacted: map[StreamRef]int64{}, changedReacted: map[StreamRef]bool{}, legacyDone: map[string]bool{},
 	}
 }
 
@@ -183,9 +194,12 @@ func (r *Reactor) Load(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.outcomes, r.parked, r.refusals = ReactionOutcomes{}, nil, nil
-	clear(r.done)
 	clear(r.changed)
 	clear(r.issued)
+	clear(r.reacted)
+	clear(r.changedReacted)
+	clear(r.legacyDone)
+	r.legacySaved = false
 	if r.reaction.Schedule != nil {
 		r.reaction.Schedule.Reset()
 	}
@@ -201,7 +215,15 @@ func (r *Reactor) Load(ctx context.Context) error {
 			var ids []string
 			err = json.Unmarshal(doc, &ids)
 			for _, id := range ids {
-				r.done[id] = true
+				r.legacyDone[id] = true
+			}
+			r.legacySaved = true
+		case strings.HasPrefix(key, reactedKey):
+			var ref StreamRef
+			if ref, err = ParseStreamRef(strings.TrimPrefix(key, reactedKey)); err == nil {
+				var v int64
+				err = json.Unmarshal(doc, &v)
+				r.reacted[ref] = v
 			}
 		case strings.HasPrefix(key, scheduleKey) && r.reaction.Schedule != nil:
 			err = r.reaction.Schedule.Load(strings.TrimPrefix(key, scheduleKey), doc)
@@ -316,47 +338,48 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 	r.turn.Lock()
 	defer r.turn.Unlock()
 	previous := r.reactedTo
+	handled := false // an event of the batch was: its checkpoint is saved
 	for _, env := range b.Events {
-		if !r.reaction.reactsTo(env) || r.done[env.ID] || r.recent.has(env.ID) {
+		if !r.reaction.reactsTo(env) || env.Version <= r.reacted[env.Stream] {
 			continue
 		}
-		if err := r.react(ctx, env); err != nil {
-			return err
+		if !r.legacyDone[env.ID] {
+			if err := r.react(ctx, env); err != nil {
+				return err
+			}
 		}
+		r.reacted[env.Stream] = env.Version
+		r.changedReacted[env.Stream] = true
+		handled = true
 		if r.reaction.Schedule == nil && r.unsaved {
-			// Its commands ran: saved as done at once, with the checkpoint
-			// before this batch. After a restart the batch comes again and
-			// the event is passed over, however many commands the stream
-			// took since (the store remembers a stream's last few command
-			// ids only).
-			r.done[env.ID] = true
+			// Its commands ran: saved at once, with the checkpoint before
+			// this batch. After a restart the batch comes again and the
+			// event is passed over by its version, however many commands
+			// the stream took since (the store remembers a stream's last
+			// few command ids only).
 			if err := r.save(ctx, previous); err != nil {
 				return err
 			}
 		}
-		if len(r.changed) >= DocsPerSave(r.saves)-4 {
+		if len(r.changed)+len(r.changedReacted) >= DocsPerSave(r.saves)-saveMargin {
 			// Saved with the checkpoint before this batch: after a restart
-			// the batch comes again, and watching it again is harmless.
+			// the batch comes again, and what was handled is passed over.
 			if err := r.save(ctx, previous); err != nil {
 				return err
 			}
 		}
 	}
 	r.reactedTo = b.Checkpoint
-	for _, env := range b.Events {
-		if r.done[env.ID] {
-			// Behind the checkpoint now; remembered a while longer, for a
-			// feed that hands the batch on again.
-			delete(r.done, env.ID)
-			r.recent.add(env.ID)
-			r.unsaved = true
-		}
-	}
-	if r.unsaved || len(r.changed) > 0 || time.Since(r.savedAt) >= saveEvery {
+	if handled || r.unsaved || len(r.changed) > 0 || time.Since(r.savedAt) >= saveEvery {
 		return r.save(ctx, b.Checkpoint)
 	}
 	return nil
 }
+
+// saveMargin is what a save holds besides the changed documents: the
+// outcomes, the two lists, the old "done" document's deletion, and the
+// documents of the event that made it due.
+const saveMargin = 6
 
 // react runs the reaction on one event: a schedule watches it; otherwise
 // the reaction's commands are issued. Only ctx's end, the fence (ErrFenced)
@@ -513,11 +536,14 @@ func (r *Reactor) save(ctx context.Context, checkpoint string) error {
 		}
 	}
 	r.mu.Unlock()
-	if err == nil {
-		docs[doneKey], err = json.Marshal(slices.Sorted(maps.Keys(r.done)))
-	}
 	if err != nil {
 		return fmt.Errorf("encoding reactor %s: %w", r.name, err)
+	}
+	if r.legacySaved {
+		docs[doneKey] = nil
+	}
+	for ref := range r.changedReacted {
+		docs[reactedKey+ref.String()] = strconv.AppendInt(nil, r.reacted[ref], 10)
 	}
 	for key := range r.changed {
 		if docs[scheduleKey+key], err = r.reaction.Schedule.Doc(key); err != nil {
@@ -528,7 +554,8 @@ func (r *Reactor) save(ctx context.Context, checkpoint string) error {
 		return fmt.Errorf("saving reactor %s: %w", r.name, err)
 	}
 	clear(r.changed)
-	r.unsaved, r.savedAt = false, time.Now()
+	clear(r.changedReacted)
+	r.unsaved, r.savedAt, r.legacySaved = false, time.Now(), false
 	r.mu.Lock()
 	r.checkpoint = checkpoint
 	r.mu.Unlock()
@@ -606,33 +633,6 @@ func (r *Reactor) Tick(ctx context.Context) {
 			r.log.Warn("saving reactor after a tick", "err", err)
 		}
 	}
-}
-
-// recentIDs are the ids of the latest events a reactor is done with, at
-// most recentKeep of them, oldest forgotten first.
-type recentIDs struct {
-	ids   map[string]bool
-	order []string
-}
-
-// recentKeep bounds a reactor's memory of the events it is done with.
-const recentKeep = 10_000
-
-func (r *recentIDs) has(id string) bool { return r.ids[id] }
-
-func (r *recentIDs) add(id string) {
-	if r.ids == nil {
-		r.ids = map[string]bool{}
-	}
-	if r.ids[id] {
-		return
-	}
-	if len(r.order) >= recentKeep {
-		delete(r.ids, r.order[0])
-		r.order = r.order[1:]
-	}
-	r.ids[id] = true
-	r.order = append(r.order, id)
 }
 
 // ReactorStatus is how a reactor is doing, for the dashboard.

@@ -153,9 +153,10 @@ func TestReactorRestartedBeforeItsCheckpointAppliesNothingTwice(t *testing.T) {
 	waitOutcomes(t, first, 3)
 	stop()
 	// A crash between the commands and the checkpoint: the checkpoint is
-	// gone, and what the reactor knew it had done; the commands' events
-	// are in the store (which remembers their ids).
-	if err := f.store.SaveReadModels(t.Context(), es.ReactorName("sum"), "", map[string]json.RawMessage{"outcomes": nil, "done": nil}); err != nil {
+	// gone, and what the reactor knew it had done (the version it saved
+	// with it); the commands' events are in the store (which remembers
+	// their ids).
+	if err := f.store.SaveReadModels(t.Context(), es.ReactorName("sum"), "", map[string]json.RawMessage{"outcomes": nil, "v/tally/a": nil}); err != nil {
 		t.Fatal(err)
 	}
 	again := f.reactor(sumReaction(), nil, nil)
@@ -518,5 +519,105 @@ func TestReactorLoadedAgainHoldsWhatTheLastHolderSaved(t *testing.T) {
 	}
 	if due := sched.Due(time.Now().Add(time.Hour)); len(due) != 0 {
 		t.Errorf("the schedule kept a stream the saved one forgot: %d due", len(due))
+	}
+}
+
+// countCommand is a reaction that adds 1 to tally/count for every Added on
+// tally/a: more commands on one stream than the store remembers the ids of.
+func countCommand() es.Reaction {
+	return es.OnEvent("count", tallyEvents(), []string{"Added"}, func(env es.Envelope, _ es.Event) []es.IssuedCommand {
+		if env.Stream.ID != "a" {
+			return nil
+		}
+		return []es.IssuedCommand{{Stream: es.StreamRef{Type: "tally", ID: "count"}, Command: tallyCmd{Add: []int{1}}}}
+	})
+}
+
+// seenFeed tells of every event a reactor applied, once its batch was.
+type seenFeed struct {
+	es.Feed
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (f *seenFeed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
+	return f.Feed.Follow(ctx, from, func(ctx context.Context, b es.Batch) error {
+		if err := apply(ctx, b); err != nil {
+			return err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, e := range b.Events {
+			f.seen[e.ID]++
+		}
+		return nil
+	})
+}
+
+func (f *seenFeed) saw(envs []es.Envelope) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range envs {
+		if f.seen[e.ID] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func TestReactorRewoundToTheStartIssuesNothingAgain(t *testing.T) {
+	f := newReactorFixture(t)
+	n := es.RecentCommands + 4
+	ones := make([]int, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	causes := f.add(t, "a", ones...)
+	first := f.reactor(countCommand(), nil, nil)
+	stop := run(t, first)
+	waitOutcomes(t, first, int64(n))
+	stop()
+	// The checkpoint rewound to the start, and a new process: every event
+	// comes again, past anything kept in memory, and tally/count took more
+	// commands than the store remembers the ids of.
+	if err := f.store.SaveReadModels(t.Context(), es.ReactorName("count"), "", nil); err != nil {
+		t.Fatal(err)
+	}
+	feed := &seenFeed{Feed: f.store.Feed(), seen: map[string]int{}}
+	again := f.reactor(countCommand(), feed, nil)
+	run(t, again)
+	waitFor(t, func() bool { return feed.saw(causes) })
+	if o := again.Status().Outcomes; o != (es.ReactionOutcomes{OK: int64(n)}) {
+		t.Errorf("outcomes after the rewind %+v, want the first run's %d ok and nothing more", o, n)
+	}
+	if got := len(readAll(t, f.store, "count")); got != n {
+		t.Fatalf("tally/count holds %d events after a rewind to the start, want %d", got, n)
+	}
+	// And what comes after is reacted to.
+	f.add(t, "a", 1)
+	waitFor(t, func() bool { return len(readAll(t, f.store, "count")) == n+1 })
+}
+
+func TestReactorSavedBeforeVersionsPassesOverItsDoneEventsOnce(t *testing.T) {
+	f := newReactorFixture(t)
+	causes := f.add(t, "a", 1, 2)
+	// What a reactor saved before it kept versions: the start as its
+	// checkpoint, the first event done after it.
+	done, _ := json.Marshal([]string{causes[0].ID})
+	if err := f.store.SaveReadModels(t.Context(), es.ReactorName("count"), "", map[string]json.RawMessage{"done": done}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.reactor(countCommand(), nil, nil)
+	run(t, r)
+	waitFor(t, func() bool { return r.Status().Checkpoint != "" })
+	if got := len(readAll(t, f.store, "count")); got != 1 {
+		t.Fatalf("tally/count holds %d events, want 1 (the second event's; the first was done)", got)
+	}
+	_, docs, err := f.store.LoadReadModels(t.Context(), es.ReactorName("count"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := docs["done"]; ok || string(docs["v/tally/a"]) != "2" {
+		t.Errorf("saved after the first batch: done %s, v/tally/a %s; want no done, version 2", docs["done"], docs["v/tally/a"])
 	}
 }
