@@ -99,7 +99,7 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "ask the server on this machine at -addr's port for /healthz and exit 0 (healthy) or 1")
 	fs.StringVar(&c.guard.PublicURL, "public-url", env("FOLDBOARD_PUBLIC_URL", ""), "the address people use, e.g. https://board.example.com; its host is served (FOLDBOARD_PUBLIC_URL)")
 	allowedHosts := fs.String("allowed-hosts", env("FOLDBOARD_ALLOWED_HOSTS", ""), "host names served besides -public-url's, loopback's and IP addresses, comma-separated; *.example.com for subdomains (FOLDBOARD_ALLOWED_HOSTS)")
-	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "FOLDBOARD_RATE_LIMIT", web.DefaultCommandRate), "commands a second from one address (an actor twice that, reads four times, bursts of 10 s); 0 turns rate limits off, for a benchmark's server (FOLDBOARD_RATE_LIMIT)")
+	rateLimit := fs.Float64("rate-limit", envFloat(getenv, "FOLDBOARD_RATE_LIMIT", web.DefaultCommandRate), "commands a second from one address (an actor twice that, reads four times, bursts of 10 s; an address's share of the server's time a hundredth of it: 0.5 s a second at 50); 0 turns rate limits off, for a benchmark's server (FOLDBOARD_RATE_LIMIT)")
 	c.ident.register(fs, env)
 	fs.StringVar(&c.redis, "redis", env("FOLDBOARD_REDIS", ""), "Redis URL (redis://host:6379/0) that makes this instance one of a cluster on the same DynamoDB tables (FOLDBOARD_REDIS); off by default")
 	fs.StringVar(&c.instance, "instance", env("FOLDBOARD_INSTANCE", ""), "this instance's name in its cluster (FOLDBOARD_INSTANCE); default: host name and a random suffix")

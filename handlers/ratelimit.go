@@ -83,6 +83,41 @@ func (b *Buckets) Take(key string, now time.Time) (ok bool, retry time.Duration)
 	return true, 0
 }
 
+// Owes reports whether key's bucket is spent (Spend took it below
+// nothing), and how long until it is not.
+func (b *Buckets) Owes(key string, now time.Time) (owes bool, retry time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	el, found := b.byKey[key]
+	if !found {
+		return false, 0
+	}
+	b.lru.MoveToFront(el)
+	if tokens := el.Value.(*bucket).lim.TokensAt(now); tokens < 0 {
+		return true, time.Duration(-tokens / float64(b.limit) * float64(time.Second))
+	}
+	return false, 0
+}
+
+// Spend takes n tokens of key's bucket (at most its burst), into debt when
+// there are fewer: what a request cost is known only once it has run.
+func (b *Buckets) Spend(key string, n int, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	el, found := b.byKey[key]
+	if !found {
+		if b.lru.Len() >= b.max {
+			oldest := b.lru.Back()
+			b.lru.Remove(oldest)
+			delete(b.byKey, oldest.Value.(*bucket).key)
+		}
+		el = b.lru.PushFront(&bucket{key: key, lim: rate.NewLimiter(b.limit, b.burst)})
+		b.byKey[key] = el
+	}
+	b.lru.MoveToFront(el)
+	el.Value.(*bucket).lim.ReserveN(now, min(n, b.burst))
+}
+
 // Size is how many clients' buckets are remembered.
 func (b *Buckets) Size() int {
 	b.mu.Lock()

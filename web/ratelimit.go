@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/foldboard/foldboard/handlers"
+	"github.com/foldboard/foldboard/views"
 )
 
 // Rates are the request rate limits: token buckets per client address (an
@@ -26,6 +27,13 @@ type Rates struct {
 	// files, the JSON reads.
 	AddressReads float64
 	ReadBurst    int
+	// AddressBusy is how much of the server's time (seconds of handling a
+	// second, summed over its requests) one address may take over time, and
+	// BusyBurst how much at once: a request's time is known once it has run,
+	// so an address past its share is refused until it has paid it back.
+	// Every request counts but the live connections' (bounded apart).
+	AddressBusy float64
+	BusyBurst   float64
 	// Clients is how many addresses (and actors) are remembered; the least
 	// recently seen is forgotten first.
 	Clients int
@@ -36,8 +44,9 @@ type Rates struct {
 const DefaultCommandRate = 50
 
 // RatesAt scales every limit from an address's commands a second: bursts
-// of ten seconds' worth, an actor twice an address, reads four times. 0
-// turns them off.
+// of ten seconds' worth, an actor twice an address, reads four times, and
+// an address's share of the server's time a hundredth of its commands (at
+// 50: half a second of handling a second, ten at once). 0 turns them off.
 func RatesAt(commandsPerSecond float64) Rates {
 	if commandsPerSecond <= 0 {
 		return Rates{Off: true}
@@ -47,6 +56,7 @@ func RatesAt(commandsPerSecond float64) Rates {
 		AddressCommands: n, AddressBurst: int(10 * n),
 		ActorCommands: 2 * n, ActorBurst: int(20 * n),
 		AddressReads: 4 * n, ReadBurst: int(40 * n),
+		AddressBusy: n / 100, BusyBurst: n / 5,
 		Clients: 50_000,
 	}
 }
@@ -66,6 +76,8 @@ func (r Rates) withDefaults() Rates {
 	pick(&r.AddressCommands, def.AddressCommands)
 	pick(&r.ActorCommands, def.ActorCommands)
 	pick(&r.AddressReads, def.AddressReads)
+	pick(&r.AddressBusy, def.AddressBusy)
+	pick(&r.BusyBurst, def.BusyBurst)
 	pickInt(&r.AddressBurst, def.AddressBurst)
 	pickInt(&r.ActorBurst, def.ActorBurst)
 	pickInt(&r.ReadBurst, def.ReadBurst)
@@ -77,6 +89,9 @@ func (r Rates) withDefaults() Rates {
 type rateLimits struct {
 	off                             bool
 	addrCommands, actors, addrReads *handlers.Buckets
+	// addrBusy are the addresses' shares of the server's time, in
+	// milliseconds of handling.
+	addrBusy *handlers.Buckets
 	// actorOf is the actor a request is counted against, "" for none.
 	actorOf func(*http.Request) string
 }
@@ -90,6 +105,7 @@ func newRateLimits(r Rates, actorOf func(*http.Request) string) *rateLimits {
 		addrCommands: handlers.NewBuckets(r.AddressCommands, r.AddressBurst, r.Clients),
 		actors:       handlers.NewBuckets(r.ActorCommands, r.ActorBurst, r.Clients),
 		addrReads:    handlers.NewBuckets(r.AddressReads, r.ReadBurst, r.Clients),
+		addrBusy:     handlers.NewBuckets(1000*r.AddressBusy, int(1000*r.BusyBurst), r.Clients),
 		actorOf:      actorOf,
 	}
 }
@@ -98,6 +114,9 @@ func newRateLimits(r Rates, actorOf func(*http.Request) string) *rateLimits {
 // (an address already over its rate spends none of its actor's).
 func (l *rateLimits) allow(r *http.Request, now time.Time) *handlers.RateLimitedError {
 	addr := clientAddress(r)
+	if owes, retry := l.addrBusy.Owes(addr, now); owes {
+		return &handlers.RateLimitedError{Who: "address", Retry: retry}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		if ok, retry := l.addrReads.Take(addr, now); !ok {
@@ -124,12 +143,17 @@ func limitRate(l *rateLimits, app *handlers.App) func(http.Handler) http.Handler
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if refused := l.allow(r, time.Now()); refused != nil {
+			start := time.Now()
+			if refused := l.allow(r, start); refused != nil {
 				w.Header().Set("Retry-After", strconv.FormatInt(handlers.RetryAfterSeconds(refused.Retry), 10))
 				app.Handle(func(http.ResponseWriter, *http.Request) error { return refused }).ServeHTTP(w, r)
 				return
 			}
 			next.ServeHTTP(w, r)
+			if r.URL.Path != views.RouteLive {
+				end := time.Now()
+				l.addrBusy.Spend(clientAddress(r), int(end.Sub(start).Milliseconds()), end)
+			}
 		})
 	}
 }
