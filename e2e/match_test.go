@@ -72,7 +72,11 @@ func inningsAppearLive(t *testing.T, store string) {
 
 func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	page := newPage(t, newContext(t))
+	ctx := newContext(t)
+	// Counts the live fragments each page has swapped in.
+	must(t, ctx.AddInitScript(playwright.Script{Content: playwright.String(
+		`document.addEventListener("foldboard:swapped", function () { window.swaps = (window.swaps || 0) + 1; });`)}))
+	page := newPage(t, ctx)
 	startMatchInBrowser(t, page, app.URL, "Kent", "Surrey")
 
 	must(t, page.Locator("#innings-form").GetByLabel("Innings").Fill("3"))
@@ -80,6 +84,19 @@ func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 	problem := page.Locator("#innings-form .problem")
 	must(t, expect.Locator(problem).ToHaveAttribute("data-code", "InningsOutOfOrder"))
 	must(t, expect.Locator(problem).ToContainText("the next innings is 1"))
+	// Written for people, the code kept for programs, and tied to its field.
+	must(t, expect.Locator(problem).Not().ToContainText("InningsOutOfOrder"))
+	innings := page.Locator("#innings-form").GetByLabel("Innings")
+	must(t, expect.Locator(innings).ToHaveAttribute("aria-invalid", "true"))
+	must(t, expect.Locator(innings).ToHaveAttribute("aria-describedby", "innings-problem"))
+	must(t, expect.Locator(page.Locator("#innings-problem")).ToContainText("the next innings is 1"))
+	// The page's live connection, opening, brings the match as it is: it
+	// does not undo what the person sent, nor say the match moved.
+	if _, err := page.WaitForFunction("() => window.swaps >= 1", nil); err != nil {
+		t.Fatal(err)
+	}
+	must(t, expect.Locator(innings).ToHaveValue("3"))
+	must(t, expect.Locator(page.Locator("#innings-form .stale-notice")).ToHaveCount(0))
 	// Nothing was recorded.
 	must(t, expect.Locator(page.Locator("#scoreboard .empty")).ToHaveText("No innings completed yet."))
 

@@ -42,6 +42,11 @@
     var form = ev.target && ev.target.closest && ev.target.closest("form.command");
     if (form) form.dataset.typing = "true";
   });
+  // A form that came back with a problem holds what the person sent (the
+  // innings they typed, the field the problem is tied to): the same.
+  document.querySelectorAll("form.command").forEach(function (form) {
+    if (form.querySelector(".problem")) form.dataset.typing = "true";
+  });
 
   function typedIn(el) {
     var form = el.closest && el.closest("form.command");
@@ -52,7 +57,11 @@
   function hold(form, el) {
     form.held = form.held || {};
     form.held[el.id] = el;
-    var version = el.matches("input[name=expectedVersion]") ? el.value : null;
+    // Only a stream that moved is news: a fragment of the version the form
+    // already expects (the one sent when the page connects) is held
+    // without a word.
+    var version = movedTo(form);
+    if (version === null) return;
     var notice = form.querySelector(".stale-notice");
     if (!notice) {
       notice = document.createElement("div");
@@ -64,10 +73,23 @@
       notice.querySelector(".keep").addEventListener("click", function () { release(form, false); });
       form.prepend(notice);
     }
-    if (version !== null) notice.dataset.version = version;
+    if (version) notice.dataset.version = version;
     notice.querySelector("p").textContent = "This changed while you were typing" +
       (notice.dataset.version ? " (it is now at version " + notice.dataset.version + ")" : "") +
       ". Your form still shows what you saw; nothing was sent.";
+  }
+
+  // movedTo is the version a held fragment brings that the form does not
+  // expect yet, or null; "" for a form that expects none (any change is
+  // news there).
+  function movedTo(form) {
+    if (!form.querySelector("input[name=expectedVersion]")) return "";
+    var ids = Object.keys(form.held || {});
+    for (var i = 0; i < ids.length; i++) {
+      var el = form.held[ids[i]], current = document.getElementById(ids[i]);
+      if (el.matches("input[name=expectedVersion]") && current && current.value !== el.value) return el.value;
+    }
+    return null;
   }
 
   function release(form, take) {
