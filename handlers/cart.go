@@ -42,15 +42,17 @@ func Carts() Module {
 			{Name: projections.TopicSales, New: func() projections.Model { return projections.NewSalesByDay() }, Across: true},
 		},
 		Topics: []Topic{
-			{Name: projections.TopicCarts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
-				// Pushed to every watcher alike: only the carts anyone may see.
-				return views.CartList(a.carts().Newest(projections.ListLimit, publicCart))
+			{Name: projections.TopicCarts, Throttle: listThrottle, ForViewer: func(a *App, v Viewer) templ.Component {
+				// Each watcher's own carts, and those anyone may see.
+				return views.CartList(a.carts().Newest(projections.ListLimit, func(c projections.Cart) bool { return v.Sees(c.State.Owner) }))
 			}},
 			{Name: projections.TopicSales, Throttle: listThrottle, Fragment: func(a *App) templ.Component { return views.SalesLive(a.salesChart()) }},
 		},
 		// A cart with no events yet is live too: its page waits for the
 		// first item.
 		StreamTopic: func(a *App, id string) templ.Component { return views.CartLive(a.cartView(id)) },
+		// Another's cart is shown as one with no events yet.
+		Unseen: func(id string) templ.Component { return views.CartLive(views.Cart{ID: id, State: cart.Initial()}) },
 		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
 			c, ok := projections.ModelOf[*projections.Carts](rs, projections.TopicCarts).Get(id)
 			return c.State, ok
@@ -86,18 +88,13 @@ func cartRoutes(a *App, h *es.Handler[cart.State, cart.Command, cart.Event], r c
 
 type cartHandler = *es.Handler[cart.State, cart.Command, cart.Event]
 
-// publicCart keeps the carts anyone may see: those from before owners.
-func publicCart(c projections.StreamView[cart.State]) bool { return c.State.Owner == "" }
-
 // CartsPage is GET /carts: every cart, and a link to a new one. A cart's
 // stream begins with its first AddItem, so a new cart is only a fresh id.
 func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, views.RouteCarts
-	id := a.whoIs(r)
-	carts, total := a.carts().Newest(projections.ListLimit, func(c projections.StreamView[cart.State]) bool {
-		return id.admin || c.State.Owner == "" || c.State.Owner == id.name
-	})
+	v := a.viewer(r)
+	carts, total := a.carts().Newest(projections.ListLimit, func(c projections.Cart) bool { return v.Sees(c.State.Owner) })
 	a.render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }

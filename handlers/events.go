@@ -31,8 +31,11 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	if b.Page, err = a.eventsPage(r, projections.IndexQuery{Type: b.Type, StreamType: b.StreamType, Before: b.Before, Limit: eventsPageSize}); err != nil {
 		return err
 	}
-	// Another's draft or cart is left out of the page (the total counts it).
-	b.Page.Events, _ = a.seerFor(r.Context(), a.whoIs(r)).indexed(b.Page.Events)
+	// Another's draft or cart is left out of the page, and the total counts
+	// it only as private.
+	id := a.whoIs(r)
+	b.Page.Events, _ = a.seerFor(r.Context(), id).indexed(b.Page.Events)
+	b.Count = a.eventsTotal(Viewer{Name: id.name, Admin: id.admin}, b.Page.Total)
 	for t := range a.proj().Catalogue().Stats().ByType {
 		b.Types = append(b.Types, t)
 	}
@@ -125,4 +128,31 @@ func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 	events, private := a.seerFor(r.Context(), a.whoIs(r)).envelopes(events)
 	writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": next, "private": private})
 	return nil
+}
+
+// eventsTotal splits total, the events of the log, into those v may see and
+// the others, which it counts only as private: the drafts' and the carts'
+// events as their read models count them, and the people's own streams'
+// by their event types, less v's own. The read models may be a moment
+// behind the log: the split never goes below zero.
+func (a *App) eventsTotal(v Viewer, total int) views.EventsCount {
+	if v.Admin {
+		return views.EventsCount{Shown: total}
+	}
+	var private int64
+	for _, p := range []interface{ PrivateEvents(string) (int64, int64) }{a.posts(), a.carts()} {
+		all, own := p.PrivateEvents(v.Name)
+		private += all - own
+	}
+	cat := a.proj().Catalogue()
+	byType := cat.Stats().ByType
+	for _, name := range user.Events().Names() {
+		private += byType[name]
+	}
+	if v.Name != Anonymous {
+		own, _ := cat.Stream(es.StreamRef{Type: user.StreamType, ID: user.StreamID(v.Name)})
+		private -= own.Version
+	}
+	private = min(max(private, 0), int64(total))
+	return views.EventsCount{Shown: total - int(private), Private: int(private)}
 }

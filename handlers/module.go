@@ -66,6 +66,9 @@ type Module struct {
 	// StreamTopic is the live fragment of the stream id, nil when the id
 	// has no fragment (a stream with no events whose page waits for none).
 	StreamTopic func(a *App, id string) templ.Component
+	// Unseen is the live fragment of stream id for a watcher who may not
+	// see it (Owner): what a stream with no events shows. Nil: nothing.
+	Unseen func(id string) templ.Component
 	// OtherTopic is the live fragment of a topic of the module's that is
 	// neither a list nor a stream (an author's drafts), nil for a topic
 	// that is not one.
@@ -101,6 +104,10 @@ type Topic struct {
 	// with every event of the domain).
 	Throttle time.Duration
 	Fragment func(a *App) templ.Component
+	// ForViewer, when set, renders the topic for each watcher apart,
+	// instead of Fragment: a list that shows each person their own
+	// private streams (their carts) besides everyone's.
+	ForViewer func(a *App, v Viewer) templ.Component
 }
 
 // Example is one command of an example life of a stream: the route's

@@ -102,7 +102,11 @@ func (a *App) PostsPage(w http.ResponseWriter, r *http.Request) error {
 func (a *App) postsPage(r *http.Request, actor string, f views.Form) templ.Component {
 	p := a.page(r, "Posts")
 	p.Section, p.Path = "posts", views.RoutePosts
-	p.Topics = []string{projections.TopicPosts, projections.DraftsTopic(actor)}
+	p.Topics = []string{projections.TopicPosts}
+	if actor != Anonymous {
+		// Only its author (and the admins) may watch an author's drafts.
+		p.Topics = append(p.Topics, projections.DraftsTopic(actor))
+	}
 	published, total := a.posts().NewestPublished(projections.ListLimit)
 	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: a.posts().Drafts(actor)}, f)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -51,23 +50,13 @@ func hiddenCommand[S any, C any, E es.Event](h *es.Handler[S, C, E], cmd C) erro
 	return err
 }
 
-// MayWatch reports whether the request may watch a live topic: an
-// author's drafts only that author (and admins), a stream's topic and its
-// timeline's only who may see the stream. Not wired into the hub yet
-// (HubConfig.MaySee): the browser tests name their actor in a header that
-// a WebSocket handshake does not carry.
-func (a *App) MayWatch(r *http.Request, topic string) bool {
-	if author, ok := projections.DraftsAuthor(topic); ok {
-		id := a.whoIs(r)
-		return id.err == nil && (id.admin || id.name == author)
+// viewer is whom the request's pages are drawn for.
+func (a *App) viewer(r *http.Request) Viewer {
+	id := a.whoIs(r)
+	if id.err != nil {
+		return Viewer{Name: Anonymous}
 	}
-	name := strings.TrimPrefix(topic, "timeline/")
-	ref, err := es.ParseStreamRef(name)
-	if err != nil {
-		return true // a list topic: public (its fragment shows only what anyone may see)
-	}
-	ok, err := a.visible(r, ref)
-	return err == nil && ok
+	return Viewer{Name: id.name, Admin: id.admin}
 }
 
 // seer tells, stream by stream, whether one reader may see a stream's

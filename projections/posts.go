@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/json"
 	"net/url"
 
 	"github.com/foldboard/foldboard/domain/blog"
@@ -38,6 +39,7 @@ type Post = StreamView[blog.State]
 // fragment per author, the same for every page of that author.
 type Posts struct {
 	*Streams[blog.State, blog.Event]
+	privateEvents // the drafts' events, by author
 }
 
 // NewPosts makes an empty posts model.
@@ -55,13 +57,36 @@ func (m *Posts) Apply(env es.Envelope, ch *Changes) error {
 	if err := m.Streams.Apply(env, ch); err != nil {
 		return err
 	}
+	after, _ := m.Get(env.Stream.ID)
+	m.move(draftShare(before), draftShare(after))
 	// A post that was a draft (or did not exist) before the event is in, or
 	// leaves, its author's drafts: created, retitled or published. A
 	// published post never goes back.
-	if after, _ := m.Get(env.Stream.ID); !before.State.Published && after.State.Exists {
+	if !before.State.Published && after.State.Exists {
 		ch.Topic(DraftsTopic(after.State.Author))
 	}
 	return nil
+}
+
+// Load restores one post's view.
+func (m *Posts) Load(key string, doc json.RawMessage) error {
+	id := key[len(blog.StreamType)+1:]
+	before, _ := m.Get(id)
+	if err := m.Streams.Load(key, doc); err != nil {
+		return err
+	}
+	after, _ := m.Get(id)
+	m.move(draftShare(before), draftShare(after))
+	return nil
+}
+
+// draftShare is a post's share of the private events: a draft's are its
+// author's.
+func draftShare(p Post) share {
+	if !p.State.Exists || p.State.Published {
+		return share{}
+	}
+	return share{p.State.Author, p.Version}
 }
 
 // Published lists the published posts, newest first.

@@ -298,8 +298,10 @@ func TestLiveCartPagesFollowTheCart(t *testing.T) {
 	c := newClient(t, app)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// A cart with no events is a topic already: its page waits for the first item.
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=cart/c-1&topic=carts", nil)
+	// A cart with no events is a topic already: its page waits for the
+	// first item. Its owner-to-be watches it, and the carts list.
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(app.URL, "http")+"/ws?topic=cart/c-1&topic=carts",
+		&websocket.DialOptions{HTTPHeader: http.Header{"X-Actor": {"tester"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,9 +309,8 @@ func TestLiveCartPagesFollowTheCart(t *testing.T) {
 	readUntil(t, ctx, conn, "This cart is empty")
 	readUntil(t, ctx, conn, "No carts yet")
 	addItem(t, c, "c-1", "tea", 2, "1.25")
-	// The cart's own topic follows it; the carts list, pushed to everyone
-	// alike, never shows a cart that has an owner.
-	readAll(t, ctx, conn, `id="cart-total">2.50<`, `id="version-checkout" value="1"`)
+	// The cart's own topic follows it, and the owner's carts list shows it.
+	readAll(t, ctx, conn, `id="cart-total">2.50<`, `id="version-checkout" value="1"`, `href="/carts/c-1"`)
 }
 
 // readAll reads fragments until every one of want has been seen.

@@ -20,6 +20,10 @@ import (
 // topics: a client that reads slowly skips intermediate fragments, and one
 // that stops reading is dropped when a write times out, never waited on by
 // the others.
+//
+// A topic is rendered once per audience watching it: the watchers a
+// fragment is the same for (everyone, for most topics; each person, for a
+// topic that shows some people what it hides from others).
 type Hub struct {
 	log          *slog.Logger
 	maxClients   int
@@ -27,13 +31,13 @@ type Hub struct {
 	limits       LiveLimits
 	// actorOf is the actor a connection counts against, "" for none.
 	actorOf func(*http.Request) string
-	// render returns a topic's current fragment; Publish calls it once per
-	// topic and fans the bytes out.
-	render func(ctx context.Context, topic string) ([]byte, error)
+	// render returns a topic's current fragment for an audience; Publish
+	// calls it once per watched topic and audience and fans the bytes out.
+	render func(ctx context.Context, topic, audience string) ([]byte, error)
 	// valid reports whether a client may subscribe to a topic.
 	valid func(topic string) bool
-	// maySee says whether a request may watch a topic; nil: anyone may.
-	maySee func(r *http.Request, topic string) bool
+	// audience is whom a request watches a topic as; nil: everyone alike.
+	audience func(r *http.Request, topic string) (string, bool)
 
 	// seq orders renders: a fragment rendered earlier never replaces one
 	// rendered later, whichever reaches a client first.
@@ -51,14 +55,16 @@ type Hub struct {
 	throttle    map[string]time.Duration
 	refresh     map[string]time.Duration
 
-	mu       sync.Mutex
-	topics   map[string]map[*client]struct{}
-	pushes   map[string]*topicPushes // per watched topic
-	clients  int
-	perAddr  map[string]int // connections by client address
-	perActor map[string]int // connections by actor
-	closing  bool
-	done     chan struct{} // closed by Close: every client goes away
+	mu     sync.Mutex
+	topics map[watch]map[*client]struct{}
+	pushes map[watch]*topicPushes // per watched topic and audience
+	// audiences are the audiences watching each topic.
+	audiences map[string]map[string]struct{}
+	clients   int
+	perAddr   map[string]int // connections by client address
+	perActor  map[string]int // connections by actor
+	closing   bool
+	done      chan struct{} // closed by Close: every client goes away
 	// live counts the connections being served, for Wait; joined under mu
 	// while not closing, so never after Wait has begun.
 	live sync.WaitGroup
@@ -69,11 +75,13 @@ type HubConfig struct {
 	Log          *slog.Logger
 	MaxClients   int           // default 10,000
 	WriteTimeout time.Duration // default 5 s
-	Render       func(ctx context.Context, topic string) ([]byte, error)
-	ValidTopic   func(topic string) bool
-	// MaySee, when set, says whether the request may watch a valid topic
-	// (one of a stream it may not see is refused as an unknown one).
-	MaySee func(r *http.Request, topic string) bool
+	// Render renders a topic's fragment as its audience may see it.
+	Render     func(ctx context.Context, topic, audience string) ([]byte, error)
+	ValidTopic func(topic string) bool
+	// Audience, when set, says whom a request watches a valid topic as: the
+	// watchers of one audience share its renders. ok false refuses the
+	// topic as an unknown one. Nil: everyone is one audience, "".
+	Audience func(r *http.Request, topic string) (audience string, ok bool)
 	// MinInterval is the least time between two pushes of one topic: the
 	// changes within it make one push, at its end, of the newest fragment.
 	// Default 0: every change is pushed at once.
@@ -172,19 +180,23 @@ func NewHub(cfg HubConfig) *Hub {
 		log: cfg.Log, maxClients: cfg.MaxClients, writeTimeout: cfg.WriteTimeout,
 		limits: cfg.Limits.withDefaults(cfg.MaxClients), actorOf: cfg.ActorOf,
 		perAddr: map[string]int{}, perActor: map[string]int{},
-		render: cfg.Render, valid: cfg.ValidTopic, maySee: cfg.MaySee,
+		render: cfg.Render, valid: cfg.ValidTopic, audience: cfg.Audience,
 		minInterval: cfg.MinInterval, throttle: cfg.Throttle, refresh: cfg.Refresh,
-		topics: map[string]map[*client]struct{}{}, pushes: map[string]*topicPushes{},
-		done: make(chan struct{}), pages: newPageLatency(),
+		topics: map[watch]map[*client]struct{}{}, pushes: map[watch]*topicPushes{},
+		audiences: map[string]map[string]struct{}{},
+		done:      make(chan struct{}), pages: newPageLatency(),
 	}
 }
 
+// watch is a topic as one audience sees it.
+type watch struct{ topic, audience string }
+
 type client struct {
 	mu      sync.Mutex
-	pending map[string]fragment // the newest unsent fragment per topic
-	order   []string            // topics in pending, oldest change first
-	newest  map[string]uint64   // the seq of the newest fragment offered per topic
-	wake    chan struct{}       // capacity 1: something is pending
+	pending map[watch]fragment // the newest unsent fragment per topic
+	order   []watch            // topics in pending, oldest change first
+	newest  map[watch]uint64   // the seq of the newest fragment offered per topic
+	wake    chan struct{}      // capacity 1: something is pending
 }
 
 type fragment struct {
@@ -196,10 +208,10 @@ type fragment struct {
 }
 
 func newClient() *client {
-	return &client{pending: map[string]fragment{}, newest: map[string]uint64{}, wake: make(chan struct{}, 1)}
+	return &client{pending: map[watch]fragment{}, newest: map[watch]uint64{}, wake: make(chan struct{}, 1)}
 }
 
-func (c *client) offer(topic string, f fragment) {
+func (c *client) offer(topic watch, f fragment) {
 	c.mu.Lock()
 	if f.seq <= c.newest[topic] {
 		c.mu.Unlock()
@@ -226,7 +238,7 @@ func (c *client) take() (fragment, bool) {
 	if len(c.order) == 0 {
 		return fragment{}, false
 	}
-	var topic string
+	var topic watch
 	topic, c.order = c.order[0], c.order[1:]
 	f := c.pending[topic]
 	delete(c.pending, topic)
@@ -235,9 +247,9 @@ func (c *client) take() (fragment, bool) {
 
 // renderTopic renders a topic's current fragment, numbered before it reads
 // the read model.
-func (h *Hub) renderTopic(ctx context.Context, topic string) (fragment, error) {
+func (h *Hub) renderTopic(ctx context.Context, w watch) (fragment, error) {
 	seq := h.seq.Add(1)
-	html, err := h.render(ctx, topic)
+	html, err := h.render(ctx, w.topic, w.audience)
 	return fragment{seq: seq, html: html}, err
 }
 
@@ -267,27 +279,41 @@ func (h *Hub) Publish(ctx context.Context, topics []string) {
 // PublishSince is Publish of changes the earliest of which was appended at
 // since: the fragments' writes to the WebSockets are timed from it (Latency).
 func (h *Hub) PublishSince(ctx context.Context, topics []string, since time.Time) {
+	var watches []watch
 	for _, topic := range topics {
 		h.mu.Lock()
-		tp := h.pushes[topic]
-		if tp != nil && !since.IsZero() && (tp.since.IsZero() || since.Before(tp.since)) {
-			tp.since = since
+		watches = watches[:0]
+		for a := range h.audiences[topic] {
+			watches = append(watches, watch{topic, a})
 		}
-		if tp == nil || tp.timer != nil {
-			// Nobody watches it, or a push is due that will render the newest.
-			h.mu.Unlock()
-			continue
-		}
-		now := time.Now()
-		if wait := tp.last.Add(h.interval(topic)).Sub(now); wait > 0 {
-			tp.timer = time.AfterFunc(wait, func() { h.pushDue(topic) })
-			h.mu.Unlock()
-			continue
-		}
-		tp.last = now
 		h.mu.Unlock()
-		h.push(ctx, topic)
+		for _, w := range watches {
+			h.publish(ctx, w, since)
+		}
 	}
+}
+
+// publish is PublishSince of one topic for one audience.
+func (h *Hub) publish(ctx context.Context, w watch, since time.Time) {
+	h.mu.Lock()
+	tp := h.pushes[w]
+	if tp != nil && !since.IsZero() && (tp.since.IsZero() || since.Before(tp.since)) {
+		tp.since = since
+	}
+	if tp == nil || tp.timer != nil {
+		// Nobody watches it, or a push is due that will render the newest.
+		h.mu.Unlock()
+		return
+	}
+	now := time.Now()
+	if wait := tp.last.Add(h.interval(w.topic)).Sub(now); wait > 0 {
+		tp.timer = time.AfterFunc(wait, func() { h.pushDue(w) })
+		h.mu.Unlock()
+		return
+	}
+	tp.last = now
+	h.mu.Unlock()
+	h.push(ctx, w)
 }
 
 // interval is the least time between two pushes of a topic.
@@ -302,16 +328,18 @@ func (h *Hub) interval(topic string) time.Duration {
 // at once.
 func (h *Hub) PublishAll(ctx context.Context) {
 	h.mu.Lock()
-	topics := make([]string, 0, len(h.pushes))
-	for t := range h.pushes {
-		topics = append(topics, t)
+	watches := make([]watch, 0, len(h.pushes))
+	for w := range h.pushes {
+		watches = append(watches, w)
 	}
 	h.mu.Unlock()
-	h.Publish(ctx, topics)
+	for _, w := range watches {
+		h.publish(ctx, w, time.Time{})
+	}
 }
 
 // pushDue makes the push a timer was set for.
-func (h *Hub) pushDue(topic string) {
+func (h *Hub) pushDue(topic watch) {
 	h.mu.Lock()
 	tp := h.pushes[topic]
 	if tp == nil {
@@ -326,10 +354,10 @@ func (h *Hub) pushDue(topic string) {
 
 // push renders a topic and offers the fragment to its subscribers, unless it
 // is the very fragment pushed last.
-func (h *Hub) push(ctx context.Context, topic string) {
+func (h *Hub) push(ctx context.Context, topic watch) {
 	f, err := h.renderTopic(ctx, topic)
 	if err != nil {
-		h.log.Error("rendering live fragment", "topic", topic, "err", err)
+		h.log.Error("rendering live fragment", "topic", topic.topic, "err", err)
 		return
 	}
 	h.mu.Lock()
@@ -355,7 +383,7 @@ func (h *Hub) push(ctx context.Context, topic string) {
 }
 
 // refreshLoop publishes a topic on a clock until stop or the hub closes.
-func (h *Hub) refreshLoop(topic string, every time.Duration, stop <-chan struct{}) {
+func (h *Hub) refreshLoop(w watch, every time.Duration, stop <-chan struct{}) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -365,7 +393,7 @@ func (h *Hub) refreshLoop(topic string, every time.Duration, stop <-chan struct{
 		case <-h.done:
 			return
 		case <-t.C:
-			h.Publish(context.Background(), []string{topic})
+			h.publish(context.Background(), w, time.Time{})
 		}
 	}
 }
@@ -401,7 +429,7 @@ func (h *Hub) admit(w who) error {
 	return nil
 }
 
-func (h *Hub) join(c *client, topics []string, w who) error {
+func (h *Hub) join(c *client, topics []watch, w who) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err := h.admit(w); err != nil {
@@ -422,7 +450,11 @@ func (h *Hub) join(c *client, topics []string, w who) error {
 		if tp == nil {
 			tp = &topicPushes{}
 			h.pushes[t] = tp
-			if every := h.refresh[t]; every > 0 {
+			if h.audiences[t.topic] == nil {
+				h.audiences[t.topic] = map[string]struct{}{}
+			}
+			h.audiences[t.topic][t.audience] = struct{}{}
+			if every := h.refresh[t.topic]; every > 0 {
 				tp.stop = make(chan struct{})
 				go h.refreshLoop(t, every, tp.stop)
 			}
@@ -434,7 +466,7 @@ func (h *Hub) join(c *client, topics []string, w who) error {
 	return nil
 }
 
-func (h *Hub) leave(c *client, topics []string, w who) {
+func (h *Hub) leave(c *client, topics []watch, w who) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	defer h.live.Done()
@@ -455,6 +487,10 @@ func (h *Hub) leave(c *client, topics []string, w who) {
 					close(tp.stop)
 				}
 				delete(h.pushes, t)
+			}
+			delete(h.audiences[t.topic], t.audience)
+			if len(h.audiences[t.topic]) == 0 {
+				delete(h.audiences, t.topic)
 			}
 		}
 	}
@@ -506,18 +542,24 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want 1 to 16 topic parameters", http.StatusBadRequest)
 		return
 	}
-	for _, t := range topics {
-		if !h.valid(t) || h.maySee != nil && !h.maySee(r, t) {
+	watches := make([]watch, len(topics))
+	for i, t := range topics {
+		ok := h.valid(t)
+		watches[i].topic = t
+		if ok && h.audience != nil {
+			watches[i].audience, ok = h.audience(r, t)
+		}
+		if !ok {
 			http.Error(w, "unknown topic "+t, http.StatusBadRequest)
 			return
 		}
 	}
 	c, them := newClient(), who{addr: clientAddress(r), actor: h.actorOf(r)}
-	if err := h.join(c, topics, them); err != nil {
+	if err := h.join(c, watches, them); err != nil {
 		refuseLive(w, err)
 		return
 	}
-	defer h.leave(c, topics, them)
+	defer h.leave(c, watches, them)
 	// The server's read and write timeouts are for requests; a live
 	// connection lasts as long as its page, and each write has its own
 	// timeout below.
@@ -535,10 +577,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	sent := newSentPushes()
 	go h.readReports(ctx, conn, sent, them.addr, cancel)
-	for _, t := range topics {
+	for _, t := range watches {
 		f, err := h.renderTopic(ctx, t)
 		if err != nil {
-			h.log.Error("rendering live fragment", "topic", t, "err", err)
+			h.log.Error("rendering live fragment", "topic", t.topic, "err", err)
 			conn.Close(websocket.StatusInternalError, "rendering failed")
 			return
 		}

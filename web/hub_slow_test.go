@@ -31,7 +31,7 @@ func TestAClientThatStopsReadingIsDroppedWithoutSlowingTheOthers(t *testing.T) {
 	h := NewHub(HubConfig{
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), WriteTimeout: writeTimeout,
 		ValidTopic: func(topic string) bool { return topic == "t" },
-		Render: func(context.Context, string) ([]byte, error) {
+		Render: func(context.Context, string, string) ([]byte, error) {
 			return fmt.Appendf(nil, `<p id="t" data-v="%d">%s</p>`, value.Load(), filler), nil
 		},
 	})

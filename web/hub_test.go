@@ -27,7 +27,7 @@ func newCounterHub(t *testing.T, cfg HubConfig) *counterHub {
 	h := &counterHub{}
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.ValidTopic = func(topic string) bool { return topic == "t" }
-	cfg.Render = func(context.Context, string) ([]byte, error) {
+	cfg.Render = func(context.Context, string, string) ([]byte, error) {
 		h.renders.Add(1)
 		return fmt.Appendf(nil, `<p id="t">%d</p>`, h.value.Load()), nil
 	}

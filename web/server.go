@@ -203,7 +203,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
-		Render: app.Fragment, ValidTopic: app.ValidTopic, Limits: d.Guard.Live, ActorOf: app.RateActor,
+		Render: app.Fragment, ValidTopic: app.ValidTopic, Audience: app.Audience, Limits: d.Guard.Live, ActorOf: app.RateActor,
 		// The lag and the rate move with time alone.
 		Refresh: map[string]time.Duration{projections.TopicDashboard: 2 * time.Second},
 		// Topics that change with every event, or every event of a domain,
