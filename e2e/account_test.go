@@ -18,7 +18,7 @@ func moveMoney(t *testing.T, page playwright.Page, form, label, amount, button s
 
 func TestAnAccountsBalanceMovesLiveInAnotherPageAndItsTimelineStepsBack(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	owner, watcher := newPage(t, ctx), newPage(t, ctx)
 
 	// Open an account from the accounts page.

@@ -9,11 +9,10 @@ import (
 )
 
 // signIn signs a new person up through the sign-in page's forms, from the
-// posts page's "Sign in" link, and is back on the posts page as them. The
-// page's context then sends no X-Actor: it is its session's person.
+// posts page's "Sign in" link, and is back on the posts page as them (the
+// page's context is of no one signed in: anonymousContext).
 func signIn(t *testing.T, page playwright.Page, base, name string) {
 	t.Helper()
-	must(t, page.Context().SetExtraHTTPHeaders(map[string]string{}))
 	if _, err := page.Goto(base + "/posts"); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +26,7 @@ func signIn(t *testing.T, page playwright.Page, base, name string) {
 
 func TestPostPublishedInOnePageAppearsInAnothersList(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	authorCtx, readerCtx := newContext(t), newContext(t)
+	authorCtx, readerCtx := anonymousContext(t), anonymousContext(t)
 	author, authorList, reader := newPage(t, authorCtx), newPage(t, authorCtx), newPage(t, readerCtx)
 
 	signIn(t, author, app.URL, "ana maria")

@@ -20,10 +20,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/foldboard/foldboard/internal/apptest"
 	"github.com/foldboard/foldboard/internal/dynamotest"
 	"github.com/playwright-community/playwright-go"
 )
@@ -126,10 +128,25 @@ func stopBrowser() {
 	}
 }
 
-// newContext returns a fresh browser context, a person with their own cookies
-// and storage, closed when the test ends. It skips the test when the browser
-// is not installed, and fails it in CI or when the browser is broken.
-func newContext(t *testing.T) playwright.BrowserContext {
+// newContext returns a fresh browser context signed in as "tester" on app's
+// server, a person with their own cookies and storage, closed when the test
+// ends: the session cookie goes with every request, the WebSocket's too.
+// It skips the test when the browser is not installed, and fails it in CI or
+// when the browser is broken.
+func newContext(t *testing.T, app *apptest.App) playwright.BrowserContext {
+	t.Helper()
+	return newContextWith(t, app, playwright.BrowserNewContextOptions{})
+}
+
+// anonymousContext is a fresh browser context of no one signed in.
+func anonymousContext(t *testing.T) playwright.BrowserContext {
+	t.Helper()
+	return newContextWith(t, nil, playwright.BrowserNewContextOptions{})
+}
+
+// newContextWith is newContext with options (no JavaScript, a viewport);
+// signed in as "tester" on app's server, or no one for a nil app.
+func newContextWith(t *testing.T, app *apptest.App, opts playwright.BrowserNewContextOptions) playwright.BrowserContext {
 	t.Helper()
 	if err := harness.err; err != nil {
 		if errors.Is(err, errNotInstalled) && !dynamotest.InCI() {
@@ -137,12 +154,7 @@ func newContext(t *testing.T) playwright.BrowserContext {
 		}
 		t.Fatalf("e2e: %v", err)
 	}
-	// A person is "tester", named in the X-Actor header that apptest's
-	// servers trust from loopback (as behind a sign-in proxy), until signIn
-	// signs them up through the forms.
-	ctx, err := harness.browser.NewContext(playwright.BrowserNewContextOptions{
-		ExtraHttpHeaders: map[string]string{"X-Actor": "tester"},
-	})
+	ctx, err := harness.browser.NewContext(opts)
 	if err != nil {
 		t.Fatalf("e2e: new browser context: %v", err)
 	}
@@ -151,7 +163,44 @@ func newContext(t *testing.T) playwright.BrowserContext {
 			t.Errorf("e2e: closing browser context: %v", err)
 		}
 	})
+	if app != nil {
+		url := app.URL
+		must(t, ctx.AddCookies([]playwright.OptionalCookie{{Name: sessionCookie, Value: testerSession(t, app), URL: &url}}))
+	}
 	return ctx
+}
+
+const sessionCookie = "foldboard_session"
+
+// testerSession signs "tester" up on app's server (in through the sign-in
+// route when an earlier context of the test did) and answers the session
+// cookie's value.
+func testerSession(t *testing.T, app *apptest.App) string {
+	t.Helper()
+	body := `{"name":"tester","password":"the tester's password"}`
+	for _, route := range []string{"/signup", "/signin"} {
+		req, err := http.NewRequest("POST", app.URL+route, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == sessionCookie && c.Value != "" && resp.StatusCode < 300 {
+				return c.Value
+			}
+		}
+		if resp.StatusCode != http.StatusConflict {
+			t.Fatalf("e2e: %s as tester: %s", route, resp.Status)
+		}
+	}
+	t.Fatal("e2e: tester could not sign in")
+	return ""
 }
 
 // newPage opens a page in ctx, closed when the test ends. If the test has
@@ -256,7 +305,7 @@ func TestBrowserLoadsALocalPage(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 
-	page := newPage(t, newContext(t))
+	page := newPage(t, anonymousContext(t))
 	if _, err := page.Goto(srv.URL); err != nil {
 		t.Fatalf("goto %s: %v", srv.URL, err)
 	}

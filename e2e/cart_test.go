@@ -52,7 +52,7 @@ func checkOutCart(t *testing.T, page playwright.Page) {
 
 func TestCheckoutInOnePageMovesTheSalesChartInAnother(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	shopper, sales, sameCart := newPage(t, ctx), newPage(t, ctx), newPage(t, ctx)
 
 	if _, err := sales.Goto(app.URL + "/sales"); err != nil {
@@ -93,7 +93,7 @@ func TestCheckoutInOnePageMovesTheSalesChartInAnother(t *testing.T) {
 
 func TestRefusedCartCommandShowsItsMessageByTheForm(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	openNewCart(t, page, app.URL)
 	addToCart(t, page, "tea", "1", "2.50", "2.50")
 

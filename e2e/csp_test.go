@@ -35,7 +35,7 @@ func TestMainPagesRaiseNoContentSecurityPolicyViolation(t *testing.T) {
 	if _, err := seed.Run(context.Background(), app.Store, seed.Plan(time.Now().UTC())); err != nil {
 		t.Fatal(err)
 	}
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	must(t, ctx.AddInitScript(playwright.Script{Content: playwright.String(cspRecorder)}))
 	page := newPage(t, ctx)
 	var mu sync.Mutex

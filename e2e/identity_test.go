@@ -11,7 +11,6 @@ import (
 // signInAgain signs an existing person in through the sign-in form.
 func signInAgain(t *testing.T, page playwright.Page, base, name string) {
 	t.Helper()
-	must(t, page.Context().SetExtraHTTPHeaders(map[string]string{}))
 	if _, err := page.Goto(base + "/signin"); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +26,7 @@ func signInAgain(t *testing.T, page playwright.Page, base, name string) {
 // browser, ana signs out everywhere, and her first browser is signed out.
 func TestADraftIsFoundByNoOneElseUntilPublishedAndSigningOutEverywhereEndsEverySession(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{SignInOnly: true})
-	author, reader := newPage(t, newContext(t)), newPage(t, newContext(t))
+	author, reader := newPage(t, anonymousContext(t)), newPage(t, anonymousContext(t))
 	signIn(t, author, app.URL, "ana")
 	signIn(t, reader, app.URL, "ben")
 
@@ -51,7 +50,7 @@ func TestADraftIsFoundByNoOneElseUntilPublishedAndSigningOutEverywhereEndsEveryS
 	must(t, expect.Locator(reader.Locator("#post-list")).ToContainText("A secret plan"))
 
 	// A second browser of ana's signs out everywhere: the first is signed out.
-	second := newPage(t, newContext(t))
+	second := newPage(t, anonymousContext(t))
 	signInAgain(t, second, app.URL, "ana")
 	if _, err := second.Goto(app.URL + "/me"); err != nil {
 		t.Fatal(err)
@@ -63,4 +62,50 @@ func TestADraftIsFoundByNoOneElseUntilPublishedAndSigningOutEverywhereEndsEveryS
 	}
 	must(t, expect.Locator(author.Locator("#signin-link")).ToBeVisible())
 	must(t, expect.Locator(reader.Locator("#who-name")).ToHaveText("ben"))
+}
+
+// TestACartReachesItsOwnersPagesLiveAndNoOneElses: ben watches the carts
+// list, the events and the page of a cart that does not exist yet; ana
+// fills that cart in another browser. Ana's carts list shows her cart live;
+// ben's pages are pushed the events' count, which counts ana's only as
+// private, and never her cart.
+func TestACartReachesItsOwnersPagesLiveAndNoOneElses(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{SignInOnly: true})
+	anaCtx, benCtx := anonymousContext(t), anonymousContext(t)
+	ana, anaList := newPage(t, anaCtx), newPage(t, anaCtx)
+	benCart, benList, benEvents := newPage(t, benCtx), newPage(t, benCtx), newPage(t, benCtx)
+	signIn(t, ana, app.URL, "ana")
+	signIn(t, benCart, app.URL, "ben")
+
+	for page, path := range map[playwright.Page]string{anaList: "/carts", benCart: "/carts/c-secret", benList: "/carts", benEvents: "/events"} {
+		if _, err := page.Goto(app.URL + path); err != nil {
+			t.Fatal(err)
+		}
+		must(t, expect.Locator(page.Locator("#live-status")).ToHaveText("live"))
+		markPage(t, page)
+	}
+	private, err := benEvents.Locator("#events-total").GetAttribute("data-private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, expect.Locator(benCart.Locator("#cart .empty")).ToHaveText("This cart is empty."))
+
+	if _, err := ana.Goto(app.URL + "/carts/c-secret"); err != nil {
+		t.Fatal(err)
+	}
+	addToCart(t, ana, "secret-sku", "2", "3.00", "6.00")
+	must(t, expect.Locator(anaList.Locator("#cart-list")).ToContainText("c-secret"))
+	wantNoReload(t, anaList)
+
+	// Ben's count of private events moves past the cart's event live…
+	must(t, expect.Locator(benEvents.Locator("#events-total")).Not().ToHaveAttribute("data-private", private))
+	wantNoReload(t, benEvents)
+	// …and the cart reached none of his pages.
+	for _, page := range []playwright.Page{benCart, benList, benEvents} {
+		must(t, expect.Locator(page.Locator("body")).Not().ToContainText("secret-sku"))
+		wantNoReload(t, page)
+	}
+	must(t, expect.Locator(benCart.Locator("#cart .empty")).ToHaveText("This cart is empty."))
+	must(t, expect.Locator(benList.Locator("body")).Not().ToContainText("c-secret"))
+	must(t, expect.Locator(benEvents.Locator("#event-list")).Not().ToContainText("ItemAdded"))
 }

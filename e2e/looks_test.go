@@ -64,7 +64,7 @@ func TestThePagesFollowTheSystemsDarkMode(t *testing.T) {
 		playwright.ColorSchemeDark:  "rgb(20, 23, 28)",
 	}
 	for scheme, bg := range want {
-		page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{
+		page := newPage(t, newContextWith(t, app, playwright.BrowserNewContextOptions{
 			ColorScheme: scheme, Viewport: &playwright.Size{Width: 1200, Height: 900},
 		}))
 		for _, path := range []string{"/", "/sales", "/events", "/matches/seed-match-1"} {
@@ -86,7 +86,7 @@ func TestThePagesFollowTheSystemsDarkMode(t *testing.T) {
 
 func TestASalesBarShowsItsValueOnHoverAndFocus(t *testing.T) {
 	app := seeded(t)
-	page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{Viewport: &playwright.Size{Width: 1200, Height: 900}}))
+	page := newPage(t, newContextWith(t, app, playwright.BrowserNewContextOptions{Viewport: &playwright.Size{Width: 1200, Height: 900}}))
 	if _, err := page.Goto(app.URL + "/sales"); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestASalesBarShowsItsValueOnHoverAndFocus(t *testing.T) {
 func TestTheEventTableKeepsEachTimeAndStreamOnOneLine(t *testing.T) {
 	app := seeded(t)
 	for _, width := range []int{1200, 800} {
-		page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{Viewport: &playwright.Size{Width: width, Height: 900}}))
+		page := newPage(t, newContextWith(t, app, playwright.BrowserNewContextOptions{Viewport: &playwright.Size{Width: width, Height: 900}}))
 		if _, err := page.Goto(app.URL + "/events"); err != nil {
 			t.Fatal(err)
 		}

@@ -47,7 +47,7 @@ func TestInningsRecordedInOnePageAppearsLiveInAnother(t *testing.T) {
 
 func inningsAppearLive(t *testing.T, store string) {
 	app := apptest.Start(t, apptest.Options{Store: store})
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	scorer, watcher := newPage(t, ctx), newPage(t, ctx)
 
 	url := startMatchInBrowser(t, scorer, app.URL, "England", "India")
@@ -72,7 +72,7 @@ func inningsAppearLive(t *testing.T, store string) {
 
 func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	// Counts the live fragments each page has swapped in.
 	must(t, ctx.AddInitScript(playwright.Script{Content: playwright.String(
 		`document.addEventListener("foldboard:swapped", function () { window.swaps = (window.swaps || 0) + 1; });`)}))
@@ -110,7 +110,7 @@ func TestRefusedCommandShowsItsMessageByTheForm(t *testing.T) {
 
 func TestAStalePageGetsAConflictNotAnOverwrite(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	a, b := newPage(t, ctx), newPage(t, ctx)
 	url := startMatchInBrowser(t, a, app.URL, "Otago", "Canterbury")
 	if _, err := b.Goto(url); err != nil {

@@ -17,24 +17,9 @@ import (
 	"github.com/foldboard/foldboard/web"
 )
 
-// newContextWith is newContext with options: no JavaScript, a viewport.
-func newContextWith(t *testing.T, opts playwright.BrowserNewContextOptions) playwright.BrowserContext {
-	t.Helper()
-	newContext(t) // skips or fails as the harness requires
-	if opts.ExtraHttpHeaders == nil {
-		opts.ExtraHttpHeaders = map[string]string{"X-Actor": "tester"} // as newContext's
-	}
-	ctx, err := harness.browser.NewContext(opts)
-	if err != nil {
-		t.Fatalf("e2e: new browser context: %v", err)
-	}
-	t.Cleanup(func() { _ = ctx.Close() })
-	return ctx
-}
-
 func TestCommandFormsWorkWithoutJavaScript(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{Admins: []string{"ana"}}) // the rebuild is an admin's
-	page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(false)}))
+	page := newPage(t, newContextWith(t, nil, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(false)}))
 
 	// Signing up, then a match from start to end: every answer is a page.
 	signIn(t, page, app.URL, "ana")
@@ -86,8 +71,9 @@ func TestARebuildShowsOnTheDashboardLiveAndItsButtonWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := strconv.Itoa(sum.Events + 2*endedMatches(plan))
-	page := newPage(t, newContext(t))
+	// And the tester's account's two (registered, signed in).
+	total := strconv.Itoa(sum.Events + 2*endedMatches(plan) + 2)
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/"); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +102,7 @@ func TestARebuildShowsOnTheDashboardLiveAndItsButtonWorks(t *testing.T) {
 
 func TestKeyboardSkipsToTheContent(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/matches"); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +157,7 @@ func TestScreenshotsOfTheMainPages(t *testing.T) {
 		{"dashboard-phone", "/", "#total-events", 390, 844},
 	}
 	for _, s := range shots {
-		page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{
+		page := newPage(t, newContextWith(t, app, playwright.BrowserNewContextOptions{
 			Viewport: &playwright.Size{Width: s.width, Height: s.height},
 		}))
 		if _, err := page.Goto(app.URL + s.path); err != nil {

@@ -15,7 +15,7 @@ import (
 func TestEndedMatchIsReportedOnAnotherPageAndItsCauseLinksBack(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 325, 416)
-	scorer, reader := newPage(t, newContext(t)), newPage(t, newContext(t))
+	scorer, reader := newPage(t, newContext(t, app)), newPage(t, newContext(t, app))
 	if _, err := scorer.Goto(app.URL + "/matches/m-1"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 // rebuilt ones.
 func TestARebuildUnderReviewShowsItsDiffAndSwapsOnTheAdminsWord(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{Admins: []string{"tester"}})
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	startMatchInBrowser(t, page, app.URL, "Kent", "Surrey")
 	recordInnings(t, page, "240", "9")
 	if _, err := page.Goto(app.URL + "/"); err != nil {

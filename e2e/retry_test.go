@@ -33,7 +33,7 @@ func TestAnAdminRetriesAParkedStreamFromTheBoard(t *testing.T) {
 		State: es.StateRecord{Version: v, Schema: head.Schema, Data: head.Data}}); err != nil {
 		t.Fatal(err)
 	}
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/projections"); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func button(l playwright.Locator, name string) playwright.Locator {
 // the other's innings; they are told, and choose.
 func TestALiveUpdateDoesNotRenumberAHalfTypedForm(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	a, b := newPage(t, newContext(t)), newPage(t, newContext(t))
+	a, b := newPage(t, newContext(t, app)), newPage(t, newContext(t, app))
 	url := startMatchInBrowser(t, a, app.URL, "England", "India")
 	if _, err := b.Goto(url); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestALiveUpdateDoesNotRenumberAHalfTypedForm(t *testing.T) {
 
 func TestAnEndedMatchTakesItsFormsAwayLive(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	a, b := newPage(t, newContext(t)), newPage(t, newContext(t))
+	a, b := newPage(t, newContext(t, app)), newPage(t, newContext(t, app))
 	url := startMatchInBrowser(t, a, app.URL, "Kent", "Surrey")
 	if _, err := b.Goto(url); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestAnEndedMatchTakesItsFormsAwayLive(t *testing.T) {
 func TestAfterAFormsErrorTheAddressOpensAPage(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	for _, js := range []bool{true, false} {
-		page := newPage(t, newContextWith(t, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(js)}))
+		page := newPage(t, newContextWith(t, app, playwright.BrowserNewContextOptions{JavaScriptEnabled: playwright.Bool(js)}))
 		url := startMatchInBrowser(t, page, app.URL, "Otago", "Canterbury")
 		must(t, page.Locator("#innings-form").GetByLabel("Innings").Fill("3"))
 		recordInnings(t, page, "120", "4")
@@ -109,9 +109,7 @@ func TestAfterAFormsErrorTheAddressOpensAPage(t *testing.T) {
 
 func TestABadNameOnTheSignUpFormIsRefusedInPlace(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	ctx := newContext(t)
-	must(t, ctx.SetExtraHTTPHeaders(map[string]string{}))
-	page := newPage(t, ctx)
+	page := newPage(t, anonymousContext(t))
 	if _, err := page.Goto(app.URL + "/signin"); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +125,7 @@ func TestABadNameOnTheSignUpFormIsRefusedInPlace(t *testing.T) {
 func TestTheTimelineSliderFetchesEachVersionOnce(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100, 200, 300)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	var fetches atomic.Int32
 	page.OnRequest(func(r playwright.Request) {
 		if strings.Contains(r.URL(), "fragment=1") {
@@ -156,7 +154,7 @@ func TestTheTimelineSliderFetchesEachVersionOnce(t *testing.T) {
 func TestATimelineVersionThatIsNotOneSaysHowManyThereAre(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100, 200, 300)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	for _, v := range []string{"abc", "99"} {
 		if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline?v=" + v); err != nil {
 			t.Fatal(err)
@@ -173,7 +171,7 @@ func TestATimelineVersionThatIsNotOneSaysHowManyThereAre(t *testing.T) {
 func TestWhatIfOnTheTimelineShowsWhatACommandWouldDo(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100, 200)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline?v=1"); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +207,7 @@ func TestTheSliderShowsEveryReadModelsRowAsItWas(t *testing.T) {
 	postJSON(t, app.URL+"/carts/k-1/checkout", `{}`)
 	postJSON(t, app.URL+"/carts/k-2/items", `{"sku":"pot","qty":1,"price":"20.00"}`)
 	postJSON(t, app.URL+"/carts/k-2/checkout", `{}`)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/streams/cart/k-2/timeline?v=2"); err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +227,7 @@ func TestTheSliderShowsEveryReadModelsRowAsItWas(t *testing.T) {
 func TestTheProjectionsBoardCountsLive(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100)
-	page := newPage(t, newContext(t))
+	page := newPage(t, anonymousContext(t)) // watching is open to anyone
 	if _, err := page.Goto(app.URL + "/projections"); err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func playedMatch(t *testing.T, base, id string, runs ...int) {
 func TestTimelineStepsBackToTheFirstInningsWithTheControls(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 325, 416, 210)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline"); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestTimelineStepsBackToTheFirstInningsWithTheControls(t *testing.T) {
 func TestTimelineDeepLinkLandsOnThatVersion(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100, 200)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline?v=2"); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestTimelineDeepLinkLandsOnThatVersion(t *testing.T) {
 func TestTimelineFollowsALiveStreamAndThePastStaysPut(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 100)
-	ctx := newContext(t)
+	ctx := newContext(t, app)
 	following, looking := newPage(t, ctx), newPage(t, ctx)
 	for _, p := range []playwright.Page{following, looking} {
 		if _, err := p.Goto(app.URL + "/streams/match/m-1/timeline"); err != nil {

@@ -115,9 +115,7 @@ func (c command[S, C, E]) run(a *App, w http.ResponseWriter, r *http.Request, st
 	if ok, err := a.visible(r, ref); err != nil {
 		return fail(err)
 	} else if !ok {
-		if err := hiddenCommand(c.handler, cmd); err != nil {
-			return fail(err)
-		}
+		return fail(hiddenCommand(c.handler, ref, cmd))
 	}
 	meta.Fingerprint = requestFingerprint(r, actor, es.StreamRef{Type: c.handler.Decider.StreamType, ID: id}, cmd)
 	res, err := c.handler.Handle(r.Context(), meta, cmd)

@@ -43,11 +43,21 @@ func (a *App) ownerOf(ctx context.Context, ref es.StreamRef) (string, error) {
 // hiddenCommand answers a command on a stream the actor may not see as the
 // same command on a stream that does not exist would be answered: the
 // decider's refusal on the initial state. A command that would start the
-// stream (nil here) goes on to the decider, whose refusal on the stream as
-// it is (PostExists, NotOwner) is all a would-be creator can learn.
-func hiddenCommand[S any, C any, E es.Event](h *es.Handler[S, C, E], cmd C) error {
-	_, err := h.Decider.Decide(cmd, h.Decider.Initial())
-	return err
+// stream there (create a post, add a cart's first item) cannot be answered
+// so (the id is taken), and gets 409 IDTaken, the same in every domain:
+// that the id is taken is all a would-be creator learns, never by what or
+// whose (a domain's own refusal, PostExists or NotOwner, would tell).
+func hiddenCommand[S any, C any, E es.Event](h *es.Handler[S, C, E], ref es.StreamRef, cmd C) error {
+	if _, err := h.Decider.Decide(cmd, h.Decider.Initial()); err != nil {
+		return err
+	}
+	return errIDTaken(ref)
+}
+
+// errIDTaken refuses to start a stream whose id a stream the actor may not
+// see holds.
+func errIDTaken(ref es.StreamRef) error {
+	return es.Errorf(es.Refused, "IDTaken", "the id %s is taken: choose another, or leave it out for a new one", ref.ID)
 }
 
 // viewer is whom the request's pages are drawn for.

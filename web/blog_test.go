@@ -109,7 +109,9 @@ func TestPostCommandsAnswerTheContractsErrors(t *testing.T) {
 		{"blank title", "ana", "/posts", `{"title":"   "}`, 422, "BadTitle"},
 		{"title too long", "ana", "/posts", `{"title":"` + strings.Repeat("t", 201) + `"}`, 422, "BadTitle"},
 		{"body too long", "ana", "/posts", `{"title":"T","body":"` + long + `"}`, 422, "BodyTooLong"},
-		{"post exists", "bo", "/posts", `{"postId":"draft","title":"Mine"}`, 409, "PostExists"},
+		{"post exists", "bo", "/posts", `{"postId":"out","title":"Mine"}`, 409, "PostExists"},
+		// Another's draft's id is taken, and no more is said.
+		{"another's draft's id", "bo", "/posts", `{"postId":"draft","title":"Mine"}`, 409, "IDTaken"},
 		// Another's draft is a post that does not exist.
 		{"publish another's draft", "bo", "/posts/draft/publish", ``, 404, "PostNotFound"},
 		{"retitle another's post", "bo", "/posts/out/title", `{"title":"Mine"}`, 403, "NotAuthor"},
@@ -151,7 +153,7 @@ func TestPostFormsShowTheirProblemsOnThePage(t *testing.T) {
 		{"blank title", "ana", "/posts", url.Values{"title": {" "}}, 422, "BadTitle", "create-form"},
 		{"body too long", "ana", "/posts", url.Values{"title": {"T"}, "body": {long}}, 422, "BodyTooLong", "create-form"},
 		{"body not UTF-8", "ana", "/posts", url.Values{"title": {"T"}, "body": {"caf\xe9"}}, 422, "BadText", "create-form"},
-		{"post exists", "bo", "/posts", url.Values{"postId": {"draft"}, "title": {"Mine"}}, 409, "PostExists", "create-form"},
+		{"post exists", "bo", "/posts", url.Values{"postId": {"out"}, "title": {"Mine"}}, 409, "PostExists", "create-form"},
 		{"retitle to nothing", "ana", "/posts/draft/title", url.Values{"title": {""}}, 422, "BadTitle", "title-form"},
 		{"stale version", "ana", "/posts/draft/title", url.Values{"title": {"T"}, "expectedVersion": {"0"}}, 409, "VersionConflict", "title-form"},
 		{"retitle another's post", "bo", "/posts/out/title", url.Values{"title": {"Mine"}}, 403, "NotAuthor", "title-form"},
