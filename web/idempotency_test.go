@@ -9,9 +9,10 @@ import (
 )
 
 // A commandId is the actor's and its request's (contract.md, second round):
-// the same id with another sku, on another route, or from another actor is
-// 422 IdempotencyKeyReused and appends nothing; the same request again
-// answers its first result.
+// the same id with another sku or on another route is 422
+// IdempotencyKeyReused and appends nothing (from another actor, who may not
+// see the cart, 409 IDTaken); the same request again answers its first
+// result.
 func TestACommandIDReusedForAnotherRequestIsRefused(t *testing.T) {
 	for _, store := range apptest.Stores {
 		t.Run(store, func(t *testing.T) {
@@ -24,7 +25,8 @@ func TestACommandIDReusedForAnotherRequestIsRefused(t *testing.T) {
 			wantStatus(t, first, http.StatusCreated, "")
 			wantStatus(t, add("ana", "s2"), http.StatusUnprocessableEntity, "IdempotencyKeyReused")
 			wantStatus(t, c.postJSONAs("ana", "/carts/c-key/checkout", `{"commandId":"key-1"}`), http.StatusUnprocessableEntity, "IdempotencyKeyReused")
-			wantStatus(t, add("ben", "s1"), http.StatusUnprocessableEntity, "IdempotencyKeyReused")
+			// Ben may not see ana's cart: its id is taken, and no more is said.
+			wantStatus(t, add("ben", "s1"), http.StatusConflict, "IDTaken")
 			again := add("ana", "s1")
 			wantStatus(t, again, http.StatusCreated, "")
 			if a, b := first.json(t)["events"], again.json(t)["events"]; !jsonEqual(a, b) {
