@@ -15,7 +15,7 @@ import (
 // test saw from the command to the figure.
 func TestTheDashboardShowsTheBrowsersAppendToAppliedLatency(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
-	scorer, watcher := newPage(t, newContext(t)), newPage(t, newContext(t))
+	scorer, watcher := newPage(t, newContext(t, app)), newPage(t, anonymousContext(t)) // watching is open to anyone
 	url := startMatchInBrowser(t, scorer, app.URL, "England", "India")
 	if _, err := watcher.Goto(url); err != nil {
 		t.Fatal(err)
