@@ -42,7 +42,7 @@ func TestAnAdminRebuildsOneReadModelFromTheBoard(t *testing.T) {
 	app.Stop()
 	app = apptest.Start(t, app.Options)
 
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/matches/mr-1"); err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 func TestTheBoardShowsTheStreamsShardAndItsCountdownOnDynamoDB(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{Store: "dynamodb"})
 	playedMatch(t, app.URL, "sh-1", 100)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/projections"); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 func TestTheSliderShowsTheMatchesListLineAsItWas(t *testing.T) {
 	app := apptest.Start(t, apptest.Options{})
 	playedMatch(t, app.URL, "m-1", 250, 300)
-	page := newPage(t, newContext(t))
+	page := newPage(t, newContext(t, app))
 	if _, err := page.Goto(app.URL + "/streams/match/m-1/timeline?v=3"); err != nil {
 		t.Fatal(err)
 	}
