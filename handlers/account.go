@@ -213,13 +213,14 @@ func randomAccountCommand(r *rand.Rand, s bank.State) bank.Command {
 }
 
 // seedAccounts plans an account for each of the demo's people, opened a
-// fortnight ago, with a deposit or withdrawal most days, and one account
-// opened and closed.
+// fortnight ago (before any seeded checkout) as account/{name}, where the
+// loyalty reaction pays the cash back of their checkouts, with a deposit or
+// withdrawal most days; and one account opened and closed.
 func seedAccounts(p *SeedPlan) {
-	for i := range 4 {
-		id, who := fmt.Sprintf("seed-account-%d", i+1), p.Person(i)
+	for i, who := range seedActors {
+		id := who
 		balance := bank.Money(100_00 * (i + 1))
-		p.Add(p.Day(-13, 9, 10*i), bank.StreamType, id, "open", who, bank.OpenAccount{InitialDeposit: balance, Actor: who, At: p.Day(-13, 9, 10*i)})
+		p.Add(p.Day(-14, 9, 10*i), bank.StreamType, id, "open", who, bank.OpenAccount{InitialDeposit: balance, Actor: who, At: p.Day(-14, 9, 10*i)})
 		for d := -12; d <= -1; d++ {
 			if p.Rand.IntN(3) == 0 {
 				continue

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/handlers"
 	"github.com/foldboard/foldboard/internal/apptest"
+	"github.com/foldboard/foldboard/internal/seed"
 	"github.com/foldboard/foldboard/web"
 )
 
@@ -274,5 +277,41 @@ func TestACheckoutEarnsItsOwnerCashBackOnce(t *testing.T) {
 	}
 	if got := reactionsOf(t, c)["loyalty"].Outcomes; got != (es.ReactionOutcomes{OK: 1, Refused: 1}) {
 		t.Errorf("loyalty's outcomes %+v, want 1 ok (ana), 1 refused (bo has no account)", got)
+	}
+}
+
+// The demo's people have their accounts where loyalty pays: every seeded
+// checkout of a dollar or more earns its cash back, none is refused.
+func TestSeededCheckoutsEarnCashBackInTheirOwnersAccounts(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	plan := seed.Plan(time.Now().UTC())
+	if _, err := seed.Run(context.Background(), app.Store, plan); err != nil {
+		t.Fatal(err)
+	}
+	checkouts := 0
+	for _, s := range plan {
+		if _, ok := s.Command.(cart.CheckOut); ok {
+			checkouts++
+		}
+	}
+	var o es.ReactionOutcomes
+	waitFor(t, func() bool {
+		o = reactionsOf(t, c)["loyalty"].Outcomes
+		return o.OK+o.Refused+o.Parked >= int64(checkouts)
+	})
+	if o.Refused != 0 || o.Parked != 0 || o.OK != int64(checkouts) {
+		t.Fatalf("loyalty's outcomes %+v for %d seeded checkouts: want each paid", o, checkouts)
+	}
+	paid := 0
+	for _, who := range handlers.DemoPeople() {
+		for _, e := range streamEvents(t, c, "account/"+who) {
+			if e.Actor == "system/loyalty" && e.Type == "MoneyDeposited" {
+				paid++
+			}
+		}
+	}
+	if paid != checkouts {
+		t.Errorf("the demo people's accounts hold %d cash-back deposits, want %d", paid, checkouts)
 	}
 }
