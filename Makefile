@@ -68,7 +68,7 @@ bench:
 	@echo "bench: $$(nproc) cores; $$(uptime)"
 
 ## bench-cluster: the cluster's benchmarks alone (BenchmarkCluster: instances of the built binary on one
-# DynamoDB Local and one Redis; BENCHMARKS.md "A cluster of instances"), ~15 minutes; `make bench` runs them too.
+# DynamoDB Local and one Redis; BENCHMARKS.md "A cluster of instances"), 6-9 minutes here; `make bench` runs them too.
 bench-cluster:
 	scripts/deps.sh java dynamodb redis
 	@echo "bench-cluster: $$(nproc) cores; $$(uptime)"
