@@ -3,6 +3,8 @@ package es
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 )
 
 // StateRecord is a stream's state as stored: the current state item written
@@ -270,3 +272,39 @@ func (q DocRange) RangeUpper() string {
 
 // RangeLimit is q.Limit within [1, MaxDocRange].
 func (q DocRange) RangeLimit() int { return min(max(q.Limit, 1), MaxDocRange) }
+
+// ReadModelLoader is implemented by a ReadModelStore that loads a
+// projector's documents leaving out whole prefixes of keys: those of the
+// read models read on demand, so that a start reads only what is held in
+// memory (issue 19.2).
+type ReadModelLoader interface {
+	// LoadReadModelsExcept is LoadReadModels without the documents whose
+	// keys begin with one of skip.
+	LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (checkpoint string, docs map[string]json.RawMessage, err error)
+}
+
+// KeyRange is the keys from From (inclusive) to To (exclusive; "" for no
+// end).
+type KeyRange struct{ From, To string }
+
+// RangesExcept are the ranges of keys that begin with none of skip, in
+// order: every key outside skip's prefixes lies in one of them.
+func RangesExcept(skip []string) []KeyRange {
+	var cut []KeyRange // the skipped ranges, merged, in order
+	for _, p := range skip {
+		cut = append(cut, KeyRange{From: p, To: RangeEnd(p)})
+	}
+	slices.SortFunc(cut, func(a, b KeyRange) int { return strings.Compare(a.From, b.From) })
+	var out []KeyRange
+	from := ""
+	for _, c := range cut {
+		if c.From > from {
+			out = append(out, KeyRange{From: from, To: c.From})
+		}
+		if c.To == "" {
+			return out
+		}
+		from = max(from, c.To)
+	}
+	return append(out, KeyRange{From: from})
+}

@@ -91,8 +91,28 @@ func chainCost(events []ChainEvent) int {
 // Owns claims the chains' documents.
 func (c *Chains) Owns(key string) bool { return strings.HasPrefix(key, chainsKey) }
 
-// Load keeps nothing: a saved chain is read back when it is asked for.
-func (c *Chains) Load(string, json.RawMessage) error { return nil }
+// Load keeps nothing where the chains can be read back when asked for;
+// else (a store that reads no documents on demand) it keeps the chain.
+func (c *Chains) Load(key string, doc json.RawMessage) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read != nil {
+		return nil
+	}
+	var events []ChainEvent
+	if err := json.Unmarshal(doc, &events); err != nil {
+		return fmt.Errorf("chain %q: %w", key, err)
+	}
+	c.unsaved[strings.TrimPrefix(key, chainsKey)] = events
+	return nil
+}
+
+func (c *Chains) loadPrefix() string { return chainsKey }
+
+// loadOnDemand reads nothing: every chain is read back when asked for.
+func (c *Chains) loadOnDemand(context.Context, func(es.DocRange) ([]es.Doc, error)) error {
+	return nil
+}
 
 // readFrom is where the chains read their saved documents back.
 func (c *Chains) readFrom(read DocReader) {

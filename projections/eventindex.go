@@ -127,6 +127,18 @@ func (x *EventIndex) readFrom(read DocReader) {
 	x.read = read
 }
 
+func (x *EventIndex) loadPrefix() string { return indexKey }
+
+// loadOnDemand reads the newest chunk: the rest are read back when a page
+// reaches them.
+func (x *EventIndex) loadOnDemand(_ context.Context, read func(es.DocRange) ([]es.Doc, error)) error {
+	newest, err := read(es.DocRange{Prefix: indexKey, Limit: 1})
+	if err != nil || len(newest) == 0 {
+		return err
+	}
+	return x.Load(newest[0].Key, newest[0].Data)
+}
+
 // Load restores one chunk; chunks may come in any order. Only the newest
 // is kept (the rest are read back when a page reaches them): each one is
 // decoded only when it is the newest so far.
@@ -137,7 +149,8 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.n > 0 && n < (x.n-1)/indexChunk {
+	keepAll := x.read == nil // a store it cannot read back from: every chunk stays
+	if !keepAll && x.n > 0 && n < (x.n-1)/indexChunk {
 		return nil
 	}
 	var chunk []IndexedEvent
@@ -147,11 +160,13 @@ func (x *EventIndex) Load(key string, doc json.RawMessage) error {
 	if len(chunk) == 0 || len(chunk) > indexChunk {
 		return fmt.Errorf("event index chunk %q: %d events", key, len(chunk))
 	}
-	clear(x.held)
-	clear(x.unsaved)
+	if !keepAll {
+		clear(x.held)
+		clear(x.unsaved)
+	}
 	clear(x.closed)
 	x.held[n] = append(make([]IndexedEvent, 0, indexChunk), chunk...)
-	x.n = n*indexChunk + len(chunk)
+	x.n = max(x.n, n*indexChunk+len(chunk))
 	return nil
 }
 
@@ -195,8 +210,12 @@ func (x *EventIndex) saved(key string) {
 	x.releaseLocked()
 }
 
-// releaseLocked drops the saved chunks older than the tail.
+// releaseLocked drops the saved chunks older than the tail, when there is
+// a store to read them back from.
 func (x *EventIndex) releaseLocked() {
+	if x.read == nil {
+		return
+	}
 	newest := (x.n - 1) / indexChunk
 	for n := range x.held {
 		if _, unsaved := x.unsaved[n]; !unsaved && n <= newest-tailChunks {

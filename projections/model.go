@@ -80,3 +80,11 @@ func (c *Changes) reset() {
 type prefetcher interface {
 	prefetch(ctx context.Context, events []es.Envelope) error
 }
+
+// loadedOnDemand is a model none of whose saved documents a start loads
+// whole (those under loadPrefix): it reads what it holds itself, with
+// loadOnDemand, from the saved ranges.
+type loadedOnDemand interface {
+	loadPrefix() string
+	loadOnDemand(ctx context.Context, read func(es.DocRange) ([]es.Doc, error)) error
+}

@@ -105,7 +105,7 @@ func TestEventIndexPagesReadBackThroughTheProjectorsStore(t *testing.T) {
 	run, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(run) }()
-	defer func() { stop(); <-done }()
+	defer func() { stop(); <-done }() // stop may be called twice; done stays closed
 	wait, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	for s := range streams {
@@ -128,21 +128,23 @@ func TestEventIndexPagesReadBackThroughTheProjectorsStore(t *testing.T) {
 		after = page.Next
 	}
 	slices.Reverse(want)
-	var got []string
-	for before := 0; ; {
-		page, err := index.Page(ctx, projections.IndexQuery{Before: before, Limit: 50})
-		if err != nil {
-			t.Fatal(err)
+	paged := func(index *projections.EventIndex) []string {
+		var got []string
+		for before := 0; ; {
+			page, err := index.Page(ctx, projections.IndexQuery{Before: before, Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Events {
+				got = append(got, fmt.Sprintf("%s@%d", e.Stream, e.Version))
+			}
+			if page.Next == 0 {
+				return got
+			}
+			before = page.Next
 		}
-		for _, e := range page.Events {
-			got = append(got, fmt.Sprintf("%s@%d", e.Stream, e.Version))
-		}
-		if page.Next == 0 {
-			break
-		}
-		before = page.Next
 	}
-	if !slices.Equal(got, want) {
+	if got := paged(index); !slices.Equal(got, want) {
 		t.Fatalf("the index paged %d events, the log holds %d (or others, or in another order)", len(got), len(want))
 	}
 	if _, err := index.Doc("events/00000000"); err == nil {
@@ -151,4 +153,41 @@ func TestEventIndexPagesReadBackThroughTheProjectorsStore(t *testing.T) {
 	if doc, err := p.Doc(ctx, "events/00000000"); err != nil || len(doc) == 0 {
 		t.Errorf("Projector.Doc of the first chunk = %d bytes, %v; want it read back", len(doc), err)
 	}
+
+	// A restart loads the newest chunk alone (the store leaves the rest
+	// out), and pages the same.
+	stop()
+	<-done
+	loads := &loadCounter{Store: store}
+	again := projections.NewEventIndex()
+	q := projections.NewProjector(projections.Config{Name: "p", Feed: store.Feed(), Store: loads, Models: []projections.Model{again}})
+	if err := q.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if loads.full != 0 || !slices.Equal(loads.skipped, []string{"events/"}) {
+		t.Errorf("the restart loaded every document %d times, and without %q; want none, and without events/", loads.full, loads.skipped)
+	}
+	if again.Total() != len(want) {
+		t.Errorf("restarted, the index holds %d events, want %d", again.Total(), len(want))
+	}
+	if got := paged(again); !slices.Equal(got, want) {
+		t.Errorf("restarted, the index paged %d events, the log holds %d (or others, or in another order)", len(got), len(want))
+	}
+}
+
+// loadCounter is the store, counting how its read models are loaded.
+type loadCounter struct {
+	*sqlite.Store
+	full    int
+	skipped []string
+}
+
+func (l *loadCounter) LoadReadModels(ctx context.Context, p string) (string, map[string]json.RawMessage, error) {
+	l.full++
+	return l.Store.LoadReadModels(ctx, p)
+}
+
+func (l *loadCounter) LoadReadModelsExcept(ctx context.Context, p string, skip []string) (string, map[string]json.RawMessage, error) {
+	l.skipped = append(l.skipped, skip...)
+	return l.Store.LoadReadModelsExcept(ctx, p, skip)
 }

@@ -163,8 +163,13 @@ func (p *Projector) Catalogue() *Catalogue { return p.cat }
 func (p *Projector) Name() string { return p.name }
 
 // Load restores the saved read models and checkpoint. Call it once, before Run.
+//
+// A model read on demand (loadedOnDemand) is not loaded whole: where the
+// store can leave its documents out (es.ReadModelLoader), it reads what it
+// holds itself, so that a start reads the checkpoint and what is held in
+// memory, not the history.
 func (p *Projector) Load(ctx context.Context) error {
-	checkpoint, docs, err := p.store.LoadReadModels(ctx, p.name)
+	checkpoint, docs, err := p.load(ctx)
 	if err != nil {
 		return fmt.Errorf("loading read models %s: %w", p.name, err)
 	}
@@ -182,6 +187,38 @@ func (p *Projector) Load(ctx context.Context) error {
 	p.checkpoint = checkpoint
 	p.mu.Unlock()
 	return nil
+}
+
+// load reads the checkpoint and the documents to load: every one, or,
+// where the store can leave some out, all but the on-demand models', who
+// then read what they hold.
+func (p *Projector) load(ctx context.Context) (string, map[string]json.RawMessage, error) {
+	loader, ok := p.store.(es.ReadModelLoader)
+	reader, ok2 := p.store.(es.ReadModelReader)
+	var lazy []loadedOnDemand
+	for _, m := range p.models {
+		if m, ok := m.(loadedOnDemand); ok {
+			lazy = append(lazy, m)
+		}
+	}
+	if !ok || !ok2 || len(lazy) == 0 {
+		return p.store.LoadReadModels(ctx, p.name)
+	}
+	skip := make([]string, len(lazy))
+	for i, m := range lazy {
+		skip[i] = m.loadPrefix()
+	}
+	checkpoint, docs, err := loader.LoadReadModelsExcept(ctx, p.name, skip)
+	if err != nil {
+		return "", nil, err
+	}
+	read := func(q es.DocRange) ([]es.Doc, error) { return reader.ReadModelRange(ctx, p.name, q) }
+	for _, m := range lazy {
+		if err := m.loadOnDemand(ctx, read); err != nil {
+			return "", nil, err
+		}
+	}
+	return checkpoint, docs, nil
 }
 
 func (p *Projector) owner(key string) Model {

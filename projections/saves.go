@@ -288,3 +288,21 @@ func (d *DeferredSaves) ReadModelRange(ctx context.Context, projector string, q 
 		return merged[:min(len(merged), limit)], nil
 	}
 }
+
+var _ es.ReadModelLoader = (*DeferredSaves)(nil)
+
+// LoadReadModelsExcept writes what is pending for the projector, then loads
+// all but the prefixes skipped (all, from a store that cannot leave them
+// out).
+func (d *DeferredSaves) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
+	d.mu.Lock()
+	err := d.write(ctx, projector)
+	d.mu.Unlock()
+	if err != nil {
+		return "", nil, err
+	}
+	if l, ok := d.store.(es.ReadModelLoader); ok {
+		return l.LoadReadModelsExcept(ctx, projector, skip)
+	}
+	return d.store.LoadReadModels(ctx, projector)
+}

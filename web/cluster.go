@@ -493,6 +493,13 @@ func (u unsaved) ReadModel(ctx context.Context, projector, key string) (json.Raw
 	return r.ReadModel(ctx, projector, key)
 }
 
+func (u unsaved) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
+	if l, ok := u.ReadModelStore.(es.ReadModelLoader); ok {
+		return l.LoadReadModelsExcept(ctx, projector, skip)
+	}
+	return u.LoadReadModels(ctx, projector)
+}
+
 func (u unsaved) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
 	r, ok := u.ReadModelStore.(es.ReadModelReader)
 	if !ok {

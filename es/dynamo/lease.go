@@ -304,6 +304,10 @@ func (f fencedReadModels) ReadModelRange(ctx context.Context, projector string, 
 	return f.l.s.ReadModelRange(ctx, projector, q)
 }
 
+func (f fencedReadModels) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
+	return f.l.s.LoadReadModelsExcept(ctx, projector, skip)
+}
+
 func (f fencedReadModels) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
 	l := f.l
 	epoch := l.Epoch()

@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Harness) {
 		{"SaveReadModelsOfMaxDocsIsAtomic", testReadModelsFullSaveIsAtomic},
 		{"ReadModelReadsOneDocument", testReadModelOne},
 		{"ReadModelRangeReadsTheNewestOfAList", testReadModelRange},
+		{"LoadReadModelsExceptLeavesOutPrefixes", testLoadReadModelsExcept},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package estest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -117,4 +118,52 @@ func testReadModelRange(t *testing.T, h Harness) {
 	// Deleted documents leave the range.
 	mustSave(t, h, "lists", "cp-2", map[string]json.RawMessage{want[0]: nil, want[1]: nil})
 	check(es.DocRange{Prefix: "list/a/", Limit: 2}, want[2:4])
+}
+
+func testLoadReadModelsExcept(t *testing.T, h Harness) {
+	l, ok := h.ReadModels.(es.ReadModelLoader)
+	if !ok {
+		t.Fatalf("%T is no es.ReadModelLoader: a start loads only what is held in memory", h.ReadModels)
+	}
+	all := map[string]json.RawMessage{
+		"events/00000001": json.RawMessage(`[1]`), "events/00000002": json.RawMessage(`[2]`),
+		"chains/k": json.RawMessage(`[]`), "chains": json.RawMessage(`"no slash: kept"`),
+		"cart/c-1": json.RawMessage(`{"v":1}`), "rate": json.RawMessage(`{}`), "stream/cart/c-1": json.RawMessage(`{}`),
+		"events0": json.RawMessage(`"after the prefix: kept"`), "a": json.RawMessage(`1`), "zz": json.RawMessage(`2`),
+	}
+	mustSave(t, h, "p", "cp-7", all)
+	mustSave(t, h, "other", "cp-1", map[string]json.RawMessage{"cart/x": json.RawMessage(`{}`)})
+	for _, tc := range []struct {
+		skip []string
+		left []string
+	}{
+		{nil, nil},
+		{[]string{"events/", "chains/"}, []string{"events/00000001", "events/00000002", "chains/k"}},
+		{[]string{"chains/", "events/", "events/0000000"}, []string{"events/00000001", "events/00000002", "chains/k"}},
+		{[]string{"z", "a"}, []string{"a", "zz"}},
+		{[]string{""}, slices.Collect(maps.Keys(all))},
+	} {
+		checkpoint, docs, err := l.LoadReadModelsExcept(ctx(t), "p", tc.skip)
+		if err != nil {
+			t.Fatalf("LoadReadModelsExcept(%q): %v", tc.skip, err)
+		}
+		want := maps.Clone(all)
+		for _, k := range tc.left {
+			delete(want, k)
+		}
+		if checkpoint != "cp-7" {
+			t.Errorf("LoadReadModelsExcept(%q): checkpoint %q, want cp-7", tc.skip, checkpoint)
+		}
+		if got, w := slices.Sorted(maps.Keys(docs)), slices.Sorted(maps.Keys(want)); !slices.Equal(got, w) {
+			t.Errorf("LoadReadModelsExcept(%q): keys %q, want %q", tc.skip, got, w)
+		}
+		for k, d := range docs {
+			if !jsonEqual(d, want[k]) {
+				t.Errorf("LoadReadModelsExcept(%q)[%s] = %s, want %s", tc.skip, k, d, want[k])
+			}
+		}
+	}
+	if cp, docs, err := l.LoadReadModelsExcept(ctx(t), "never", []string{"events/"}); err != nil || cp != "" || len(docs) != 0 {
+		t.Errorf("LoadReadModelsExcept of a projector never saved = %q, %d documents, %v", cp, len(docs), err)
+	}
 }

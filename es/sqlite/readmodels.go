@@ -164,3 +164,46 @@ func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRa
 	}
 	return out, nil
 }
+
+var _ es.ReadModelLoader = (*Store)(nil)
+
+// LoadReadModelsExcept reads the ranges of keys between the skipped
+// prefixes, each by the primary key, in one transaction: the skipped
+// documents are not read at all.
+func (s *Store) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (checkpoint string, docs map[string]json.RawMessage, err error) {
+	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT checkpoint FROM checkpoints WHERE projector = ?`, projector).Scan(&checkpoint)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("sqlite: load checkpoint of %s: %w", projector, err)
+	}
+	docs = map[string]json.RawMessage{}
+	for _, r := range es.RangesExcept(skip) {
+		var rows *sql.Rows
+		if r.To == "" {
+			rows, err = tx.QueryContext(ctx, `SELECT key, doc FROM readmodels WHERE projector = ? AND key >= ?`, projector, r.From)
+		} else {
+			rows, err = tx.QueryContext(ctx, `SELECT key, doc FROM readmodels WHERE projector = ? AND key >= ? AND key < ?`, projector, r.From, r.To)
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+		}
+		for rows.Next() {
+			var key, doc string
+			if err := rows.Scan(&key, &doc); err != nil {
+				rows.Close()
+				return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+			}
+			docs[key] = json.RawMessage(doc)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("sqlite: load read models of %s: %w", projector, err)
+		}
+	}
+	return checkpoint, docs, nil
+}

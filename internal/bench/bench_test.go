@@ -140,6 +140,7 @@ type app struct {
 	URL    string
 	Addr   string
 	Server *web.Server
+	stop   func()
 }
 
 func startApp(tb testing.TB, st stores) *app {
@@ -164,16 +165,23 @@ func startApp(tb testing.TB, st stores) *app {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			tb.Errorf("the server did not stop within 30 s")
-		}
-	})
-	return &app{stores: st, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Server: srv}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				tb.Errorf("the server did not stop within 30 s")
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return &app{stores: st, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Server: srv, stop: stop}
 }
+
+// Stop stops the server (at most once; the end of the benchmark does too).
+func (a *app) Stop() { a.stop() }
 
 // waitApplied waits until the server's projector has applied n events since
 // it started.

@@ -2,6 +2,8 @@ package bench_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -34,6 +36,9 @@ func BenchmarkGrowth(b *testing.B) {
 		big = n
 	}
 	pages := []string{"/events", "/events?type=PostPublished", "/projections"}
+	// As a browser sees them, after the restart: the dashboard, the event
+	// browser's first and an older page, a list and the timeline's topic.
+	htmlPages := []string{"/", "/events", "/events?before=5000", "/events?type=PostPublished", "/matches", "/posts", "/carts"}
 	for _, size := range []int{10_000, big} {
 		b.Run(fmt.Sprintf("events=%d", size), func(b *testing.B) {
 			for range b.N {
@@ -57,9 +62,26 @@ func BenchmarkGrowth(b *testing.B) {
 				if path := os.Getenv("FOLDBOARD_BENCH_HEAPPROFILE"); path != "" {
 					writeHeapProfile(b, fmt.Sprintf("%s.%d", path, size)) // what holds it: go tool pprof -sample_index inuse_space
 				}
+				// A restart on the read models saved: what a start costs
+				// once the store has been projected (the first start above
+				// projects the whole log).
+				a.Stop()
+				base = liveHeap()
+				begin := time.Now()
+				a = startApp(b, st)
+				a.getHTML(b, "/")
+				restart := time.Since(begin)
+				restarted := liveHeap()
+				for _, p := range htmlPages {
+					a.getHTML(b, p)
+				}
+				restartServed := liveHeap()
 				b.ReportMetric(float64(took.Milliseconds()), "start-ms")
 				b.ReportMetric(mb(started-base), "heap-started-MB")
 				b.ReportMetric(mb(served-base), "heap-served-MB")
+				b.ReportMetric(float64(restart.Milliseconds()), "restart-ms")
+				b.ReportMetric(mb(restarted-base), "heap-restarted-MB")
+				b.ReportMetric(mb(restartServed-base), "heap-restart-served-MB")
 			}
 		})
 	}
@@ -85,4 +107,23 @@ func writeHeapProfile(b *testing.B, path string) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// getHTML gets path as a browser would (text/html), failing on any status
+// but 200.
+func (a *app) getHTML(tb testing.TB, path string) []byte {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, a.URL+path, nil)
+	req.Header.Set("Accept", "text/html")
+	req.Header.Set("X-Actor", "admin")
+	res, err := httpClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %d %s", path, res.StatusCode, data)
+	}
+	return data
 }
