@@ -125,7 +125,7 @@ func NewProjector(cfg Config) *Projector {
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
-	if r, ok := cfg.Store.(es.ReadModelReader); ok {
+	if r, ok := readsOnDemand(cfg.Store); ok {
 		read := func(ctx context.Context, key string) (json.RawMessage, error) {
 			return r.ReadModel(ctx, p.name, key)
 		}
@@ -149,11 +149,23 @@ func (p *Projector) Doc(ctx context.Context, key string) (json.RawMessage, error
 	if !errors.Is(err, ErrNotHeld) {
 		return doc, err
 	}
-	r, ok := p.store.(es.ReadModelReader)
+	r, ok := readsOnDemand(p.store)
 	if !ok {
 		return nil, err
 	}
 	return r.ReadModel(ctx, p.name, key)
+}
+
+// readsOnDemand is the store as an es.ReadModelReader, if it is one: saves
+// deferred in front of a store read it only when the store beneath does.
+func readsOnDemand(store es.ReadModelStore) (es.ReadModelReader, bool) {
+	if d, ok := store.(*DeferredSaves); ok {
+		if _, ok := d.store.(es.ReadModelReader); !ok {
+			return nil, false
+		}
+	}
+	r, ok := store.(es.ReadModelReader)
+	return r, ok
 }
 
 // Catalogue is the stream catalogue the projector keeps.
@@ -194,7 +206,7 @@ func (p *Projector) Load(ctx context.Context) error {
 // then read what they hold.
 func (p *Projector) load(ctx context.Context) (string, map[string]json.RawMessage, error) {
 	loader, ok := p.store.(es.ReadModelLoader)
-	reader, ok2 := p.store.(es.ReadModelReader)
+	reader, ok2 := readsOnDemand(p.store)
 	var lazy []loadedOnDemand
 	for _, m := range p.models {
 		if m, ok := m.(loadedOnDemand); ok {
