@@ -139,3 +139,13 @@ func signInBack(path string) string {
 	}
 	return path
 }
+
+// SignedIn reports whether someone is signed in to see the page.
+func (p Page) SignedIn() bool { return p.Actor != "" && p.Actor != "anonymous" }
+
+// MayChange reports whether the page's actor may issue commands on a
+// stream of owner ("" for one of no owner, which anyone signed in may
+// change): the owner and the admins.
+func (p Page) MayChange(owner string) bool {
+	return p.SignedIn() && (p.Admin || owner == "" || owner == p.Actor)
+}
