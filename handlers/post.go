@@ -79,13 +79,8 @@ func postRoutes(a *App, h *es.Handler[blog.State, blog.Command, blog.Event], r c
 
 type postHandler = *es.Handler[blog.State, blog.Command, blog.Event]
 
-// Who sees a draft: its author, on the posts page and on the post's own
-// page; anyone else gets the 404 of a post that does not exist. That keeps
-// drafts out of other people's way; it does not make them secret, and
-// nothing here pretends to: a program may name any actor with X-Actor, and
-// the stream routes (/streams/post/{id}/…) and live topics serve any stream
-// to whoever names it. Secrecy would need sign-in, which foldboard does not
-// have.
+// Who sees a draft: its author and the admins, on every path (privacy.go):
+// to anyone else it is a post that does not exist.
 
 // PostsPage is GET /posts: the published posts, the actor's own drafts, and
 // the form to write one. Both lists are live: the published ones on the
