@@ -66,5 +66,5 @@ func TestPostPublishedInOnePageAppearsInAnothersList(t *testing.T) {
 	must(t, published.GetByRole("link").Click())
 	must(t, expect.Locator(reader.Locator("#post .post-body")).ToHaveText("A first post.\nIn two lines."))
 	must(t, expect.Locator(reader.Locator("#title-form")).ToHaveCount(0))
-	must(t, expect.Locator(reader.GetByText("Only ana maria, its author, may retitle or publish this post.")).ToBeVisible())
+	must(t, expect.Locator(reader.GetByText("Only ana maria, its author, and the admins may retitle or publish this post.")).ToBeVisible())
 }
