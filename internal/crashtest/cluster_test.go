@@ -119,7 +119,9 @@ func (c *cluster) liveEverywhere(run string) {
 			if to == from {
 				continue
 			}
-			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(q.url, "http")+"/ws?topic=cart/"+cart, nil)
+			// As the cart's owner: another's cart is not shown live.
+			conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(q.url, "http")+"/ws?topic=cart/"+cart,
+				&websocket.DialOptions{HTTPHeader: http.Header{"X-Actor": {"cluster test"}}})
 			if err != nil {
 				c.t.Fatalf("WebSocket on %s: %v", to, err)
 			}
