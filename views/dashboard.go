@@ -11,8 +11,12 @@ import (
 
 // Dashboard is the home page's view model.
 type Dashboard struct {
-	Store     string
-	Stats     projections.Stats
+	Store string
+	Stats projections.Stats
+	// Events splits Stats.Events as anyone may see it: the dashboard is
+	// pushed to every watcher alike, so drafts', carts' and people's own
+	// events are counted only as private.
+	Events    EventsCount
 	Recent    []projections.IndexedEvent
 	Parked    []projections.StreamInfo
 	Projector ProjectorStatus

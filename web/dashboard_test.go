@@ -94,3 +94,26 @@ func mustRef(t *testing.T, s string) es.StreamRef {
 	}
 	return ref
 }
+
+// The dashboard is pushed to every watcher alike: a draft's events are
+// counted there only as private, for its author and for anyone else.
+func TestTheDashboardCountsADraftOnlyAsPrivate(t *testing.T) {
+	app := apptest.Start(t, apptest.Options{})
+	c := newClient(t, app)
+	startMatch(t, c, "m-1")
+	createPost(t, c, "ana", "p-1", "Not yet")
+	waitApplied(t, app, "post/p-1", 1)
+	for _, actor := range []string{"ana", "ben", ""} {
+		r := c.getAs(actor, "/")
+		wantStatus(t, r, http.StatusOK, "")
+		if got := text(t, r.body, "total-events"); got != "1" {
+			t.Errorf("as %q: total events %q, want 1 (the match's)", actor, got)
+		}
+		if got := text(t, r.body, "private-events"); got != "1 private" {
+			t.Errorf("as %q: private events %q, want 1 private (the draft's)", actor, got)
+		}
+		if strings.Contains(r.body, "Not yet") {
+			t.Errorf("as %q: the draft's title is on the dashboard", actor)
+		}
+	}
+}
