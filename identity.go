@@ -27,7 +27,7 @@ type identityFlags struct {
 func (f *identityFlags) register(fs *flag.FlagSet, env func(name, def string) string) {
 	fs.StringVar(&f.admins, "admins", env("FOLDBOARD_ADMINS", ""), "comma-separated actors who may run operations and see everything (FOLDBOARD_ADMINS)")
 	fs.StringVar(&f.actorHeader, "actor-header", env("FOLDBOARD_ACTOR_HEADER", ""), "take the actor from this header of a trusted proxy (X-Forwarded-User, say); needs -trusted-proxies (FOLDBOARD_ACTOR_HEADER)")
-	fs.StringVar(&f.trustedProxies, "trusted-proxies", env("FOLDBOARD_TRUSTED_PROXIES", ""), "comma-separated CIDR ranges whose connections may set -actor-header (FOLDBOARD_TRUSTED_PROXIES)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", env("FOLDBOARD_TRUSTED_PROXIES", ""), "comma-separated CIDR ranges of the proxies in front: their connections may set -actor-header, and X-Forwarded-For names the client the limits per address count (FOLDBOARD_TRUSTED_PROXIES)")
 	fs.DurationVar(&f.sessionIdle, "session-idle", 7*24*time.Hour, "end a session unused for this long")
 }
 
@@ -50,8 +50,8 @@ func (f identityFlags) identity(publicURL string) (handlers.Identity, error) {
 		}
 		id.TrustedProxies = append(id.TrustedProxies, p.Masked())
 	}
-	if (id.ActorHeader == "") != (len(id.TrustedProxies) == 0) {
-		return id, errors.New("-actor-header and -trusted-proxies go together: the header is taken only from those ranges")
+	if id.ActorHeader != "" && len(id.TrustedProxies) == 0 {
+		return id, errors.New("-actor-header needs -trusted-proxies: the header is taken only from those ranges")
 	}
 	if f.sessionIdle < time.Minute {
 		return id, errors.New("-session-idle must be a minute or more")

@@ -104,7 +104,6 @@ func TestAClusterNeedsFoldboardSecretAndDynamoDBWritesNone(t *testing.T) {
 func TestTheIdentityFlagsAreChecked(t *testing.T) {
 	for _, args := range [][]string{
 		{"-actor-header", "X-Forwarded-User"},
-		{"-trusted-proxies", "10.0.0.0/8"},
 		{"-actor-header", "X-Forwarded-User", "-trusted-proxies", "10.0.0.0/33"},
 		{"-session-idle", "1s"},
 	} {

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -122,16 +121,8 @@ func (a *App) identify(w http.ResponseWriter, r *http.Request) who {
 }
 
 func (a *App) fromTrustedProxy(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return false
-	}
-	ip = ip.Unmap()
-	return slices.ContainsFunc(a.ident.TrustedProxies, func(p netip.Prefix) bool { return p.Contains(ip) })
+	ip, ok := peerAddr(r)
+	return ok && a.trusted(ip)
 }
 
 func (a *App) isAdmin(name string) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/netip"
 	"net/http"
 	"strconv"
 	"strings"
@@ -163,9 +164,17 @@ func (s *signInLimits) allow(w http.ResponseWriter, r *http.Request, name string
 }
 
 // ClientAddress is the address a client's limits are kept by: its peer's
-// IP, an IPv6 one by its /64 (one machine is given a whole /64 to take
-// fresh addresses from).
+// IP, or behind trusted proxies the client's they forwarded
+// (App.ClientAddresses); an IPv6 one by its /64 (one machine is given a
+// whole /64 to take fresh addresses from).
 func ClientAddress(r *http.Request) string {
+	if ip, ok := r.Context().Value(clientKey{}).(netip.Addr); ok {
+		if ip.Is4() {
+			return ip.String()
+		}
+		p, _ := ip.Prefix(64)
+		return p.Addr().String() + "/64"
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -296,4 +297,45 @@ func TestLiveConnectionsThatDoNotAnswerPingsAreClosed(t *testing.T) {
 	if app.Server.Hub().Clients() != 1 || aliveCtx.Err() != nil {
 		t.Fatalf("the connection that answers pings was closed too")
 	}
+}
+
+// TestBehindTrustedProxiesEachClientHasItsOwnLimits: behind a load balancer
+// every client arrives from the proxy's address; X-Forwarded-For, read only
+// from a trusted proxy and from the right, names the client its limits are
+// kept by. Two clients behind one proxy are limited apart; one that writes
+// another address into the header is still known by the one the proxy
+// appended; a peer that is no trusted proxy is known by its own address,
+// whatever header it sends.
+func TestBehindTrustedProxiesEachClientHasItsOwnLimits(t *testing.T) {
+	app := startGuarded(t, func(d *web.Deps) {
+		d.Identity.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		d.Guard.Rates = web.Rates{AddressCommands: 0.01, AddressBurst: 3, ActorCommands: 1000, ActorBurst: 1000, AddressReads: 1000, ReadBurst: 1000}
+	})
+	proxy, other := fromAddress("127.0.0.1"), fromAddress("127.0.0.2")
+	n := 0
+	add := func(client *http.Client, forwardedFor string) response {
+		n++
+		h := map[string]string{"X-Actor": "ana"}
+		if forwardedFor != "" {
+			h["X-Forwarded-For"] = forwardedFor
+		}
+		return send(t, client, "POST", fmt.Sprintf("%s/carts/c-%d/items", app.URL, n), `{"sku":"a","qty":1,"price":"1"}`, h)
+	}
+	for range 3 {
+		wantStatus(t, add(proxy, "203.0.113.7"), http.StatusCreated, "")
+	}
+	wantStatus(t, add(proxy, "203.0.113.7"), http.StatusTooManyRequests, "RateLimited")
+	// The client wrote an address of its own; the proxy appended the real one.
+	wantStatus(t, add(proxy, "198.51.100.1, 203.0.113.7"), http.StatusTooManyRequests, "RateLimited")
+	// Another client behind the same proxy, and one behind two proxies.
+	for range 3 {
+		wantStatus(t, add(proxy, "203.0.113.8"), http.StatusCreated, "")
+	}
+	wantStatus(t, add(proxy, "203.0.113.9, 127.0.0.1"), http.StatusCreated, "")
+	// An untrusted peer is its own address, whatever it forwards (and its
+	// X-Actor is ignored too: its commands are refused, but they count).
+	for i := range 3 {
+		wantStatus(t, add(other, fmt.Sprintf("192.0.2.%d", i)), http.StatusUnauthorized, "SignInRequired")
+	}
+	wantStatus(t, add(other, "192.0.2.99"), http.StatusTooManyRequests, "RateLimited")
 }

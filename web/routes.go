@@ -17,7 +17,7 @@ import (
 func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards) *chi.Mux {
 	r := chi.NewRouter()
 	// Who asks is known first: the rate limits spend the actor's.
-	r.Use(middleware.Recoverer, logRequests(log, m), securityHeaders, app.Identify)
+	r.Use(middleware.Recoverer, app.ClientAddresses, logRequests(log, m), securityHeaders, app.Identify)
 	r.Use(g.middleware(app)...)
 	r.Use(crossOriginProtection(app), limitBody(1<<20))
 	h := app.Handle
