@@ -67,3 +67,12 @@ func countdownText(s BoardShard) string {
 	}
 	return spanText(s.Left) + " left"
 }
+
+// parkedSpan is how many columns a parked stream's row spans after its
+// first: the board's nine, less that one, and the admins' Rebuild column.
+func parkedSpan(admin bool) string {
+	if admin {
+		return "9"
+	}
+	return "8"
+}

@@ -3,6 +3,7 @@ package views
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,4 +58,42 @@ func TestTheShardRowsColourTheirCountdownAndSayIt(t *testing.T) {
 			t.Errorf("spanText(%v) = %q, want %q", d, got, want)
 		}
 	}
+}
+
+// A parked stream's row spans the whole board, with the admins' Rebuild
+// column and without it.
+func TestAParkedRowSpansTheBoard(t *testing.T) {
+	for _, admin := range []bool{false, true} {
+		b := ProjectionsBoard{Admin: admin, ReadModels: []BoardRow{{Name: "matches", Rebuildable: true,
+			Parked: []BoardParked{{Stream: "match/m-1", Version: 2, Error: "boom"}}}}}
+		doc := parseComponent(t, func(buf *bytes.Buffer) error { return ProjectionsLive(b).Render(context.Background(), buf) })
+		heads := find(doc, func(n *html.Node) bool {
+			return n.Type == html.ElementNode && n.Data == "th" && attr(n, "scope") == "col" && inBoard(n)
+		})
+		parked := find(doc, func(n *html.Node) bool { return hasClass(n, "parked") })
+		if len(parked) != 1 {
+			t.Fatalf("admin %v: %d parked rows, want 1", admin, len(parked))
+		}
+		span := 0
+		for _, td := range find(parked[0], func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "td" }) {
+			if n, err := strconv.Atoi(attr(td, "colspan")); err == nil {
+				span += n
+			} else {
+				span++
+			}
+		}
+		if span != len(heads) {
+			t.Errorf("admin %v: the parked row spans %d columns of %d", admin, span, len(heads))
+		}
+	}
+}
+
+// inBoard says n is in the read models' table.
+func inBoard(n *html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		if p.Data == "table" {
+			return hasClass(p, "board")
+		}
+	}
+	return false
 }
