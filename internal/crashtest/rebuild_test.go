@@ -78,6 +78,9 @@ func until(t *testing.T, limit time.Duration, what string, ok func() (bool, stri
 // replaced ones are dropped, and the saved ones equal a fresh fold.
 func TestClusterRebuildAskedOnAFollowerRunsOnTheHolderAndSwapsEverywhere(t *testing.T) {
 	c := newCluster(t, "b1")
+	// b1 projects before it is stopped: a stop while it is still joining
+	// waits out its drain deadline (seen: 9 s, past the 10 s given below).
+	c.holder("")
 	carts := []string{"rb-1", "rb-2", "rb-3"}
 	for i, id := range carts {
 		body := fmt.Sprintf(`{"sku":"sku-%s","qty":%d,"price":"2.50"}`, id, i+1)
