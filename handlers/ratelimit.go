@@ -168,23 +168,18 @@ func (s *signInLimits) allow(w http.ResponseWriter, r *http.Request, name string
 // (App.ClientAddresses); an IPv6 one by its /64 (one machine is given a
 // whole /64 to take fresh addresses from).
 func ClientAddress(r *http.Request) string {
-	if ip, ok := r.Context().Value(clientKey{}).(netip.Addr); ok {
-		if ip.Is4() {
-			return ip.String()
+	ip, ok := r.Context().Value(clientKey{}).(netip.Addr)
+	if !ok {
+		if ip, ok = peerAddr(r); !ok {
+			if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+				return host
+			}
+			return r.RemoteAddr
 		}
-		p, _ := ip.Prefix(64)
-		return p.Addr().String() + "/64"
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	if ip.Is4() {
+		return ip.String()
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip4 := ip.To4(); ip4 != nil {
-		return ip4.String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	p, _ := ip.Prefix(64)
+	return p.Addr().String() + "/64"
 }
