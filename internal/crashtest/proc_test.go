@@ -115,7 +115,7 @@ func startProc(t testing.TB, args, env []string) *proc {
 			<-p.exited
 		}
 		if t.Failed() {
-			t.Logf("foldboard's log (the end of it):\n%s", p.log)
+			t.Log(keepLog(t, args, p.log.String()))
 		}
 	})
 	lines := make(chan string, 1)
@@ -189,4 +189,25 @@ func (p *proc) terminate(t testing.TB, limit time.Duration) (int, time.Duration)
 // the request: nothing listens any more.
 func isRefusal(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// keepLog writes a failed test's process log to a file that outlives the
+// test and returns a few lines for the test's output: the path and the log's
+// last lines. The whole log in the output (up to 256 KB a process, three
+// processes a cluster) would push the failure's own message out of what a CI
+// page shows of the end.
+func keepLog(t testing.TB, args []string, log string) string {
+	const lastLines = 12
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	tail := strings.Join(lines[max(0, len(lines)-lastLines):], "\n")
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	f, err := os.CreateTemp("", "foldboard-crashtest-"+name+"-*.log")
+	if err != nil {
+		return fmt.Sprintf("foldboard %v: its log could not be kept (%v); its end:\n%s", args, err, tail)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(log); err != nil {
+		return fmt.Sprintf("foldboard %v: its log could not be kept (%v); its end:\n%s", args, err, tail)
+	}
+	return fmt.Sprintf("foldboard %v: its log (the end of it, 256 KB at most) is in %s; its last lines:\n%s", args, f.Name(), tail)
 }

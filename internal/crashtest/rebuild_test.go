@@ -263,7 +263,7 @@ func TestClusterRebuildAskedOnAFollowerRunsOnTheHolderAndSwapsEverywhere(t *test
 			t.Errorf("%s's cart page after the rebuild still shows the tampered document", id)
 		}
 		// Each instance reads the rebuild's record every second.
-		until(t, 10*time.Second, id+"'s dashboard says the rebuild finished", func() (bool, string) {
+		until(t, 30*time.Second, id+"'s dashboard says the rebuild finished", func() (bool, string) {
 			return strings.Contains(page(t, p.url+"/"), "Rebuilt <code>"+again.ID+"</code>"), ""
 		})
 	}
