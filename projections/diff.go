@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 )
 
 // DiffPage is how many documents Compare compares between two looks at ctx;
@@ -19,6 +20,11 @@ const (
 	// diffRecheckMax is how many differing documents Compare looks at
 	// again once the rebuilt read models have reached the ones in use.
 	diffRecheckMax = 10_000
+	// diffRounds is how many times Compare brings the two read models to
+	// each other and looks again at what differs; diffReach bounds each
+	// reach.
+	diffRounds = 3
+	diffReach  = 10 * time.Second
 )
 
 // DocDiff is one field of one document that differs: its value in the read
@@ -43,9 +49,9 @@ type Diff struct {
 // Compare compares every document of the read models in use with the
 // rebuilt ones' (the keys either has saved, their values as each holds them
 // in memory now), DiffPage at a time. A document that differs is compared
-// again once rebuilt has reached what inUse holds then (Reach): the read
-// models in use move on under writes, and a document one of them has not
-// reached yet is no difference.
+// again once each has reached what the other holds then (Reach, both
+// ways, a few rounds): both move on under writes, and a document one of them
+// has not reached yet is no difference.
 func Compare(ctx context.Context, inUse, rebuilt *Projector) (Diff, error) {
 	keys, err := savedKeys(ctx, inUse, rebuilt)
 	if err != nil {
@@ -72,8 +78,29 @@ func Compare(ctx context.Context, inUse, rebuilt *Projector) (Diff, error) {
 	if len(differ) == 0 {
 		return out, nil
 	}
-	if err := Reach(ctx, rebuilt, inUse.Catalogue()); err != nil {
-		return Diff{}, err
+	// Each moves on under writes, and either may be ahead (a rebuild that
+	// caught up on a fast read of the table may pass the read models in
+	// use): a few rounds of bringing each to what the other holds and
+	// looking again at what still differs.
+	for round := 0; round < diffRounds && len(differ) > 0; round++ {
+		if err := reachEachOther(ctx, inUse, rebuilt); err != nil {
+			return Diff{}, err
+		}
+		still := differ[:0]
+		for i, key := range differ {
+			if i >= diffRecheckMax {
+				still = append(still, differ[i:]...)
+				break
+			}
+			d, err := docDiff(ctx, inUse, rebuilt, key, 0)
+			if err != nil {
+				return Diff{}, err
+			}
+			if len(d) > 0 {
+				still = append(still, key)
+			}
+		}
+		differ = still
 	}
 	for i, key := range differ {
 		if i >= diffRecheckMax {
@@ -93,6 +120,21 @@ func Compare(ctx context.Context, inUse, rebuilt *Projector) (Diff, error) {
 		}
 	}
 	return out, nil
+}
+
+// reachEachOther brings a to what b holds and b to what a holds, each
+// within diffReach: a read model stuck behind (a parked stream counts as
+// reached) is compared as it is rather than failing the comparison.
+func reachEachOther(ctx context.Context, a, b *Projector) error {
+	for _, p := range [][2]*Projector{{a, b}, {b, a}} {
+		reachCtx, cancel := context.WithTimeout(ctx, diffReach)
+		err := Reach(reachCtx, p[0], p[1].Catalogue())
+		cancel()
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // savedKeys are the sorted keys either projector has saved.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/foldboard/foldboard/es"
 )
@@ -83,5 +84,68 @@ func TestCompareCountsEveryDifferenceAndKeepsTheFirstFew(t *testing.T) {
 	same, err := Compare(context.Background(), loaded(t, store, "c", inUse), loaded(t, store, "d", inUse))
 	if err != nil || same.Differ != 0 || len(same.First) != 0 || same.Compared != 3*DiffPage {
 		t.Fatalf("equal read models: %+v %v", same, err)
+	}
+}
+
+// versionModel keeps, for each stream, a document of its newest version,
+// tagged with tag for the streams in tagged.
+type versionModel struct {
+	mapModel
+	tag    string
+	tagged map[string]bool
+}
+
+func (m *versionModel) Apply(env es.Envelope, ch *Changes) error {
+	key := "k/" + env.Stream.ID
+	tag := ""
+	if m.tagged[env.Stream.ID] {
+		tag = m.tag
+	}
+	m.Load(key, json.RawMessage(fmt.Sprintf(`{"version":%d,"tag":%q}`, env.Version, tag)))
+	ch.Doc(m, key)
+	return nil
+}
+
+// Either side may be ahead when Compare looks (a rebuild that read the table
+// fast passes the read models in use, which then catch up): a document that
+// only one has reached is no difference, whichever it is; one that still
+// differs once both have reached the same events is.
+func TestCompareWaitsForWhicheverSideIsBehind(t *testing.T) {
+	store := &namedReadModels{}
+	projector := func(name string, m *versionModel) *Projector {
+		p := NewProjector(Config{Name: name, Store: store, Models: []Model{m}})
+		if err := p.Load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	event := func(id string, v int64) es.Envelope {
+		return es.Envelope{ID: fmt.Sprintf("%s-%d", id, v), Stream: es.StreamRef{Type: "t", ID: id}, Version: v, Type: "E"}
+	}
+	apply := func(p *Projector, envs ...es.Envelope) {
+		if err := p.apply(context.Background(), es.Batch{Events: envs, Checkpoint: envs[len(envs)-1].ID}); err != nil {
+			t.Error(err)
+		}
+	}
+	// The rebuilt read models differ on b at every version.
+	inUse := projector("in-use", &versionModel{})
+	rebuilt := projector("rebuilt", &versionModel{tag: "rebuilt", tagged: map[string]bool{"b": true}})
+	apply(inUse, event("a", 1), event("b", 1))
+	apply(rebuilt, event("a", 1), event("a", 2), event("b", 1), event("b", 2))
+	// The read models in use reach the rebuilt ones a moment after Compare
+	// began.
+	caughtUp := make(chan struct{})
+	go func() {
+		defer close(caughtUp)
+		time.Sleep(200 * time.Millisecond)
+		apply(inUse, event("a", 2), event("b", 2))
+	}()
+	d, err := Compare(t.Context(), inUse, rebuilt)
+	<-caughtUp
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Differ != 1 || len(d.First) != 1 || d.First[0] != (DocDiff{Doc: "k/b", Field: "tag", InUse: `""`, Rebuilt: `"rebuilt"`}) {
+		t.Fatalf("compared %d, differ %d, first %+v: only k/b's tag should differ", d.Compared, d.Differ, d.First)
 	}
 }

@@ -94,9 +94,15 @@ func TestClusterRebuildAskedOnAFollowerRunsOnTheHolderAndSwapsEverywhere(t *test
 		}
 		res.Body.Close()
 	}
-	// Stopped, its read models saved; one saved document is tampered with,
-	// and every instance started after loads it.
-	if code, _ := c.procs["b1"].terminate(t, 10*time.Second); code != 0 {
+	// Applied (a stop drains what was appended, but only until its deadline,
+	// which a slow machine can pass), then stopped, its read models saved;
+	// one saved document is tampered with, and every instance started after
+	// loads it.
+	until(t, 60*time.Second, "b1 applies the carts", func() (bool, string) {
+		got := page(t, c.procs["b1"].url+"/carts/rb-3")
+		return strings.Contains(got, "sku-rb-3"), ""
+	})
+	if code, _ := c.procs["b1"].terminate(t, 30*time.Second); code != 0 {
 		t.Fatalf("b1 exited %d", code)
 	}
 	delete(c.procs, "b1")
