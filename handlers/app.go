@@ -74,6 +74,10 @@ type Deps struct {
 	// Cluster, when set, is the cluster as this instance sees it: its
 	// instances and the high-water mark the lag is measured against.
 	Cluster func() *views.Cluster
+	// Reloading, when set, says the instance is loading the read models in
+	// use again (a cluster's rebuild swapped in others) and does not serve
+	// them yet: /healthz answers 503 "reloading" meanwhile.
+	Reloading func() bool
 }
 
 // App holds the handlers' dependencies.
@@ -103,6 +107,7 @@ type App struct {
 	shards         func(ctx context.Context, checkpoint string, now time.Time) (es.ShardReport, error)
 	instance       func() (id, role string)
 	cluster        func() *views.Cluster
+	reloading      func() bool
 
 	modules []Module
 	// streams are the modules by stream type, each with its command handler.
@@ -139,7 +144,7 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate), replays: newReplayGate(),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, rebuildModel: d.RebuildModel, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
-		shards: d.Shards, instance: d.Instance, cluster: d.Cluster,
+		shards: d.Shards, instance: d.Instance, cluster: d.Cluster, reloading: d.Reloading,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}
@@ -229,13 +234,21 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return nil
 	}
-	if !a.proj().Status().Running {
+	// Reloading, the replaced read models' projector has stopped: that is
+	// told as "reloading", with the rest of the answer.
+	reloading := a.reloading != nil && a.reloading()
+	if !reloading && !a.proj().Status().Running {
 		http.Error(w, "projector not running", http.StatusServiceUnavailable)
 		return nil
 	}
 	lag, c := a.lag(ctx, time.Now())
 	status, code := "ok", http.StatusOK
-	if lag.Behind > HealthMaxBehind {
+	switch {
+	case reloading:
+		// The read models served are the replaced ones, no longer fed:
+		// a balancer sends its clients elsewhere until the new ones serve.
+		status, code = "reloading", http.StatusServiceUnavailable
+	case lag.Behind > HealthMaxBehind:
 		status, code = "behind", http.StatusServiceUnavailable
 	}
 	if wantsJSON(r) {
@@ -255,7 +268,11 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, code, doc)
 		return nil
 	}
-	if code != http.StatusOK {
+	switch status {
+	case "reloading":
+		http.Error(w, "loading the read models in use again", code)
+		return nil
+	case "behind":
 		http.Error(w, fmt.Sprintf("behind by %s (more than %s)", lag.Behind.Round(time.Millisecond), HealthMaxBehind), code)
 		return nil
 	}

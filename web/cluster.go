@@ -81,6 +81,11 @@ type member struct {
 	rebuild *clusterRebuild
 	// loadingName is the name of the read models runOnce loaded last.
 	loadingName atomic.Pointer[string]
+	// reloadsAsked counts the reloads asked for (reloadReadModels), and
+	// reloadsServed the most of them a load has served since: while it is
+	// behind, the instance is loading read models it is not serving yet
+	// (Reloading, /healthz 503).
+	reloadsAsked, reloadsServed atomic.Int64
 }
 
 func newMember(s *Server, c *Cluster) *member {
@@ -100,11 +105,16 @@ func (m *member) loading() string {
 
 // reloadReadModels asks run to load the read models in use again.
 func (m *member) reloadReadModels() {
+	m.reloadsAsked.Add(1)
 	select {
 	case m.reload <- struct{}{}:
 	default:
 	}
 }
+
+// Reloading reports whether the instance is loading the read models in
+// use again (a rebuild swapped in others) and does not serve them yet.
+func (m *member) Reloading() bool { return m.reloadsServed.Load() < m.reloadsAsked.Load() }
 
 // self is this instance as it announces itself, now.
 func (m *member) self() relay.Member {
@@ -149,6 +159,9 @@ func (m *member) Role() Role {
 	defer m.mu.Unlock()
 	return m.role
 }
+
+// holds reports whether this instance is the cluster's projector now.
+func (m *member) holds() bool { return m.Role() == relay.RoleProjector && m.c.Lease.Epoch() != 0 }
 
 func (m *member) setRole(r Role) {
 	m.mu.Lock()
@@ -208,6 +221,9 @@ func (m *member) run(ctx context.Context) {
 		}
 		switch m.Role() {
 		case relay.RoleFollower:
+			if m.s.stopping.Load() {
+				continue // stopping: the lease is for an instance that stays
+			}
 			ok, err := m.c.Lease.Acquire(ctx)
 			if err != nil {
 				m.s.log.Warn("trying the projector lease", "instance", m.c.ID, "err", err)
@@ -315,6 +331,7 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		setup.Feed = namedFeed{feed: m.c.Relay.Feed(), name: name}
 	}
 	m.loadingName.Store(&name)
+	asked := m.reloadsAsked.Load() // what this load answers
 	next := setup.New(name, m.s.publishServed)
 	loaded := time.Now()
 	if err := next.Projector.Load(ctx); err != nil {
@@ -342,6 +359,9 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		m.loaded = loaded
 		m.mu.Unlock()
 		m.s.live.Swap(next)
+		for served := m.reloadsServed.Load(); served < asked && !m.reloadsServed.CompareAndSwap(served, asked); {
+			served = m.reloadsServed.Load()
+		}
 		m.s.hub.PublishAll(context.Background())
 	}
 	return <-ran

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -134,6 +135,10 @@ type Server struct {
 	reactors   *reactors
 	// member is this instance's part in its cluster; nil without one.
 	member *member
+	// stopping is set once Serve begins to stop: a cluster's member then
+	// takes no lease it does not hold already (it would only wait out the
+	// stop's deadline with it).
+	stopping atomic.Bool
 }
 
 // New builds the server and loads the saved read models. Serve (or Run and
@@ -199,7 +204,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, RebuildModel: s.StartModelRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
-		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(),
+		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(), Reloading: s.reloading,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
@@ -274,6 +279,10 @@ func (s *Server) instance() (id, role string) {
 	return s.member.c.ID, string(s.member.Role())
 }
 
+// reloading reports whether this instance of a cluster loads the read
+// models in use again, not serving them yet (for /healthz).
+func (s *Server) reloading() bool { return s.member != nil && s.member.Reloading() }
+
 // cluster is the cluster as this instance sees it; nil alone.
 func (s *Server) cluster() *views.Cluster {
 	if s.member == nil {
@@ -281,6 +290,18 @@ func (s *Server) cluster() *views.Cluster {
 	}
 	c := s.member.view()
 	return &c
+}
+
+// drainProjector is the projector a stop waits for: in a cluster the
+// holder's leading one (it may not be served yet, while it reaches the
+// ones it replaces), else the one served.
+func (s *Server) drainProjector() *projections.Projector {
+	if s.member != nil {
+		if p := s.member.leading.Load(); p != nil {
+			return p
+		}
+	}
+	return s.Projector()
 }
 
 // Hub is the server's live-update hub.
@@ -321,6 +342,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err = <-served:
 	case <-ctx.Done():
 		begin := time.Now()
+		s.stopping.Store(true)
 		s.log.Info("stopping")
 		stopCtx, cancel := context.WithTimeout(context.Background(), l.StopTimeout)
 		s.hub.Close()
@@ -337,7 +359,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if !s.hub.Wait(stopCtx) {
 			s.log.Warn("live clients still open at the stop deadline", "clients", s.hub.Clients())
 		}
-		if !s.appends.drain(stopCtx, s.Projector) {
+		if s.member != nil && !s.member.holds() {
+			// A follower's appends are the lease holder's to apply and
+			// save; waiting for them here would wait out the deadline when
+			// there is no holder (a cluster still forming).
+			s.log.Info("a follower leaves what it appended to the cluster's projector")
+		} else if !s.appends.drain(stopCtx, s.drainProjector) {
 			s.log.Warn("the projector had not applied every append at the stop deadline")
 		}
 		cancel()
