@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -29,18 +30,23 @@ func Accounts() Module {
 			Card: "Bank accounts", Blurb: "Open an account, deposit, withdraw"}},
 		ReadModels: []projections.ReadModel{{Name: projections.TopicAccounts, New: func() projections.Model { return projections.NewAccounts() }}},
 		Topics: []Topic{{Name: projections.TopicAccounts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
-			return views.AccountList(a.accounts().Newest(projections.ListLimit, nil))
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				accounts, total, err := a.accounts().Newest(ctx, projections.ListLimit)
+				return views.AccountList(accounts, total), err
+			})
 		}}},
 		StreamTopic: func(a *App, id string) templ.Component {
-			acc, ok := a.accounts().Get(id)
-			if !ok {
-				return templ.NopComponent
-			}
-			return views.AccountLive(acc)
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				acc, ok, err := a.accounts().Get(ctx, id)
+				if !ok || err != nil {
+					return templ.NopComponent, err
+				}
+				return views.AccountLive(acc), nil
+			})
 		},
-		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
-			acc, ok := projections.ModelOf[*projections.Accounts](rs, projections.TopicAccounts).Get(id)
-			return acc.State, ok
+		ReadState: func(ctx context.Context, rs *projections.ReadSide, id string) (any, bool, error) {
+			acc, ok, err := projections.ModelOf[*projections.Accounts](rs, projections.TopicAccounts).Get(ctx, id)
+			return acc.State, ok, err
 		},
 		Seed: seedAccounts,
 		Load: []LoadWork{{Name: "account", Life: 10, Next: loadAccount}},
@@ -77,7 +83,10 @@ func (a *App) accountsPage(w http.ResponseWriter, r *http.Request) error {
 func (a *App) accountsList(r *http.Request, f views.Form) templ.Component {
 	p := a.page(r, "Accounts")
 	p.Section, p.Topics, p.Path = "accounts", []string{projections.TopicAccounts}, views.RouteAccounts
-	accounts, total := a.accounts().Newest(projections.ListLimit, nil)
+	accounts, total, err := a.accounts().Newest(r.Context(), projections.ListLimit)
+	if err != nil {
+		return failed(err)
+	}
 	return views.AccountsPage(p, accounts, total, f)
 }
 
@@ -98,7 +107,10 @@ func (a *App) accountPageRoute(w http.ResponseWriter, r *http.Request) error {
 // accountPage is the page of account id with the state of a form; nil for
 // an account never opened.
 func (a *App) accountPage(r *http.Request, id string, f views.Form) templ.Component {
-	acc, ok := a.accounts().Get(id)
+	acc, ok, err := a.accounts().Get(r.Context(), id)
+	if err != nil {
+		return failed(err)
+	}
 	if !ok {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -44,18 +45,26 @@ func Carts() Module {
 		Topics: []Topic{
 			{Name: projections.TopicCarts, Throttle: listThrottle, ForViewer: func(a *App, v Viewer) templ.Component {
 				// Each watcher's own carts, and those anyone may see.
-				return views.CartList(a.carts().Newest(projections.ListLimit, func(c projections.Cart) bool { return v.Sees(c.State.Owner) }))
+				return lazy(func(ctx context.Context) (templ.Component, error) {
+					carts, total, err := a.visibleCarts(ctx, v)
+					return views.CartList(carts, total), err
+				})
 			}},
 			{Name: projections.TopicSales, Throttle: listThrottle, Fragment: func(a *App) templ.Component { return views.SalesLive(a.salesChart()) }},
 		},
 		// A cart with no events yet is live too: its page waits for the
 		// first item.
-		StreamTopic: func(a *App, id string) templ.Component { return views.CartLive(a.cartView(id)) },
+		StreamTopic: func(a *App, id string) templ.Component {
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				c, err := a.cartView(ctx, id)
+				return views.CartLive(c), err
+			})
+		},
 		// Another's cart is shown as one with no events yet.
 		Unseen: func(id string) templ.Component { return views.CartLive(views.Cart{ID: id, State: cart.Initial()}) },
-		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
-			c, ok := projections.ModelOf[*projections.Carts](rs, projections.TopicCarts).Get(id)
-			return c.State, ok
+		ReadState: func(ctx context.Context, rs *projections.ReadSide, id string) (any, bool, error) {
+			c, ok, err := projections.ModelOf[*projections.Carts](rs, projections.TopicCarts).Get(ctx, id)
+			return c.State, ok, err
 		},
 		Seed:      seedCarts,
 		Load:      []LoadWork{{Name: "cart", Life: 10, Next: loadCart}},
@@ -94,7 +103,10 @@ func (a *App) CartsPage(w http.ResponseWriter, r *http.Request) error {
 	p := a.page(r, "Carts")
 	p.Section, p.Topics, p.Path = "carts", []string{projections.TopicCarts}, views.RouteCarts
 	v := a.viewer(r)
-	carts, total := a.carts().Newest(projections.ListLimit, func(c projections.Cart) bool { return v.Sees(c.State.Owner) })
+	carts, total, err := a.visibleCarts(r.Context(), v)
+	if err != nil {
+		return err
+	}
 	a.render(w, r, http.StatusOK, views.CartsPage(p, carts, total, es.NewULID(time.Now())))
 	return nil
 }
@@ -125,16 +137,27 @@ func (a *App) cartPage(r *http.Request, id string, f views.Form) templ.Component
 		// Someone else's cart: as a cart with no events yet.
 		return views.CartPage(p, views.Cart{ID: id, State: cart.Initial()}, f)
 	}
-	return views.CartPage(p, a.cartView(id), f)
+	c, err := a.cartView(r.Context(), id)
+	if err != nil {
+		return failed(err)
+	}
+	return views.CartPage(p, c, f)
+}
+
+// visibleCarts are the newest carts v sees (Viewer.Sees): the admins all,
+// anyone else those with no owner and their own.
+func (a *App) visibleCarts(ctx context.Context, v Viewer) ([]projections.Cart, int, error) {
+	return a.carts().Visible(ctx, projections.ListLimit, v.Name, v.Admin)
 }
 
 // cartView is the cart's read-model view, or an empty cart for one that has
 // no events yet.
-func (a *App) cartView(id string) views.Cart {
-	if c, ok := a.carts().Get(id); ok {
-		return c
+func (a *App) cartView(ctx context.Context, id string) (views.Cart, error) {
+	c, ok, err := a.carts().Get(ctx, id)
+	if err != nil || !ok {
+		return views.Cart{ID: id, State: cart.Initial()}, err
 	}
-	return views.Cart{ID: id, State: cart.Initial()}
+	return c, nil
 }
 
 func cartLocation(id string) string { return views.Path(views.RouteCart, id) }

@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -267,3 +269,23 @@ func (a *App) MethodNotAllowed(w http.ResponseWriter, r *http.Request) error {
 type methodError struct{ method string }
 
 func (e *methodError) Error() string { return e.method + " is not allowed here" }
+
+// failed is a component whose render fails with err: a page whose read
+// model could not be read back is the page that could not be drawn (500,
+// logged by render).
+func failed(err error) templ.Component {
+	return templ.ComponentFunc(func(context.Context, io.Writer) error { return err })
+}
+
+// lazy renders what build makes when the component renders, with the
+// render's context: a live fragment reads its read model (on demand, from
+// the store) when it is drawn.
+func lazy(build func(ctx context.Context) (templ.Component, error)) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		c, err := build(ctx)
+		if err != nil {
+			return err
+		}
+		return c.Render(ctx, w)
+	})
+}

@@ -179,6 +179,6 @@ func (a *App) liveSees(ctx context.Context, v Viewer, ref es.StreamRef) bool {
 		owner, err := a.ownerOf(ctx, ref)
 		return err == nil && v.Sees(owner)
 	}
-	state, ok := m.ReadState(a.read(), ref.ID)
-	return ok && v.Sees(m.Owner(state))
+	state, ok, err := m.ReadState(ctx, a.read(), ref.ID)
+	return err == nil && ok && v.Sees(m.Owner(state))
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -28,18 +29,23 @@ func Matches() Module {
 			Card: "Cricket matches", Blurb: "Start a match, score innings, end it"}},
 		ReadModels: []projections.ReadModel{{Name: projections.TopicMatches, New: func() projections.Model { return projections.NewMatches() }}},
 		Topics: []Topic{{Name: projections.TopicMatches, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
-			return views.MatchList(a.matches().Newest(projections.ListLimit, nil))
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				matches, total, err := a.matches().Newest(ctx, projections.ListLimit)
+				return views.MatchList(matches, total), err
+			})
 		}}},
 		StreamTopic: func(a *App, id string) templ.Component {
-			m, ok := a.matches().Get(id)
-			if !ok {
-				return templ.NopComponent
-			}
-			return views.MatchLive(m)
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				m, ok, err := a.matches().Get(ctx, id)
+				if !ok || err != nil {
+					return templ.NopComponent, err
+				}
+				return views.MatchLive(m), nil
+			})
 		},
-		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
-			m, ok := projections.ModelOf[*projections.Matches](rs, projections.TopicMatches).Get(id)
-			return m.State, ok
+		ReadState: func(ctx context.Context, rs *projections.ReadSide, id string) (any, bool, error) {
+			m, ok, err := projections.ModelOf[*projections.Matches](rs, projections.TopicMatches).Get(ctx, id)
+			return m.State, ok, err
 		},
 		Seed:      seedMatches,
 		Load:      []LoadWork{{Name: "innings", Life: 6, Next: loadMatch}},
@@ -77,7 +83,10 @@ func (a *App) MatchesPage(w http.ResponseWriter, r *http.Request) error {
 func (a *App) matchesPage(r *http.Request, f views.Form) templ.Component {
 	p := a.page(r, "Matches")
 	p.Section, p.Topics, p.Path = "matches", []string{projections.TopicMatches}, views.RouteMatches
-	matches, total := a.matches().Newest(projections.ListLimit, nil)
+	matches, total, err := a.matches().Newest(r.Context(), projections.ListLimit)
+	if err != nil {
+		return failed(err)
+	}
 	return views.MatchesPage(p, matches, total, f)
 }
 
@@ -96,7 +105,10 @@ func (a *App) MatchPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) matchPage(r *http.Request, id string, f views.Form) templ.Component {
-	m, ok := a.matches().Get(id)
+	m, ok, err := a.matches().Get(r.Context(), id)
+	if err != nil {
+		return failed(err)
+	}
 	if !ok {
 		return nil
 	}

@@ -75,7 +75,7 @@ type Module struct {
 	OtherTopic func(topic string) func(a *App) templ.Component
 	// ReadState is the stream's state as the module's read model holds
 	// it (for the tests that compare it with a fold of the log).
-	ReadState func(rs *projections.ReadSide, id string) (state any, ok bool)
+	ReadState func(ctx context.Context, rs *projections.ReadSide, id string) (state any, ok bool, err error)
 	Seed      func(p *SeedPlan)
 	Load      []LoadWork
 	Examples  []Example

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -35,25 +36,35 @@ func Posts() Module {
 			Card: "Blog posts", Blurb: "Write, publish, retitle"}},
 		ReadModels: []projections.ReadModel{{Name: projections.TopicPosts, New: func() projections.Model { return projections.NewPosts() }}},
 		Topics: []Topic{{Name: projections.TopicPosts, Throttle: listThrottle, Fragment: func(a *App) templ.Component {
-			return views.PostList(a.posts().NewestPublished(projections.ListLimit))
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				posts, total, err := a.posts().NewestPublished(ctx, projections.ListLimit)
+				return views.PostList(posts, total), err
+			})
 		}}},
 		OtherTopic: func(topic string) func(a *App) templ.Component {
 			author, ok := projections.DraftsAuthor(topic)
 			if !ok || !validActor(author) {
 				return nil
 			}
-			return func(a *App) templ.Component { return views.DraftList(author, a.posts().Drafts(author)) }
+			return func(a *App) templ.Component {
+				return lazy(func(ctx context.Context) (templ.Component, error) {
+					drafts, err := a.posts().Drafts(ctx, author)
+					return views.DraftList(author, drafts), err
+				})
+			}
 		},
 		StreamTopic: func(a *App, id string) templ.Component {
-			post, ok := a.posts().Get(id)
-			if !ok {
-				return templ.NopComponent
-			}
-			return views.PostLive(post)
+			return lazy(func(ctx context.Context) (templ.Component, error) {
+				post, ok, err := a.posts().Get(ctx, id)
+				if !ok || err != nil {
+					return templ.NopComponent, err
+				}
+				return views.PostLive(post), nil
+			})
 		},
-		ReadState: func(rs *projections.ReadSide, id string) (any, bool) {
-			p, ok := projections.ModelOf[*projections.Posts](rs, projections.TopicPosts).Get(id)
-			return p.State, ok
+		ReadState: func(ctx context.Context, rs *projections.ReadSide, id string) (any, bool, error) {
+			p, ok, err := projections.ModelOf[*projections.Posts](rs, projections.TopicPosts).Get(ctx, id)
+			return p.State, ok, err
 		},
 		Seed: seedPosts,
 		Load: []LoadWork{{Name: "post", Life: 10, Next: loadPost}},
@@ -102,8 +113,15 @@ func (a *App) postsPage(r *http.Request, actor string, f views.Form) templ.Compo
 		// Only its author (and the admins) may watch an author's drafts.
 		p.Topics = append(p.Topics, projections.DraftsTopic(actor))
 	}
-	published, total := a.posts().NewestPublished(projections.ListLimit)
-	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: a.posts().Drafts(actor)}, f)
+	published, total, err := a.posts().NewestPublished(r.Context(), projections.ListLimit)
+	if err != nil {
+		return failed(err)
+	}
+	drafts, err := a.posts().Drafts(r.Context(), actor)
+	if err != nil {
+		return failed(err)
+	}
+	return views.PostsPage(p, views.Posts{Actor: actor, Published: published, PublishedTotal: total, Drafts: drafts}, f)
 }
 
 // PostPage is GET /posts/{id}: the live post, with its forms for its author.
@@ -127,7 +145,10 @@ func (a *App) postPage(r *http.Request, id string, f views.Form) templ.Component
 	if err != nil {
 		return nil
 	}
-	post, ok := a.posts().Get(id)
+	post, ok, err := a.posts().Get(r.Context(), id)
+	if err != nil {
+		return failed(err)
+	}
 	if !ok {
 		return nil
 	}

@@ -104,12 +104,12 @@ func TestAccountsReadModelAgreesWithAnExactFoldOfThePayloads(t *testing.T) {
 				folds[id].apply(t, env)
 			}
 		}
-		if _, total := m.Newest(ListLimit, nil); total != len(folds) {
+		if _, total, _ := m.Newest(t.Context(), ListLimit); total != len(folds) {
 			t.Errorf("seed %d: the list holds %d accounts, the log %d", seed, total, len(folds))
 		}
 		for id, want := range folds {
-			got, ok := m.Get(id)
-			if !ok {
+			got, ok, err := m.Get(t.Context(), id)
+			if err != nil || !ok {
 				t.Fatalf("seed %d: no view of %s", seed, id)
 			}
 			if got.State.Balance.String() != want.balance.FloatString(2) || got.State.Transactions != want.transactions ||

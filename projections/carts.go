@@ -1,10 +1,10 @@
 package projections
 
 import (
-	"encoding/json"
+	"context"
+	"net/url"
 
 	"github.com/foldboard/foldboard/domain/cart"
-	"github.com/foldboard/foldboard/es"
 )
 
 // TopicCarts is the topic of the carts list.
@@ -14,39 +14,42 @@ const TopicCarts = "carts"
 type Cart = StreamView[cart.State]
 
 // Carts is the read model of every cart: its lines and total. It counts the
-// events of the carts that have an owner as that owner's private ones.
+// events of the carts that have an owner as that owner's private ones, and
+// lists the carts anyone may see (those from before owners) apart from each
+// owner's, and all of them for the admins.
 type Carts struct {
 	*Streams[cart.State, cart.Event]
-	privateEvents
 }
+
+const (
+	listPublic = "public"
+	listOwner  = "owner/"
+)
 
 // NewCarts makes an empty carts model.
-func NewCarts() *Carts { return &Carts{Streams: NewStreams(cart.Decider(), TopicCarts)} }
-
-// Apply evolves the cart's view.
-func (m *Carts) Apply(env es.Envelope, ch *Changes) error {
-	if env.Stream.Type != cart.StreamType {
-		return nil
+func NewCarts() *Carts {
+	s := NewStreams(cart.Decider(), TopicCarts)
+	s.listsOf = func(c Cart) []string {
+		if c.State.Owner == "" {
+			return []string{listAll, listPublic}
+		}
+		return []string{listAll, listOwner + url.PathEscape(c.State.Owner)}
 	}
-	before, _ := m.Get(env.Stream.ID)
-	if err := m.Streams.Apply(env, ch); err != nil {
-		return err
-	}
-	after, _ := m.Get(env.Stream.ID)
-	m.move(cartShare(before), cartShare(after))
-	return nil
+	s.shareOf = cartShare
+	return &Carts{Streams: s}
 }
 
-// Load restores one cart's view.
-func (m *Carts) Load(key string, doc json.RawMessage) error {
-	id := key[len(cart.StreamType)+1:]
-	before, _ := m.Get(id)
-	if err := m.Streams.Load(key, doc); err != nil {
-		return err
+// Visible returns the n newest carts a reader sees, and how many there are:
+// an admin every cart, anyone else those with no owner and their own (name
+// "": none of their own).
+func (m *Carts) Visible(ctx context.Context, n int, name string, admin bool) ([]Cart, int, error) {
+	switch {
+	case admin:
+		return m.Newest(ctx, n, listAll)
+	case name == "":
+		return m.Newest(ctx, n, listPublic)
 	}
-	after, _ := m.Get(id)
-	m.move(cartShare(before), cartShare(after))
-	return nil
+	return m.Newest(ctx, n, listPublic, listOwner+url.PathEscape(name))
 }
 
 // cartShare is a cart's share of the private events: all its owner's (a

@@ -107,7 +107,7 @@ func (c *Chains) Load(key string, doc json.RawMessage) error {
 	return nil
 }
 
-func (c *Chains) loadPrefix() string { return chainsKey }
+func (c *Chains) loadPrefixes() []string { return []string{chainsKey} }
 
 // loadOnDemand reads nothing: every chain is read back when asked for.
 func (c *Chains) loadOnDemand(context.Context, func(es.DocRange) ([]es.Doc, error)) error {

@@ -127,7 +127,7 @@ func (x *EventIndex) readFrom(read DocReader) {
 	x.read = read
 }
 
-func (x *EventIndex) loadPrefix() string { return indexKey }
+func (x *EventIndex) loadPrefixes() []string { return []string{indexKey} }
 
 // loadOnDemand reads the newest chunk: the rest are read back when a page
 // reaches them.

@@ -81,10 +81,14 @@ type prefetcher interface {
 	prefetch(ctx context.Context, events []es.Envelope) error
 }
 
+// batchPinner is a prefetcher that holds what it read for a batch until
+// the batch is done with (applied and saved): unpin lets it go.
+type batchPinner interface{ unpin() }
+
 // loadedOnDemand is a model none of whose saved documents a start loads
-// whole (those under loadPrefix): it reads what it holds itself, with
+// whole (those under loadPrefixes): it reads what it holds itself, with
 // loadOnDemand, from the saved ranges.
 type loadedOnDemand interface {
-	loadPrefix() string
+	loadPrefixes() []string
 	loadOnDemand(ctx context.Context, read func(es.DocRange) ([]es.Doc, error)) error
 }

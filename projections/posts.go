@@ -1,7 +1,7 @@
 package projections
 
 import (
-	"encoding/json"
+	"context"
 	"net/url"
 
 	"github.com/foldboard/foldboard/domain/blog"
@@ -36,47 +36,46 @@ type Post = StreamView[blog.State]
 // Posts keeps a view of every post, as Streams does for every domain, and
 // also marks the author's drafts topic when a draft changes (is created,
 // retitled, or published and so leaves the drafts): the drafts list is one
-// fragment per author, the same for every page of that author.
+// fragment per author, the same for every page of that author. Its lists
+// are the published posts and each author's drafts; a draft's events are
+// its author's private ones.
 type Posts struct {
 	*Streams[blog.State, blog.Event]
-	privateEvents // the drafts' events, by author
 }
+
+const listPublished = "published"
 
 // NewPosts makes an empty posts model.
 func NewPosts() *Posts {
-	return &Posts{Streams: NewStreams(blog.Decider(), TopicPosts)}
+	s := NewStreams(blog.Decider(), TopicPosts)
+	s.listsOf = func(p Post) []string {
+		switch {
+		case p.State.Published:
+			return []string{listPublished}
+		case p.State.Exists:
+			return []string{draftsList(p.State.Author)}
+		}
+		return nil
+	}
+	s.shareOf = draftShare
+	return &Posts{Streams: s}
 }
+
+func draftsList(author string) string { return "drafts/" + url.PathEscape(author) }
 
 // Apply evolves the post's view, and marks its author's drafts topic when the
 // post was a draft.
 func (m *Posts) Apply(env es.Envelope, ch *Changes) error {
-	if env.Stream.Type != blog.StreamType {
-		return nil
-	}
-	before, _ := m.Get(env.Stream.ID)
-	if err := m.Streams.Apply(env, ch); err != nil {
+	before, after, err := m.apply(env, ch)
+	if err != nil || env.Stream.Type != blog.StreamType {
 		return err
 	}
-	after, _ := m.Get(env.Stream.ID)
-	m.move(draftShare(before), draftShare(after))
 	// A post that was a draft (or did not exist) before the event is in, or
 	// leaves, its author's drafts: created, retitled or published. A
 	// published post never goes back.
 	if !before.State.Published && after.State.Exists {
 		ch.Topic(DraftsTopic(after.State.Author))
 	}
-	return nil
-}
-
-// Load restores one post's view.
-func (m *Posts) Load(key string, doc json.RawMessage) error {
-	id := key[len(blog.StreamType)+1:]
-	before, _ := m.Get(id)
-	if err := m.Streams.Load(key, doc); err != nil {
-		return err
-	}
-	after, _ := m.Get(id)
-	m.move(draftShare(before), draftShare(after))
 	return nil
 }
 
@@ -89,20 +88,14 @@ func draftShare(p Post) share {
 	return share{p.State.Author, p.Version}
 }
 
-// Published lists the published posts, newest first.
-func (m *Posts) Published() []Post {
-	return m.List(published)
-}
-
 // NewestPublished returns the n newest published posts and how many there
 // are (see Newest).
-func (m *Posts) NewestPublished(n int) ([]Post, int) {
-	return m.Newest(n, published)
+func (m *Posts) NewestPublished(ctx context.Context, n int) ([]Post, int, error) {
+	return m.Newest(ctx, n, listPublished)
 }
 
-func published(p Post) bool { return p.State.Published }
-
-// Drafts lists an author's drafts, newest first.
-func (m *Posts) Drafts(author string) []Post {
-	return m.List(func(p Post) bool { return p.State.Exists && !p.State.Published && p.State.Author == author })
+// Drafts lists an author's drafts, newest first: the ListLimit newest.
+func (m *Posts) Drafts(ctx context.Context, author string) ([]Post, error) {
+	drafts, _, err := m.Newest(ctx, ListLimit, draftsList(author))
+	return drafts, err
 }

@@ -84,13 +84,21 @@ func checkPosts(t *testing.T, what string, m *Posts, facts map[string]postFacts)
 		}
 	}
 	slices.Sort(published)
-	if got := summary(m.Published()); !slices.Equal(got, published) {
+	all, total, err := m.NewestPublished(t.Context(), ListLimit)
+	if err != nil || total != len(published) {
+		t.Fatalf("%s: %d published, %v; want %d", what, total, err, len(published))
+	}
+	if got := summary(all); !slices.Equal(got, published) {
 		t.Fatalf("%s: published\n got %q\nwant %q", what, got, published)
 	}
 	for _, a := range authors {
 		want := drafts[a]
 		slices.Sort(want)
-		if got := summary(m.Drafts(a)); !slices.Equal(got, want) {
+		list, err := m.Drafts(t.Context(), a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := summary(list); !slices.Equal(got, want) {
 			t.Fatalf("%s: drafts of %s\n got %q\nwant %q", what, a, got, want)
 		}
 	}

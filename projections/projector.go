@@ -28,6 +28,7 @@ type Projector struct {
 	onBatch   func(BatchStats)
 	onApplied func(ctx context.Context, from string, b es.Batch)
 	stopOn    func(error) bool
+	events    StreamReader
 	pending   pendingAppends
 	// applying is held while a batch of the feed, or a retry, is applied:
 	// both use unsaved and the models, which are not safe for two at once.
@@ -95,6 +96,10 @@ type Config struct {
 	// StopOn, when set, says which feed errors end Run (returned) instead
 	// of a resume from the checkpoint: a follower's "behind" reloads.
 	StopOn func(error) bool
+	// Events, when set, is the event store: a view read back on demand
+	// from saves behind what the projector applied (a follower's, whose
+	// holder saves) is brought up to it with the stream's events.
+	Events StreamReader
 }
 
 // BatchStats describe one applied batch.
@@ -121,7 +126,7 @@ func NewProjector(cfg Config) *Projector {
 	p := &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
-		onApplied: cfg.OnApplied, stopOn: cfg.StopOn,
+		onApplied: cfg.OnApplied, stopOn: cfg.StopOn, events: cfg.Events,
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
@@ -133,9 +138,33 @@ func NewProjector(cfg Config) *Projector {
 			if m, ok := m.(onDemand); ok {
 				m.readFrom(read)
 			}
+			if m, ok := m.(streamsOnDemand); ok {
+				m.readStreamsFrom(p.readers(r))
+			}
 		}
 	}
 	return p
+}
+
+// readers are what the models read on demand (streamsOnDemand) read with:
+// the store's documents through r, the stream's events (when the projector
+// has them) after a saved view's version up to the one the catalogue has
+// applied.
+func (p *Projector) readers(r es.ReadModelReader) storeReaders {
+	rs := storeReaders{
+		one: func(ctx context.Context, key string) (json.RawMessage, error) { return r.ReadModel(ctx, p.name, key) },
+		docs: func(ctx context.Context, q es.DocRange) ([]es.Doc, error) {
+			return r.ReadModelRange(ctx, p.name, q)
+		},
+	}
+	if p.events != nil {
+		rs.events = p.events
+		rs.applied = func(ref es.StreamRef) int64 {
+			v, _ := p.cat.applied(ref)
+			return v
+		}
+	}
+	return rs
 }
 
 // Doc returns the current document under key: the one its model holds, or,
@@ -216,9 +245,9 @@ func (p *Projector) load(ctx context.Context) (string, map[string]json.RawMessag
 	if !ok || !ok2 || len(lazy) == 0 {
 		return p.store.LoadReadModels(ctx, p.name)
 	}
-	skip := make([]string, len(lazy))
-	for i, m := range lazy {
-		skip[i] = m.loadPrefix()
+	var skip []string
+	for _, m := range lazy {
+		skip = append(skip, m.loadPrefixes()...)
 	}
 	checkpoint, docs, err := loader.LoadReadModelsExcept(ctx, p.name, skip)
 	if err != nil {
@@ -356,6 +385,7 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	if err := p.save(ctx, b.Checkpoint, ch); err != nil {
 		return err
 	}
+	p.unpin()
 	if p.onApplied != nil {
 		p.onApplied(ctx, previous, b)
 	}
@@ -457,6 +487,7 @@ read:
 	if err := p.save(ctx, checkpoint, ch); err != nil {
 		return res, err
 	}
+	p.unpin()
 	if now, _ := p.cat.Stream(ref); now.Parked != "" {
 		res.Parked = now.Parked
 	}
@@ -473,6 +504,16 @@ func (p *Projector) prefetch(ctx context.Context, events []es.Envelope) error {
 		}
 	}
 	return nil
+}
+
+// unpin lets the models' prefetchers go of what they read for a batch
+// once it is applied and saved.
+func (p *Projector) unpin() {
+	for _, m := range p.models {
+		if m, ok := m.(batchPinner); ok {
+			m.unpin()
+		}
+	}
 }
 
 // noteAppended keeps the earliest append time of the unsaved events.

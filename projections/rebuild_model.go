@@ -159,7 +159,17 @@ func (p *Projector) replaceModel(ctx context.Context, events StreamReader, old, 
 			}
 		}
 	}
-	return p.save(ctx, checkpoint, p.unsaved)
+	if err := p.save(ctx, checkpoint, p.unsaved); err != nil {
+		return err
+	}
+	// Every document of fresh is saved now: from here it holds only what
+	// is hot, as the one it replaced did.
+	if m, ok := fresh.(streamsOnDemand); ok {
+		if r, ok := readsOnDemand(p.store); ok {
+			m.readStreamsFrom(p.readers(r))
+		}
+	}
+	return nil
 }
 
 // firstParked is a stream the catalogue parked, if any.

@@ -23,12 +23,15 @@ type Setup struct {
 	// OnApplied and StopOn are the projectors' (Config).
 	OnApplied func(ctx context.Context, from string, b es.Batch)
 	StopOn    func(error) bool
+	// Events is the event store, which views read back on demand are
+	// brought up to date from (Config.Events).
+	Events StreamReader
 }
 
 // NewSetup is the setup for a store: its feed, read models and write limit.
 func NewSetup(b es.Backend, read func() *ReadSide, log *slog.Logger) Setup {
 	limit, _ := b.Store.(es.StreamWriteLimit)
-	return Setup{Feed: b.Feed, Store: b.ReadModels, Log: log, WriteLimit: limit, NewReadSide: read}
+	return Setup{Feed: b.Feed, Store: b.ReadModels, Log: log, WriteLimit: limit, NewReadSide: read, Events: b.Store}
 }
 
 // New makes empty read models and their projector, saved under name;
@@ -40,6 +43,7 @@ func (s Setup) New(name string, onChange func(p *Projector, topics []string)) Cu
 	p = NewProjector(Config{
 		Name: name, Feed: s.Feed, Store: s.Store, Log: s.Log, SaveEvery: DefaultSaveEvery,
 		Models: read.Models(), OnBatch: s.OnBatch, WriteLimit: s.WriteLimit, OnApplied: s.OnApplied, StopOn: s.StopOn,
+		Events: s.Events,
 		OnChange: func(topics []string) {
 			if onChange != nil {
 				onChange(p, topics)

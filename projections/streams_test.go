@@ -1,45 +1,344 @@
 package projections
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/foldboard/foldboard/domain/cart"
+	"github.com/foldboard/foldboard/es"
+	"github.com/foldboard/foldboard/es/sqlite"
 )
 
-// Newest is the head of the whole list, in its order, ties included, and
-// counts what it leaves out.
-func TestNewestIsTheHeadOfTheWholeList(t *testing.T) {
-	m := NewStreams(cart.Decider(), TopicCarts)
-	rng := rand.New(rand.NewPCG(3, 4))
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 300 {
-		id := fmt.Sprintf("c-%03d", i)
-		// 50 distinct start times for 300 carts: ties, ordered by id.
-		m.views[id] = &StreamView[cart.State]{ID: id, State: cart.State{Items: i % 7},
-			Created: base.Add(time.Duration(rng.IntN(50)) * time.Second)}
+// ownedCartCommand is a random cart command of one of a few people, or of
+// nobody (a cart from before owners).
+func ownedCartCommand(rng *rand.Rand, s cart.State) (cart.Command, string) {
+	cmd, _ := cartCommand(rng, s)
+	actor := pick(rng, "ana", "bo", "cy d", "")
+	switch c := cmd.(type) {
+	case cart.AddItem:
+		c.Actor, c.Admin = actor, true
+		cmd = c
+	case cart.RemoveItem:
+		c.Actor, c.Admin = actor, true
+		cmd = c
+	case cart.CheckOut:
+		c.Actor, c.Admin = actor, true
+		cmd = c
 	}
-	ids := func(vs []StreamView[cart.State]) []string {
-		out := make([]string, len(vs))
-		for i, v := range vs {
-			out[i] = v.ID
+	return cmd, actor
+}
+
+// viewers are who the carts list is asked for: anonymous, each person,
+// an admin.
+var viewers = []struct {
+	name  string
+	admin bool
+}{{"", false}, {"ana", false}, {"bo", false}, {"cy d", false}, {"ed", false}, {"admin", true}}
+
+// wantVisible is the carts list a viewer sees, from every view: the
+// newest n it may see, and how many.
+func wantVisible(all []Cart, name string, admin bool, n int) ([]string, int) {
+	var seen []Cart
+	for _, c := range all {
+		if admin || c.State.Owner == "" || (name != "" && c.State.Owner == name) {
+			seen = append(seen, c)
 		}
-		return out
 	}
-	even := func(v StreamView[cart.State]) bool { return v.State.Items%2 == 0 }
-	for name, keep := range map[string]func(StreamView[cart.State]) bool{"all": nil, "even": even} {
-		all := m.List(keep)
-		for _, n := range []int{0, 1, 7, ListLimit, len(all), len(all) + 5} {
-			got, total := m.Newest(n, keep)
-			if total != len(all) {
-				t.Errorf("%s, n=%d: total %d, want %d", name, n, total, len(all))
+	slices.SortFunc(seen, newestFirst)
+	return viewIDs(seen[:min(n, len(seen))]), len(seen)
+}
+
+func viewIDs[S any](vs []StreamView[S]) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = fmt.Sprintf("%s@%d", v.ID, v.Version)
+	}
+	return out
+}
+
+// everyCart is every view the model holds in memory (all of them, with no
+// store to read back from).
+func everyCart(m *Carts) []Cart {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Cart
+	for _, v := range m.unsaved {
+		out = append(out, *v)
+	}
+	return out
+}
+
+// checkCarts compares what m answers (the lists for every viewer, each
+// cart's view) with the views of want, a model that holds them all.
+func checkCarts(t *testing.T, what string, m *Carts, want []Cart) {
+	t.Helper()
+	ctx := t.Context()
+	for _, v := range viewers {
+		for _, n := range []int{0, 1, 7, ListLimit} {
+			wantIDs, wantTotal := wantVisible(want, v.name, v.admin, n)
+			got, total, err := m.Visible(ctx, n, v.name, v.admin)
+			if err != nil {
+				t.Fatalf("%s: %s's list: %v", what, v.name, err)
 			}
-			if want := ids(all[:min(n, len(all))]); !slices.Equal(ids(got), want) {
-				t.Errorf("%s, n=%d: %v, want %v", name, n, ids(got), want)
+			if total != wantTotal || !slices.Equal(viewIDs(got), wantIDs) {
+				t.Errorf("%s: %s (admin %v) sees %d of %d %v, want %d of %d %v", what, v.name, v.admin, len(got), total, viewIDs(got), len(wantIDs), wantTotal, wantIDs)
 			}
 		}
+	}
+	for _, w := range want {
+		got, ok, err := m.Get(ctx, w.ID)
+		if err != nil || !ok {
+			t.Fatalf("%s: %s: %v, %v", what, w.ID, ok, err)
+		}
+		a, b := canon(got), canon(w)
+		if a != b {
+			t.Errorf("%s: %s is\n%s\nwant\n%s", what, w.ID, a, b)
+		}
+	}
+	if _, ok, err := m.Get(ctx, "never"); ok || err != nil {
+		t.Errorf("%s: a cart with no events: %v, %v", what, ok, err)
+	}
+}
+
+// canon is a view's document with its times in UTC (a store may hand an
+// event's time back in another zone: only its instant counts).
+func canon(c Cart) string {
+	c.Created, c.Updated = c.Created.UTC(), c.Updated.UTC()
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// The lists a model held whole answers are its newest views, for each
+// viewer exactly the carts Viewer.Sees, with the count of all of them.
+func TestNewestHeldIsTheHeadOfTheWholeList(t *testing.T) {
+	for seed := range uint64(30) {
+		rng := rand.New(rand.NewPCG(seed, 4))
+		log := randomLog(t, rng, cart.Decider(), 1+rng.IntN(150), rng.IntN(600), ownedCartCommand)
+		m := NewCarts()
+		applyAll(t, log, m)
+		checkCarts(t, fmt.Sprintf("seed %d", seed), m, everyCart(m))
+	}
+}
+
+// appendLog writes a log to a real SQLite store, each event at its version.
+func appendLog(t *testing.T, store *sqlite.Store, log []es.Envelope) {
+	t.Helper()
+	for _, env := range log {
+		req := es.AppendRequest{Stream: env.Stream, Expected: env.Version - 1, Events: []es.Envelope{env},
+			State: es.StateRecord{Version: env.Version, Data: json.RawMessage(`{}`)}}
+		if _, err := store.Append(t.Context(), req); err != nil {
+			t.Fatalf("appending %s v%d: %v", env.Stream, env.Version, err)
+		}
+	}
+}
+
+// runProjector runs a projector of m over the store's log until it holds
+// every event, saving (deferred) to saves; stop ends it.
+func runProjector(t *testing.T, store *sqlite.Store, saves es.ReadModelStore, log []es.Envelope, m Model, configure func(*Carts)) (p *Projector, stop func()) {
+	t.Helper()
+	p = NewProjector(Config{
+		Name: "test", Feed: store.Feed(), Store: saves, Models: []Model{m}, SaveEvery: 20 * time.Millisecond,
+		Events: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if c, ok := m.(*Carts); ok && configure != nil {
+		configure(c)
+	}
+	if err := p.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	stop = func() { cancel(); <-done }
+	last := map[es.StreamRef]int64{}
+	for _, env := range log {
+		last[env.Stream] = env.Version
+	}
+	wait, cancelWait := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelWait()
+	for ref, v := range last {
+		if !p.WaitFor(wait, ref, v) {
+			stop()
+			t.Fatalf("the projector did not reach %s version %d", ref, v)
+		}
+	}
+	return p, stop
+}
+
+// tinyCache makes the model keep next to nothing of what was saved, so
+// that almost every read is one of the store.
+func tinyCache(m *Carts) { m.cache = newBytesCache[string](4096, cachedView[cart.State].cost) }
+
+// A model read on demand from a real store answers what a model holding
+// every view does: each cart's view and the lists of every viewer, read
+// from the index the projector saved with the views; the same after a
+// restart, which loads none of them.
+func TestStreamsReadOnDemandAnswerAsTheWholeFold(t *testing.T) {
+	for seed := range uint64(4) {
+		rng := rand.New(rand.NewPCG(seed, 5))
+		log := randomLog(t, rng, cart.Decider(), 20+rng.IntN(150), 200+rng.IntN(600), ownedCartCommand)
+		whole := NewCarts()
+		applyAll(t, log, whole)
+		want := everyCart(whole)
+
+		store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		appendLog(t, store, log)
+		what := fmt.Sprintf("seed %d", seed)
+		m := NewCarts()
+		_, stop := runProjector(t, store, store, log, m, tinyCache)
+		if err := waitSaved(t, m); err != nil {
+			t.Fatal(err)
+		}
+		checkCarts(t, what, m, want)
+		if held := len(everyCart(m)); held != 0 {
+			t.Errorf("%s: %d views held unsaved after every save", what, held)
+		}
+		stop()
+		again := NewCarts()
+		_, stop = runProjector(t, store, store, log, again, tinyCache)
+		checkCarts(t, what+" after a restart", again, want)
+		if n := len(everyCart(again)); n != 0 {
+			t.Errorf("%s: a restart loaded %d views", what, n)
+		}
+		stop()
+	}
+}
+
+// waitSaved waits until the model holds no view unsaved.
+func waitSaved(t *testing.T, m *Carts) error {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if len(everyCart(m)) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("views still unsaved after 30 s: %d", len(everyCart(m)))
+}
+
+// noSaves is a follower's store of read models: it saves nothing (its
+// holder saves) and reads what is saved.
+type noSaves struct{ *sqlite.Store }
+
+func (noSaves) SaveReadModels(context.Context, string, string, map[string]json.RawMessage) error {
+	return nil
+}
+
+// A projector whose saves are not its own (a follower's, whose holder
+// saves behind it, here never) reads a view it let go of from the saves
+// and folds the stream's events after it up to what it applied: each view
+// is the whole fold's, never one older.
+func TestAViewLetGoIsBroughtUpToWhatWasAppliedFromTheEvents(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	log := randomLog(t, rng, cart.Decider(), 60, 500, ownedCartCommand)
+	whole := NewCarts()
+	applyAll(t, log, whole)
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	appendLog(t, store, log)
+	m := NewCarts()
+	_, stop := runProjector(t, store, noSaves{store}, log, m, tinyCache)
+	defer stop()
+	if err := waitSaved(t, m); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, w := range everyCart(whole) {
+		got, ok, err := m.Get(ctx, w.ID)
+		a, b := canon(got), canon(w)
+		if err != nil || !ok || a != b {
+			t.Errorf("%s: %v %v\n%s\nwant\n%s", w.ID, ok, err, a, b)
+		}
+	}
+}
+
+// Readers of views while the projector applies and saves, with a cache
+// that lets go of almost everything, never see a view older than one they
+// saw before.
+func TestAViewReadOnDemandNeverGoesBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	log := randomLog(t, rng, cart.Decider(), 12, 1500, ownedCartCommand)
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	m := NewCarts()
+	p := NewProjector(Config{
+		Name: "test", Feed: store.Feed(), Store: store, Models: []Model{m}, SaveEvery: time.Millisecond,
+		Events: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	tinyCache(m)
+	if err := p.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var problems []string
+	reads := 0
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := map[string]int64{}
+			for i := 0; ctx.Err() == nil; i++ {
+				id := fmt.Sprintf("s-%d", (i+r)%12)
+				v, _, err := m.Get(ctx, id)
+				if err != nil {
+					if ctx.Err() == nil {
+						mu.Lock()
+						problems = append(problems, err.Error())
+						mu.Unlock()
+					}
+					return
+				}
+				mu.Lock()
+				reads++
+				if v.Version < seen[id] {
+					problems = append(problems, fmt.Sprintf("%s at v%d after v%d", id, v.Version, seen[id]))
+				}
+				mu.Unlock()
+				seen[id] = v.Version
+			}
+		}()
+	}
+	appendLog(t, store, log)
+	last := map[es.StreamRef]int64{}
+	for _, env := range log {
+		last[env.Stream] = env.Version
+	}
+	wait, stopWait := context.WithTimeout(ctx, 60*time.Second)
+	for ref, v := range last {
+		if !p.WaitFor(wait, ref, v) {
+			t.Errorf("the projector did not reach %s v%d", ref, v)
+		}
+	}
+	stopWait()
+	cancel()
+	wg.Wait()
+	<-done
+	if len(problems) > 0 {
+		t.Fatalf("%d reads, went back: %v", reads, problems[:min(len(problems), 10)])
+	}
+	if reads < 100 {
+		t.Fatalf("only %d reads", reads)
 	}
 }

@@ -118,13 +118,15 @@ func TestReplayFromSnapshotsAgreesWithFoldFromScratch(t *testing.T) {
 	read := p.Read
 	for ref, want := range finals {
 		if want.version == 0 {
-			if _, ok := want.module.ReadState(read, ref.ID); ok {
+			if _, ok, err := want.module.ReadState(t.Context(), read, ref.ID); ok || err != nil {
 				t.Errorf("a read model of %s, which has no events", ref)
 			}
 			continue
 		}
-		got, ok := want.module.ReadState(read, ref.ID)
-		if !ok {
+		got, ok, err := want.module.ReadState(t.Context(), read, ref.ID)
+		if err != nil {
+			t.Errorf("reading the read model of %s: %v", ref, err)
+		} else if !ok {
 			t.Errorf("no read model of %s", ref)
 		} else if !testsupport.SameJSON(t, got, want.state) {
 			t.Errorf("read model of %s:\n%s\nwant\n%s", ref, testsupport.JSON(t, got), testsupport.JSON(t, want.state))
