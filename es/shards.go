@@ -60,6 +60,11 @@ type ShardPosition struct {
 	// checkpoint needs of the shard can be trimmed (a shard read to its
 	// end, or one it has not met).
 	Expires time.Time
+	// CaughtUp: the checkpoint stands at the newest record of the shard,
+	// as a read that found nothing after it said a moment ago. Nothing of
+	// the shard is unread, so nothing is at risk: its countdown is
+	// CountdownCaughtUp.
+	CaughtUp bool
 }
 
 // Bootstrap is a re-bootstrap of a feed from the events table: when it
@@ -87,6 +92,8 @@ const (
 	CountdownAmber  Countdown = "amber"  // less than RetentionAmber
 	CountdownRed    Countdown = "red"    // less than RetentionRed
 	CountdownPassed Countdown = "passed" // a feed started from the checkpoint re-bootstraps
+	// CountdownCaughtUp: nothing of the shard is unread (CaughtUp).
+	CountdownCaughtUp Countdown = "caughtUp"
 )
 
 // Left is how long until the retention passes the checkpoint in the shard
@@ -98,6 +105,8 @@ func (p ShardPosition) Level(now time.Time) Countdown {
 	switch left := p.Left(now); {
 	case p.Expires.IsZero():
 		return CountdownNone
+	case p.CaughtUp:
+		return CountdownCaughtUp
 	case left <= 0:
 		return CountdownPassed
 	case left < RetentionRed:

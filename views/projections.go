@@ -20,7 +20,8 @@ type BoardStream struct {
 // BoardShard is one shard: its state, its age (-1: not known), the
 // checkpoint's sequence number in it and when that record was made, and the
 // retention countdown: Left and its colour, Countdown ("" where nothing can
-// expire, "ok", "amber", "red", "passed").
+// expire, "ok", "amber", "red", "passed"; "caughtUp" where nothing of the
+// shard is unread).
 type BoardShard struct {
 	ID, Parent, State string
 	Age               time.Duration
@@ -58,6 +59,8 @@ func countdownText(s BoardShard) string {
 	switch s.Countdown {
 	case "":
 		return "—"
+	case "caughtUp":
+		return "caught up: nothing unread"
 	case "passed":
 		return "passed: a restart re-bootstraps from the events table"
 	case "amber":

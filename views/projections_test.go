@@ -22,6 +22,7 @@ func TestTheShardRowsColourTheirCountdownAndSayIt(t *testing.T) {
 			{ID: "C", Parent: "A", State: "closed", Age: -1, Position: "0200", Left: 11*time.Hour + 5*time.Minute, Countdown: "amber"},
 			{ID: "D", Parent: "A", State: "open", Age: time.Hour, Left: 3*time.Hour + 30*time.Second, Countdown: "red"},
 			{ID: "E", State: "trimmed", Age: 50 * time.Hour, Position: "0050", Left: -time.Hour, Countdown: "passed"},
+			{ID: "F", Parent: "A", State: "open", Age: 13 * time.Hour, Position: "0300", Left: 11 * time.Hour, Countdown: "caughtUp"},
 		}}}
 	doc := parseComponent(t, func(buf *bytes.Buffer) error { return ProjectionsLive(b).Render(context.Background(), buf) })
 	want := map[string][2]string{
@@ -30,6 +31,7 @@ func TestTheShardRowsColourTheirCountdownAndSayIt(t *testing.T) {
 		"C": {"amber", "11 h 5 min left (under 12 h)"},
 		"D": {"red", "3 h 0 min left (under 4 h)"},
 		"E": {"passed", "passed: a restart re-bootstraps from the events table"},
+		"F": {"caughtUp", "caught up: nothing unread"},
 	}
 	rows := find(doc, func(n *html.Node) bool { return attr(n, "data-shard") != "" })
 	if len(rows) != len(want) {

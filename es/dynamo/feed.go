@@ -817,6 +817,7 @@ func (t *tailer) getRecords(ctx context.Context, sh *shard, take func(stypes.Rec
 		sh.lastRead, sh.lastReadAt = aws.ToString(r.Dynamodb.SequenceNumber), recordTime(r)
 	}
 	n := len(out.Records)
+	t.s.tips.read(sh.id, sh.lastRead, n, now)
 	switch {
 	case out.NextShardIterator == nil:
 		sh.closed, sh.iter, t.describeNow = true, "", true

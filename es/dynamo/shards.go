@@ -97,6 +97,12 @@ func (s *Store) listShards(ctx context.Context) (arn string, shards []listedShar
 //   - a shard it names that has left the stream: passed already;
 //   - a shard read to its end, or one it has not met: never.
 //
+// A shard where the checkpoint stands at the newest record this process's
+// feed found there, with a read that found nothing after it within the
+// last minute, is caught up: nothing in it is unread, so nothing the
+// retention takes is lost (a feed resuming there after the record has
+// gone still re-bootstraps).
+//
 // The last re-bootstrap the checkpoint tells of comes with it, and whether
 // the checkpoint is still in it.
 func (f *Feed) Shards(ctx context.Context, from string, now time.Time) (es.ShardReport, error) {
@@ -162,6 +168,7 @@ func (f *Feed) Shards(ctx context.Context, from string, now time.Time) (es.Shard
 				p.State = es.ShardClosed
 			}
 			p = position(p)
+			p.CaughtUp = f.s.tips.caughtUp(ls.id, p.Position, now)
 		}
 		all = append(all, p)
 	}

@@ -87,12 +87,26 @@ func TestTheRetentionCountdownFollowsTheCheckpointThroughAShardTree(t *testing.T
 	if sib.State != es.ShardOpen || sib.Position != "" || !sib.Expires.Equal(made.Add(20*time.Hour)) {
 		t.Errorf("sibling: %+v, want open, no position, expiring 20 h after the checkpoint (%v)", sib, made)
 	}
+	// The feed reads on and finds nothing more: the checkpoint stands at
+	// the newest record of the child (and the sibling has none), so
+	// nothing there is unread and nothing is at risk: caught up. A
+	// checkpoint behind the child's newest record is not.
+	l.quiet(100 * time.Millisecond)
+	got = byID(l.shards(l.cp, time.Now()))
+	if c, sib := got[child], got[sibling]; !c.CaughtUp || c.Level(time.Now()) != es.CountdownCaughtUp || !sib.CaughtUp {
+		t.Errorf("caught up: child %+v, sibling %+v", c, sib)
+	}
+	behind := l.checkpointAt(map[string]string{child: seqs[0], sibling: ""}, parent)
+	if c := byID(l.shards(behind, time.Now()))[child]; c.CaughtUp || c.Level(time.Now()) != es.CountdownOK {
+		t.Errorf("a checkpoint behind the child's newest record: %+v", c)
+	}
+	// Hours on, no read has said so since: the countdown again.
 	for _, step := range []struct {
 		after time.Duration
 		left  time.Duration
 		level es.Countdown
 	}{
-		{0, 24 * time.Hour, es.CountdownOK},
+		{0, 24 * time.Hour, es.CountdownCaughtUp},
 		{11*time.Hour + 59*time.Minute, 12*time.Hour + time.Minute, es.CountdownOK},
 		{12*time.Hour + time.Minute, 11*time.Hour + 59*time.Minute, es.CountdownAmber},
 		{20*time.Hour + time.Minute, 3*time.Hour + 59*time.Minute, es.CountdownRed},
@@ -127,7 +141,7 @@ func TestTheRetentionCountdownFollowsTheCheckpointThroughAShardTree(t *testing.T
 	if b == nil || b.UnderWay || !strings.Contains(b.Why, "records of shard "+child+" were trimmed") || b.At.Before(restart.Truncate(time.Second)) {
 		t.Errorf("bootstrap after the trim: %+v", b)
 	}
-	if c := byID(rep)[child]; c.State != es.ShardOpen || c.Level(time.Now()) != es.CountdownOK || c.PositionAt.Before(restart.Truncate(time.Second)) {
+	if c := byID(rep)[child]; c.State != es.ShardOpen || !c.CaughtUp || c.Left(time.Now()) < 23*time.Hour || c.PositionAt.Before(restart.Truncate(time.Second)) {
 		t.Errorf("child after the re-bootstrap: %+v", c)
 	}
 }

@@ -115,6 +115,9 @@ type Store struct {
 
 	// shardList is the last listing of the stream's shards (Feed.Shards).
 	shardList shardList
+	// tips are the shards' newest records as this process's feeds read
+	// them (Feed.Shards: caught up).
+	tips tips
 }
 
 // localAppend is an append this process made: the stream's version after it.
