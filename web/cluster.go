@@ -31,8 +31,10 @@ type Cluster struct {
 	Lease Lease
 	// Relay carries what the holder applied, the wake-ups and the registry.
 	Relay *relay.Relay
-	// Wake tells the store's feed that another instance appended.
-	Wake func()
+	// Wake tells the store's feed what another instance appended: each
+	// stream named and its version after the append, and more when
+	// something else was appended, unnamed (es/dynamo's Store.Wake).
+	Wake func(appends map[es.StreamRef]int64, more bool)
 }
 
 // Lease is the cluster's projector lease, as es/dynamo's Lease keeps it.
@@ -169,10 +171,13 @@ func (m *member) setRole(r Role) {
 	m.mu.Unlock()
 }
 
-// noteAppend tells the holder (at once) and the registry of an append.
+// noteAppend tells the holder (at once: the stream and its version after
+// the append) and the registry of an append. A result with no events (a
+// repeat answered from the head) appended nothing to tell.
 func (m *member) noteAppend(res es.AppendResult) {
-	m.c.Relay.NotifyAppended()
 	if n := len(res.Events); n > 0 {
+		last := res.Events[n-1]
+		m.c.Relay.NotifyAppended(last.Stream, last.Version)
 		m.mu.Lock()
 		if t := res.Events[n-1].Time; t.After(m.appended) {
 			m.appended = t
@@ -425,15 +430,16 @@ func (f namedFeed) Follow(ctx context.Context, from string, apply func(context.C
 	})
 }
 
-// wakeOnAppends wakes the store's feed when any instance appended.
+// wakeOnAppends wakes the store's feed when any instance appended, with
+// what it appended.
 func (m *member) wakeOnAppends(ctx context.Context) {
 	wake := m.c.Relay.Appended(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
-			m.c.Wake()
+		case w := <-wake:
+			m.c.Wake(w.Appends, w.More)
 		}
 	}
 }

@@ -62,7 +62,7 @@ func TestAFollowerIsBehindTheClusterHighWaterMarkAndListsTheInstances(t *testing
 	t.Cleanup(func() { r.Close() })
 	srv, err := web.New(ctx, web.Deps{
 		Backend: es.Backend{Store: store, Feed: store.Feed(), ReadModels: store}, Secret: []byte("s"),
-		Cluster: &web.Cluster{ID: "me", Lease: neverLease{store}, Relay: r, Wake: func() {}},
+		Cluster: &web.Cluster{ID: "me", Lease: neverLease{store}, Relay: r, Wake: func(map[es.StreamRef]int64, bool) {}},
 	})
 	if err != nil {
 		t.Fatal(err)

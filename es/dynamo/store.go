@@ -106,12 +106,17 @@ type Store struct {
 
 	wakeMu sync.Mutex
 	wake   chan struct{} // closed and replaced after every append
-	// unseen is this process's last append to each stream in the last
-	// eagerWindow: a feed polls eagerly while one of them has not reached it.
-	unseen map[es.StreamRef]localAppend
-	// remoteUntil ends the eager polling that another instance's append
-	// asked for (Wake): the feed knows no stream or version of it.
-	remoteUntil time.Time
+	// unseen is the last append to each stream in the last eagerWindow
+	// that this process made or another instance's wake-up named (Wake): a
+	// feed polls eagerly while one of them has not reached it.
+	unseen map[es.StreamRef]knownAppend
+	// unnamedUntil ends the eager polling for appends the feed knows no
+	// stream or version of: a wake-up that named none (Wake's more), or an
+	// append unseen had no room for.
+	unnamedUntil time.Time
+	// pruneAt is when unseen's oldest entry, as of its last pruning, ends
+	// its eagerWindow: no entry expires before.
+	pruneAt time.Time
 
 	// shardList is the last listing of the stream's shards (Feed.Shards).
 	shardList shardList
@@ -120,14 +125,15 @@ type Store struct {
 	tips tips
 }
 
-// localAppend is an append this process made: the stream's version after it.
-type localAppend struct {
+// knownAppend is an append this process made or heard of: the stream's
+// version after it, and when it was noted.
+type knownAppend struct {
 	version int64
 	at      time.Time
 }
 
-// maxUnseen bounds Store.unseen (appends of the last eagerWindow) when no
-// feed prunes it.
+// maxUnseen bounds Store.unseen (appends of the last eagerWindow, local and
+// remote); beyond it an append makes the feeds eager for eagerWindow.
 const maxUnseen = 4096
 
 var (
@@ -254,14 +260,35 @@ func (s *Store) wakeChan() <-chan struct{} {
 	return s.wake
 }
 
-// Wake tells the feeds that another instance appended: they read at once,
-// and eagerly for a little while, as after an append of this process's.
-func (s *Store) Wake() {
+// Wake tells the feeds what another instance appended: appends holds each
+// stream and its version after the append, as the instance's wake-up named
+// it; more says that something else was appended, unnamed (an older
+// instance's wake-up, one that could not be read, a resubscription). The
+// feeds read at once, and eagerly until they have handed on every named
+// version (or for eagerWindow), exactly as after an append of this
+// process's; an unnamed append keeps them eager for eagerWindow. A wake-up
+// that names only what is known already (this process's own append heard
+// back, a repeat) wakes no one, so it costs no read.
+func (s *Store) Wake(appends map[es.StreamRef]int64, more bool) {
+	now := time.Now()
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
-	s.remoteUntil = time.Now().Add(eagerWindow)
-	close(s.wake)
-	s.wake = make(chan struct{})
+	news := false
+	for stream, version := range appends {
+		switch s.noteLocked(now, stream, version) {
+		case noted:
+			news = true
+		case noRoom:
+			more = true
+		}
+	}
+	if more {
+		s.unnamedUntil = now.Add(eagerWindow)
+	}
+	if news || more {
+		close(s.wake)
+		s.wake = make(chan struct{})
+	}
 }
 
 // appended notes a committed append, stream at version, and wakes the feeds:
@@ -271,26 +298,49 @@ func (s *Store) appended(stream es.StreamRef, version int64) {
 	now := time.Now()
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
-	if s.unseen == nil {
-		s.unseen = map[es.StreamRef]localAppend{}
-	}
-	if len(s.unseen) >= maxUnseen {
-		s.pruneUnseenLocked(now)
-	}
-	if len(s.unseen) < maxUnseen {
-		s.unseen[stream] = localAppend{version: version, at: now}
+	if s.noteLocked(now, stream, version) == noRoom {
+		s.unnamedUntil = now.Add(eagerWindow)
 	}
 	close(s.wake)
 	s.wake = make(chan struct{})
 }
 
-// awaiting reports whether one of this process's appends of the last
-// eagerWindow is past what a feed has handed on of its stream (delivered).
+// What noteLocked did with an append.
+type noteResult int
+
+const (
+	noted    noteResult = iota // recorded in unseen: news for the feeds
+	knownYet                   // unseen holds that version or a later one
+	noRoom                     // unseen is full
+)
+
+// noteLocked records stream at version in unseen, which stays within
+// maxUnseen.
+func (s *Store) noteLocked(now time.Time, stream es.StreamRef, version int64) noteResult {
+	if s.unseen == nil {
+		s.unseen = map[es.StreamRef]knownAppend{}
+	}
+	if a, ok := s.unseen[stream]; ok && a.version >= version {
+		return knownYet
+	}
+	if _, ok := s.unseen[stream]; !ok && len(s.unseen) >= maxUnseen {
+		s.pruneUnseenLocked(now)
+		if len(s.unseen) >= maxUnseen {
+			return noRoom
+		}
+	}
+	s.unseen[stream] = knownAppend{version: version, at: now}
+	return noted
+}
+
+// awaiting reports whether one of the appends of the last eagerWindow that
+// this process made or heard of is past what a feed has handed on of its
+// stream (delivered), or an unnamed one may be.
 func (s *Store) awaiting(now time.Time, delivered func(es.StreamRef) int64) bool {
 	s.wakeMu.Lock()
 	defer s.wakeMu.Unlock()
 	s.pruneUnseenLocked(now)
-	if now.Before(s.remoteUntil) {
+	if now.Before(s.unnamedUntil) {
 		return true
 	}
 	for stream, a := range s.unseen {
@@ -301,10 +351,24 @@ func (s *Store) awaiting(now time.Time, delivered func(es.StreamRef) int64) bool
 	return false
 }
 
+// pruneUnseenLocked forgets the appends older than eagerWindow. It scans
+// unseen only once its oldest entry may have expired (pruneAt), so that a
+// full unseen under a flood of wake-ups costs no scan per stream named.
 func (s *Store) pruneUnseenLocked(now time.Time) {
+	if now.Before(s.pruneAt) {
+		return
+	}
+	var oldest time.Time
 	for stream, a := range s.unseen {
-		if now.Sub(a.at) > eagerWindow {
+		switch {
+		case now.Sub(a.at) > eagerWindow:
 			delete(s.unseen, stream)
+		case oldest.IsZero() || a.at.Before(oldest):
+			oldest = a.at
 		}
+	}
+	s.pruneAt = time.Time{}
+	if !oldest.IsZero() {
+		s.pruneAt = oldest.Add(eagerWindow)
 	}
 }

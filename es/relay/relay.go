@@ -10,8 +10,10 @@
 //     es.Feed, with the same projections as the holder, and so holds the same
 //     read models in memory.
 //   - "Something was appended": pub/sub (PUBLISH/SUBSCRIBE), fire and forget.
-//     Any instance calls NotifyAppended after an append; the holder selects on
-//     Appended to read the DynamoDB Stream at once instead of at its idle poll.
+//     Any instance calls NotifyAppended after an append, naming the stream
+//     and its version; the holder selects on Appended to read the DynamoDB
+//     Stream at once instead of at its idle poll, and eagerly only until its
+//     feed has handed those versions on.
 //   - Who is there: the instance registry (Announce, Members), for the
 //     dashboard and /healthz; an instance that stops announcing drops out.
 //
@@ -188,6 +190,8 @@ type Relay struct {
 	}
 
 	notify    chan struct{} // NotifyAppended's pending wake-up, at most one
+	pendingMu sync.Mutex
+	pending   pendingWake // what the pending wake-up names
 	closed    chan struct{}
 	closeOnce sync.Once
 	done      sync.WaitGroup
@@ -212,6 +216,7 @@ func Open(ctx context.Context, url string, opts Options) (*Relay, error) {
 		opts: opts, ropts: ropts, client: redis.NewClient(ropts), keys: newKeys(opts.Prefix),
 		log:    opts.Logger.With("redis", ropts.Addr),
 		notify: make(chan struct{}, 1), closed: make(chan struct{}),
+		pending: pendingWake{max: maxWakePairs},
 	}
 	if err := r.client.Ping(ctx).Err(); err != nil {
 		r.client.Close()
