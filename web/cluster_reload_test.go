@@ -82,7 +82,7 @@ func TestHealthSaysReloadingWhileAnInstanceLoadsTheReadModelsSwappedIn(t *testin
 	t.Cleanup(func() { r.Close() })
 	srv, err := web.New(ctx, web.Deps{
 		Backend: es.Backend{Store: store, Feed: store.Feed(), ReadModels: gated, Settings: store}, Secret: []byte("s"),
-		Cluster: &web.Cluster{ID: "me", Lease: neverLease{store}, Relay: r, Wake: func() {}},
+		Cluster: &web.Cluster{ID: "me", Lease: neverLease{store}, Relay: r, Wake: func(map[es.StreamRef]int64, bool) {}},
 	})
 	if err != nil {
 		t.Fatal(err)
