@@ -35,6 +35,9 @@ type Reactor struct {
 	backoff  time.Duration
 	after    func()
 	fence    func(context.Context) error
+	// order, when the feed has one, places a batch against the reactor's
+	// own checkpoint: a feed shared with other reactors may start behind it.
+	order CheckpointOrder
 
 	// stepDown ends the running Run for good (ErrFenced); set while it runs.
 	stepDown context.CancelCauseFunc
@@ -49,6 +52,10 @@ type Reactor struct {
 	savedAt   time.Time
 	issued    map[string]bool
 	reactedTo string // the checkpoint of the last batch reacted to
+	// chain is the checkpoint of the last batch this reactor took from the
+	// Follow running now ("" at its start): the next one is past it, so
+	// only a reactor not yet on the chain places batches with order.
+	chain string
 	// reacted holds, for each stream with events of the reaction's types,
 	// the version of the last one handled; saved with the checkpoint, a
 	// document a stream (only the ones changed since the last save), as
@@ -169,8 +176,9 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = 100 * time.Millisecond
 	}
+	order, _ := cfg.Feed.(CheckpointOrder)
 	return &Reactor{
-		reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
+		order: order, reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
 		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand, fence: cfg.Fence,
 		changed: map[string]bool{}, issued: map[string]bool{},
@@ -241,36 +249,65 @@ func (r *Reactor) Load(ctx context.Context) error {
 // Run follows the feed until ctx ends, resuming from the last checkpoint
 // after any failure, and asks a timed reaction what is due every Every. It
 // returns an error matching ErrFenced when its fence says another process
-// reacts now (it saves nothing more then), nil when ctx ends.
+// reacts now (it saves nothing more then), nil when ctx ends. Reactors runs
+// several on one Follow of the feed instead.
 func (r *Reactor) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	defer r.start(ctx, stop)()
+	return follow(ctx, r.feed, r.log, []*Reactor{r}, func() (string, error) { return r.resume(), nil }, r.apply)
+}
+
+// start marks the reactor running under ctx, whose stop ends it for good
+// (the fence's ErrFenced), and starts a timed reaction's timer. The
+// function it returns, once ctx has ended, waits for the timer and saves
+// what is not saved yet (unless fenced).
+func (r *Reactor) start(ctx context.Context, stop context.CancelCauseFunc) (end func()) {
 	r.turn.Lock()
 	r.stepDown = stop
 	r.turn.Unlock()
 	r.setRunning(true, nil)
-	defer r.setRunning(false, nil)
-	defer func() {
+	var timer chan struct{}
+	if r.reaction.Schedule != nil {
+		timer = make(chan struct{})
+		go func() { defer close(timer); r.runTimer(ctx) }()
+	}
+	return func() {
+		if timer != nil {
+			<-timer
+		}
 		if !errors.Is(context.Cause(ctx), ErrFenced) {
 			r.flush(ctx)
 		}
-	}()
-	if r.reaction.Schedule != nil {
-		done := make(chan struct{})
-		defer func() { <-done }()
-		go func() { defer close(done); r.runTimer(ctx) }()
+		r.setRunning(false, nil)
 	}
+}
+
+// resume is where a new Follow takes the reactor up: its checkpoint.
+func (r *Reactor) resume() string {
+	r.turn.Lock()
+	defer r.turn.Unlock()
+	r.chain = ""
+	return r.reactedTo
+}
+
+// follow follows feed from where resume says, applying each batch with
+// apply, again after each failure with a growing pause, until ctx ends
+// (nil) or a reactor's fence ends it (the error, matching ErrFenced): the
+// loop of one reactor (Reactor.Run) and of several on one feed
+// (Reactors.Run), whose reactors share ctx and its stop.
+func follow(ctx context.Context, feed Feed, log *slog.Logger, rs []*Reactor, resume func() (string, error), apply func(context.Context, Batch) error) error {
 	delay := 100 * time.Millisecond
 	for {
-		r.turn.Lock()
-		from := r.reactedTo
-		r.turn.Unlock()
-		err := r.feed.Follow(ctx, from, r.apply)
-		if errors.Is(err, ErrFenced) || (err != nil && ctx.Err() == nil && r.fenced(ctx)) {
-			r.fail(fmt.Errorf("%w: %w", ErrFenced, err))
+		from, err := resume()
+		if err == nil {
+			err = feed.Follow(ctx, from, apply)
+		}
+		if errors.Is(err, ErrFenced) || (err != nil && ctx.Err() == nil && anyFenced(ctx, rs)) {
+			rs[0].fail(fmt.Errorf("%w: %w", ErrFenced, err))
 		}
 		if cause := context.Cause(ctx); errors.Is(cause, ErrFenced) {
-			r.log.Warn("reactor stepping down: another process reacts now", "err", cause)
+			log.Warn("reactor stepping down: another process reacts now", "err", cause)
 			return cause
 		}
 		if ctx.Err() != nil {
@@ -279,13 +316,25 @@ func (r *Reactor) Run(ctx context.Context) error {
 		if err == nil {
 			err = errors.New("feed ended")
 		}
-		r.log.Error("reactor feed failed; resuming from checkpoint", "err", err, "retry_in", delay)
-		r.setRunning(true, err)
+		log.Error("reactor feed failed; resuming from checkpoint", "err", err, "retry_in", delay)
+		for _, r := range rs {
+			r.setRunning(true, err)
+		}
 		if !sleep(ctx, delay) {
 			return nil
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
+}
+
+// anyFenced asks the reactors' fences whether another process reacts now.
+func anyFenced(ctx context.Context, rs []*Reactor) bool {
+	for _, r := range rs {
+		if r.fenced(ctx) {
+			return true
+		}
+	}
+	return false
 }
 
 // fenced asks the fence whether another process reacts now.
@@ -338,6 +387,18 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 	r.turn.Lock()
 	defer r.turn.Unlock()
 	previous := r.reactedTo
+	placed := r.order != nil && previous != "" && previous != r.chain
+	if placed {
+		// A feed shared with reactors further behind: a batch this
+		// reactor's checkpoint covers was done before, and is passed over.
+		done, err := r.order.Covers(previous, b.Checkpoint)
+		if err != nil {
+			return fmt.Errorf("reactor %s: placing a batch: %w", r.name, err)
+		}
+		if done {
+			return nil
+		}
+	}
 	handled := false // an event of the batch was: its checkpoint is saved
 	for _, env := range b.Events {
 		if !r.reaction.reactsTo(env) || env.Version <= r.reacted[env.Stream] {
@@ -369,9 +430,26 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 			}
 		}
 	}
-	r.reactedTo = b.Checkpoint
+	next := b.Checkpoint
+	if placed {
+		// A batch that straddles the checkpoint: its events done before
+		// were passed over by their streams' versions. One the feed cannot
+		// place past the checkpoint leaves it where it is (never moved
+		// back), until a batch that is.
+		ahead, err := r.order.Covers(b.Checkpoint, previous)
+		if err != nil {
+			return fmt.Errorf("reactor %s: placing a batch: %w", r.name, err)
+		}
+		if !ahead {
+			next = previous
+		}
+	}
+	r.reactedTo = next
+	if next == b.Checkpoint {
+		r.chain = next
+	}
 	if handled || r.unsaved || len(r.changed) > 0 || time.Since(r.savedAt) >= saveEvery {
-		return r.save(ctx, b.Checkpoint)
+		return r.save(ctx, next)
 	}
 	return nil
 }

@@ -162,6 +162,20 @@ type Feed interface {
 	Follow(ctx context.Context, from string, apply func(context.Context, Batch) error) error
 }
 
+// CheckpointOrder is implemented by a feed whose checkpoints can be put in
+// order, so that several readers of the log (the reactors) can follow one
+// Follow of it from the oldest of their checkpoints, each passing over what
+// its own had already handed on.
+type CheckpointOrder interface {
+	// Covers reports whether checkpoint a is at or past b: every event the
+	// feed had handed on when it made b, it had handed on when it made a.
+	// Every checkpoint covers "" and "" covers only "". A checkpoint the
+	// feed cannot place against b (another stream, positions neither ahead
+	// nor behind) does not cover it: a false answer costs a reader events
+	// handed on again, never one missed.
+	Covers(a, b string) (bool, error)
+}
+
 // MaxDocsPerSave bounds the documents of one SaveReadModels call, so that every
 // store can save them in one atomic write (DynamoDB's transactions take 100
 // items: the documents, the checkpoint and the check of the lease's epoch).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -313,5 +314,68 @@ func TestSeededCheckoutsEarnCashBackInTheirOwnersAccounts(t *testing.T) {
 	}
 	if paid != checkouts {
 		t.Errorf("the demo people's accounts hold %d cash-back deposits, want %d", paid, checkouts)
+	}
+}
+
+// feedsOpen counts the Follows of a feed open at once (and passes its
+// checkpoint order on, as the store's feed has one).
+type feedsOpen struct {
+	es.Feed
+	es.CheckpointOrder
+	mu         sync.Mutex
+	open, most int
+}
+
+func (f *feedsOpen) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
+	f.mu.Lock()
+	f.open++
+	f.most = max(f.most, f.open)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.open--
+		f.mu.Unlock()
+	}()
+	return f.Feed.Follow(ctx, from, apply)
+}
+
+func (f *feedsOpen) counts() (open, most int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.open, f.most
+}
+
+// The server follows the store's feed twice, whatever the number of
+// reactions: once for the projector, once for every reactor together (on
+// DynamoDB, the Stream's two readers AWS advises at most; each reactor on
+// its own made four).
+func TestTheServerFollowsTheFeedOnceForTheProjectorAndOnceForTheReactions(t *testing.T) {
+	for _, store := range apptest.Stores {
+		t.Run(store, func(t *testing.T) {
+			var feed *feedsOpen
+			app := apptest.Start(t, apptest.Options{Store: store, Configure: func(d *web.Deps) {
+				feed = &feedsOpen{Feed: d.Feed, CheckpointOrder: d.Feed.(es.CheckpointOrder)}
+				d.Feed = feed
+			}})
+			c := newClient(t, app)
+			if n := len(app.Server.Reactors().List()); n != 3 {
+				t.Fatalf("%d reactions, want 3", n)
+			}
+			endMatch(t, c, "m-1")
+			waitEvents(t, c, "post/report-m-1", 2)
+			waitFor(t, func() bool { return reactionsOf(t, c)["match-report"].Outcomes.OK == 2 }) // created, published
+			// Each saves its own position as it passes the events.
+			waitFor(t, func() bool {
+				for _, r := range reactionsOf(t, c) {
+					if r.Position == "" {
+						return false
+					}
+				}
+				return true
+			})
+			if open, most := feed.counts(); open != 2 || most != 2 {
+				t.Errorf("%d Follows of the feed open (at most %d at once), want 2: the projector's and the reactors'", open, most)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // checkpoint is the feed's position, handed to the projector as an opaque
@@ -65,4 +66,77 @@ func parseCheckpoint(s string) (checkpoint, error) {
 		return c, fmt.Errorf("dynamo: checkpoint %q: format %d, want %d", s, c.Format, checkpointFormat)
 	}
 	return c, nil
+}
+
+// Covers implements es.CheckpointOrder. A checkpoint made while the feed
+// tails the stream covers another of the same stream when it is at or past
+// it in every shard the other names: a shard the other finished is finished
+// in it too (or gone from it, pruned once finished and trimmed, when it was
+// made later), a position at or past the other's. A checkpoint made while
+// the feed reads the events table (Rebuild) covers only one at the same
+// place of that read (the log's cursors follow the state table's Scan, in
+// no order a checkpoint can tell); one made while tailing covers it when
+// its positions do, for the read hands on only events committed before the
+// stream positions it started from. Anything else does not cover: the
+// reactors then read from a point before both.
+func (f *Feed) Covers(a, b string) (bool, error) {
+	if b == "" {
+		return true, nil
+	}
+	if a == "" {
+		return false, nil
+	}
+	ca, err := parseCheckpoint(a)
+	if err != nil {
+		return false, err
+	}
+	cb, err := parseCheckpoint(b)
+	if err != nil {
+		return false, err
+	}
+	return ca.covers(cb), nil
+}
+
+func (a checkpoint) covers(b checkpoint) bool {
+	if a.Stream != b.Stream {
+		return false
+	}
+	if a.Rebuild != nil && (b.Rebuild == nil || *a.Rebuild != *b.Rebuild) {
+		return false
+	}
+	for _, id := range b.Done {
+		if slices.Contains(a.Done, id) {
+			continue
+		}
+		if _, open := a.Shards[id]; open || a.At <= b.At {
+			return false
+		}
+	}
+	for id, seq := range b.Shards {
+		if slices.Contains(a.Done, id) {
+			continue
+		}
+		at, ok := a.Shards[id]
+		if !ok {
+			if seq != "" {
+				return false
+			}
+			continue
+		}
+		if seqBefore(at, seq) {
+			return false
+		}
+	}
+	return true
+}
+
+// seqBefore reports whether sequence number a comes before b: both are
+// decimal numbers of up to 40 digits (leading zeros aside), "" before
+// every one.
+func seqBefore(a, b string) bool {
+	a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
 }

@@ -114,3 +114,17 @@ func (f feed) read(ctx context.Context, after int64, ours bool) page {
 	envs, err := f.s.readLog(uninterrupted(ctx), after, feedBatch)
 	return page{envs: envs, err: err, more: len(envs) == feedBatch, woken: woken}
 }
+
+// Covers implements es.CheckpointOrder: positions are in commit order, so a
+// checkpoint covers every one at or before it.
+func (f feed) Covers(a, b string) (bool, error) {
+	pa, err := parsePosition(a)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	pb, err := parsePosition(b)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: checkpoint: %w", err)
+	}
+	return pa >= pb, nil
+}

@@ -271,13 +271,33 @@ func checkReport(t *testing.T, store es.Store, id string, end es.Envelope) {
 // pay the cash back of each, then rewinds its checkpoint to the start and
 // runs a new reactor (nothing in memory) over every checkout again: her
 // account must hold one deposit per checkout, caused by it, and no more.
+//
+// Shared, the three reactions follow the feed as the server runs them, on
+// one Follow: loyalty rewound to the start takes the others back with it,
+// and they pass over what they had done (nothing issued, their checkpoints
+// never behind the ones they had).
 func TestLoyaltyPaysOnceAfterARewindToTheStart(t *testing.T) {
 	for _, s := range stores {
-		t.Run(s.name, func(t *testing.T) { testLoyaltyRewind(t, s.open(t)) })
+		t.Run(s.name, func(t *testing.T) { testLoyaltyRewind(t, s.open(t), false) })
+		t.Run(s.name+"/shared", func(t *testing.T) { testLoyaltyRewind(t, s.open(t), true) })
 	}
 }
 
-func testLoyaltyRewind(t *testing.T, f fixture) {
+// orderedSeen is a seenFeed that keeps its feed's checkpoint order.
+type orderedSeen struct {
+	*seenFeed
+	es.CheckpointOrder
+}
+
+// runningReactors runs reactors until stop: either loyalty's alone, or the
+// three reactions together on one Follow.
+type runningReactors struct {
+	loyalty *es.Reactor
+	all     *es.Reactors
+	stop    func()
+}
+
+func testLoyaltyRewind(t *testing.T, f fixture, shared bool) {
 	ctx := context.Background()
 	carts := &es.Handler[cart.State, cart.Command, cart.Event]{Decider: cart.Decider(), Store: f.store}
 	accounts := &es.Handler[bank.State, bank.Command, bank.Event]{Decider: bank.Decider(), Store: f.store}
@@ -305,25 +325,70 @@ func testLoyaltyRewind(t *testing.T, f fixture) {
 		checkout(fmt.Sprintf("rw-%d", i), cart.Money(1000+100*i))
 	}
 	feed := &seenFeed{Feed: f.feed}
-	newReactor := func() *es.Reactor {
-		return es.NewReactor(es.ReactorConfig{
-			Reaction: reactions.LoyaltyReaction(), Feed: feed, Saves: f.rm, Store: f.store, Commands: cs,
-			Log: discard(), Backoff: 5 * time.Millisecond,
-		})
+	order, _ := f.feed.(es.CheckpointOrder)
+	if shared && order == nil {
+		t.Fatal("the store's feed has no checkpoint order")
 	}
-	r1 := startReactor(t, newReactor())
+	others := []string{reactions.MatchReport, reactions.CartReminder}
+	start := func() runningReactors {
+		t.Helper()
+		cfg := es.ReactorConfig{Feed: feed, Saves: f.rm, Store: f.store, Commands: cs, Log: discard(), Backoff: 5 * time.Millisecond}
+		if !shared {
+			cfg.Reaction = reactions.LoyaltyReaction()
+			r := startReactor(t, es.NewReactor(cfg))
+			return runningReactors{loyalty: r.r, stop: r.stop}
+		}
+		cfg.Feed = orderedSeen{feed, order}
+		g := es.NewReactors([]es.Reaction{reactions.MatchReportReaction(), reactions.LoyaltyReaction(), reactions.CartReminderReaction(time.Hour)}, cfg)
+		if err := g.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); g.Run(rctx) }()
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return runningReactors{loyalty: g.List()[1], all: g, stop: stop}
+	}
+	saved := func(name string) string {
+		t.Helper()
+		cp, _, err := f.rm.LoadReadModels(ctx, es.ReactorName(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp
+	}
+	r1 := start()
 	feed.wait(t, checkouts, 30*time.Second)
 	r1.stop()
-	before := r1.r.Status().Outcomes
+	before := r1.loyalty.Status().Outcomes
+	had := map[string]string{}
+	for _, name := range others {
+		had[name] = saved(name)
+	}
 
 	if err := f.rm.SaveReadModels(ctx, es.ReactorName(reactions.Loyalty), "", nil); err != nil {
 		t.Fatal(err)
 	}
 	feed.reset()
-	r2 := startReactor(t, newReactor())
+	r2 := start()
 	checkout("rw-after", 5000) // and one more, paid as usual
 	feed.wait(t, checkouts, 30*time.Second)
 	r2.stop()
+	if shared {
+		for _, r := range r2.all.List() {
+			if o := r.Status().Outcomes; r.Name() != reactions.Loyalty && o != (es.ReactionOutcomes{}) {
+				t.Errorf("%s's outcomes %+v after the rewind of loyalty's checkpoint, want none", r.Name(), o)
+			}
+		}
+		for _, name := range others {
+			now := saved(name)
+			if ok, err := order.Covers(now, had[name]); err != nil || !ok || had[name] == "" {
+				t.Errorf("%s's checkpoint %s after the rewind, not at or past the %q it had (%v)", name, now, had[name], err)
+			}
+		}
+	}
 
 	account := es.StreamRef{Type: bank.StreamType, ID: "ana"}
 	envs, err := f.store.ReadStream(ctx, account, es.ReadOptions{})
@@ -352,7 +417,7 @@ func testLoyaltyRewind(t *testing.T, f fixture) {
 			t.Errorf("%s's checkout paid %d times, want once", c.Stream, paid[id])
 		}
 	}
-	if o := r2.r.Status().Outcomes; o != (es.ReactionOutcomes{OK: before.OK + 1}) || before.OK != int64(n) {
+	if o := r2.loyalty.Status().Outcomes; o != (es.ReactionOutcomes{OK: before.OK + 1}) || before.OK != int64(n) {
 		t.Errorf("outcomes %+v after %+v: want %d ok, then one more and nothing repeated", o, before, n)
 	}
 	t.Logf("figures: %d checkouts, %d deposits into one account, a rewind to the start", len(checkouts), len(envs)-1)
