@@ -31,6 +31,11 @@ type ShardReport struct {
 	// checkpoint's feed made (a first start, records trimmed before they
 	// were read); nil when the checkpoint tells of none.
 	Bootstrap *Bootstrap
+	// Reporter and Reported, in a cluster, name the instance that listed
+	// the shards for its checkpoint (the lease holder, whose feed it is)
+	// and when; empty where the report is this instance's own.
+	Reporter string    `json:",omitempty"`
+	Reported time.Time `json:",omitzero"`
 }
 
 // Shard states.

@@ -34,6 +34,10 @@ type streamAnswer struct {
 	Bootstrap *bootstrapAnswer `json:"bootstrap,omitempty"`
 	// Error says why the shards could not be listed.
 	Error string `json:"error,omitempty"`
+	// ReportedBy and ReportedAt, on a cluster's follower, name the lease
+	// holder that listed the shards for its checkpoint, and when.
+	ReportedBy string     `json:"reportedBy,omitempty"`
+	ReportedAt *time.Time `json:"reportedAt,omitempty"`
 }
 
 type shardAnswer struct {
@@ -143,7 +147,8 @@ func boardStream(s *streamAnswer) *views.BoardStream {
 	if s == nil {
 		return nil
 	}
-	out := &views.BoardStream{LeftOff: s.LeftOff, Error: s.Error, Retention: time.Duration(s.RetentionSeconds) * time.Second}
+	out := &views.BoardStream{LeftOff: s.LeftOff, Error: s.Error, Retention: time.Duration(s.RetentionSeconds) * time.Second,
+		ReportedBy: s.ReportedBy, ReportedAt: timeOr(s.ReportedAt)}
 	for _, sh := range s.Shards {
 		bs := views.BoardShard{ID: sh.ID, Parent: sh.Parent, State: sh.State, Position: sh.Position, PositionAt: timeOr(sh.PositionAt),
 			Countdown: string(sh.Countdown), Age: -1}
@@ -218,7 +223,8 @@ func (a *App) streamShards(ctx context.Context, checkpoint string, now time.Time
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	rep, err := a.shards(ctx, checkpoint, now)
-	ans := &streamAnswer{RetentionSeconds: int64(rep.Retention / time.Second), Shards: []shardAnswer{}, LeftOff: rep.LeftOff}
+	ans := &streamAnswer{RetentionSeconds: int64(rep.Retention / time.Second), Shards: []shardAnswer{}, LeftOff: rep.LeftOff,
+		ReportedBy: rep.Reporter, ReportedAt: timeOrNil(rep.Reported)}
 	if err != nil {
 		a.log.WarnContext(ctx, "listing the stream's shards", "err", err)
 		ans.Error = "the stream's shards could not be listed just now"

@@ -15,6 +15,10 @@ type BoardStream struct {
 	Bootstrap *BoardBootstrap
 	// Error says the shards could not be listed.
 	Error string
+	// ReportedBy and ReportedAt, on a cluster's follower: the lease holder
+	// that listed them, for its checkpoint, and when.
+	ReportedBy string
+	ReportedAt time.Time
 }
 
 // BoardShard is one shard: its state, its age (-1: not known), the

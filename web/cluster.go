@@ -449,8 +449,12 @@ func (m *member) announce(ctx context.Context) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
+		me := m.self()
+		if m.holds() {
+			me.Stream = m.streamReport(ctx)
+		}
 		actx, cancel := context.WithTimeout(ctx, time.Second)
-		if err := m.c.Relay.Announce(actx, m.self()); err != nil && ctx.Err() == nil {
+		if err := m.c.Relay.Announce(actx, me); err != nil && ctx.Err() == nil {
 			m.s.log.Debug("announcing this instance", "instance", m.c.ID, "err", err)
 		}
 		if listed, err := m.c.Relay.Members(actx); err == nil {
@@ -467,6 +471,53 @@ func (m *member) announce(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// streamReport is where the holder's checkpoint stands in the shards of
+// the store's feed, for every instance's board (nil when the feed has no
+// shards, or they could not be listed now). The store lists the shards at
+// most every few seconds, whoever asks: with the holder the only one that
+// asks, the listing calls stay those of one instance however many there
+// are, and the positions shown are the ones a takeover resumes from.
+func (m *member) streamReport(ctx context.Context) *es.ShardReport {
+	sf, ok := m.s.deps.Feed.(es.ShardedFeed)
+	p := m.leading.Load()
+	if !ok || p == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	rep, err := sf.Shards(ctx, p.Status().Checkpoint, time.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			m.s.log.Debug("listing the stream's shards for the cluster", "instance", m.c.ID, "err", err)
+		}
+		return nil
+	}
+	return &rep
+}
+
+// errNoShardReport is a follower's board before the holder reported the
+// shards (a cluster without a holder, or one whose feed has none).
+var errNoShardReport = errors.New("no lease holder has reported the stream's shards yet")
+
+// holderReport is the shards as the holder last reported them (its newest
+// announcement), named by it and dated.
+func (m *member) holderReport() (es.ShardReport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var from *relay.Member
+	for i, o := range m.members {
+		if o.Role == relay.RoleProjector && o.Stream != nil && o.ID != m.c.ID && (from == nil || o.Seen.After(from.Seen)) {
+			from = &m.members[i]
+		}
+	}
+	if from == nil {
+		return es.ShardReport{}, errNoShardReport
+	}
+	rep := *from.Stream
+	rep.Reporter, rep.Reported = from.ID, from.Seen
+	return rep, nil
 }
 
 // A follower whose feed stops behind (relay.ErrBehind) loads the saved

@@ -259,15 +259,24 @@ func (s *Server) publishServed(p *projections.Projector, topics []string) {
 }
 
 // shards is how the projections board learns where the read models'
-// checkpoint stands in each shard of the store's feed: when it has shards
-// (DynamoDB Streams) and this instance is no cluster's follower (whose
-// checkpoint is the relay's).
+// checkpoint stands in each shard of the store's feed, when it has shards
+// (DynamoDB Streams): listed here alone and on a cluster's holder; on a
+// follower, as the holder last reported them (member.holderReport), so
+// that the listing calls do not grow with the instances.
 func (s *Server) shards() func(context.Context, string, time.Time) (es.ShardReport, error) {
 	sf, ok := s.deps.Feed.(es.ShardedFeed)
-	if !ok || s.member != nil {
+	if !ok {
 		return nil
 	}
-	return sf.Shards
+	if s.member == nil {
+		return sf.Shards
+	}
+	return func(ctx context.Context, checkpoint string, now time.Time) (es.ShardReport, error) {
+		if s.member.holds() {
+			return sf.Shards(ctx, checkpoint, now)
+		}
+		return s.member.holderReport()
+	}
 }
 
 // instance names this instance and its role, for /healthz.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/foldboard/foldboard/es"
 )
 
 // Role is what an instance does in the cluster.
@@ -46,6 +48,11 @@ type Member struct {
 	Clients int `json:"clients"`
 	// Seen is when it announced this; Announce sets it when zero.
 	Seen time.Time `json:"seen"`
+	// Stream, from the holder, is where its checkpoint stands in the
+	// shards of the store's change feed (es.ShardedFeed): the one feed
+	// read in the cluster, listed by the one instance that reads it, for
+	// every instance's projections board. Nil from the others.
+	Stream *es.ShardReport `json:"stream,omitempty"`
 }
 
 // HighWater is the newest event time any member appended or applied: the
