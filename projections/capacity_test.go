@@ -185,7 +185,7 @@ func TestRebuildSavesAsManyDocumentsAsTheStoreTakes(t *testing.T) {
 
 // Whatever a rebuild into a roomy store has written when it stops (a crash
 // after any save), a projector started from it ends where a rebuild in one
-// go does. When a batch's documents fit in one save (max=500), what was
+// go does. When a batch's documents fit in one save (max=1000), what was
 // written is exactly the read models at the saved checkpoint; when they do
 // not (max=150), the projector saves part of a batch with the checkpoint
 // before it, and the batch, read again, is skipped by version.
@@ -195,7 +195,7 @@ func TestARebuildStoppedAfterAnySaveResumesExactly(t *testing.T) {
 	rebuildInto(t, whole, log, 0)
 	_, want, _ := whole.saved("p")
 
-	for _, max := range []int{150, 500} {
+	for _, max := range []int{150, 1000} {
 		t.Run(fmt.Sprint("max=", max), func(t *testing.T) {
 			store := newRoomyStore(max)
 			store.states = []savedState{}
@@ -205,7 +205,7 @@ func TestARebuildStoppedAfterAnySaveResumesExactly(t *testing.T) {
 				t.Fatalf("%d saves: nothing to stop between", len(store.states))
 			}
 			for i, st := range store.states {
-				if max >= 500 {
+				if max >= 1000 {
 					var at int
 					fmt.Sscan(st.checkpoint, &at)
 					upTo := newRecordingStore()

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -38,12 +39,29 @@ type Stats struct {
 
 // Catalogue knows every stream, the version the read models have applied for
 // it, and totals; the projector consults it to apply each event exactly once.
+//
+// It holds in memory, per stream, only the version applied (issue 19.2: a
+// version is what the dedupe, WaitFor and a rebuild's Reach ask of every
+// stream); the rest of an entry (when it changed, by what and whom) is
+// saved, held only until a save took it, and read back for a question
+// about it. A stream's park is saved apart and held: they are few. Every
+// stream's first event is saved apart, once (created/<stream>: when and by
+// whom), so that an entry is written without reading the one before.
 type Catalogue struct {
-	mu      sync.RWMutex
-	streams map[es.StreamRef]*StreamInfo
+	mu sync.RWMutex
+	// versions are the versions applied, by stream.
+	versions map[es.StreamRef]int64
+	// unsaved are the entries changed since a save took them, and born the
+	// first events of streams since then; with no store to read back from,
+	// every one.
+	unsaved map[es.StreamRef]StreamInfo
+	born    map[es.StreamRef]streamBorn
+	read    DocReader
 	stats   Stats
-	// parked indexes the parked streams, so the dashboard need not scan them all.
-	parked map[es.StreamRef]struct{}
+	// parked are the parked streams' parks (Parked, ParkedVersion), saved
+	// apart (parked/<stream>) and held whole: they are few; the dashboard
+	// lists them, and a retry starts from one.
+	parked map[es.StreamRef]StreamInfo
 	// rate counts events by the second of their time, over the last
 	// RateWindow before the newest event: the dashboard's events per second.
 	rate eventRate
@@ -52,8 +70,16 @@ type Catalogue struct {
 	hot hotStreams
 }
 
+// streamBorn is a stream's first event: when, and whose.
+type streamBorn struct {
+	Created   time.Time `json:"created"`
+	CreatedBy string    `json:"createdBy"`
+}
+
 const (
 	catalogueKey = "stream/"
+	bornKey      = "created/"
+	parkedKey    = "parked/"
 	statsKey     = "stats"
 	rateKey      = "rate"
 	// TopicDashboard changes with every event.
@@ -63,17 +89,34 @@ const (
 // NewCatalogue makes an empty catalogue.
 func NewCatalogue() *Catalogue {
 	return &Catalogue{
-		streams: map[es.StreamRef]*StreamInfo{}, stats: Stats{ByType: map[string]int64{}},
-		parked: map[es.StreamRef]struct{}{}, rate: newEventRate(),
+		versions: map[es.StreamRef]int64{}, unsaved: map[es.StreamRef]StreamInfo{}, born: map[es.StreamRef]streamBorn{},
+		stats: Stats{ByType: map[string]int64{}}, parked: map[es.StreamRef]StreamInfo{}, rate: newEventRate(),
 	}
 }
 
 // Owns claims the catalogue's, the statistics' and the rate's documents.
 func (c *Catalogue) Owns(key string) bool {
-	return strings.HasPrefix(key, catalogueKey) || key == statsKey || key == rateKey
+	return strings.HasPrefix(key, catalogueKey) || strings.HasPrefix(key, bornKey) || strings.HasPrefix(key, parkedKey) ||
+		key == statsKey || key == rateKey
 }
 
-// Load restores a saved document.
+// readFrom is where the entries are read back from: from now on what a save
+// took leaves memory.
+func (c *Catalogue) readFrom(read DocReader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read = read
+}
+
+func (c *Catalogue) loadPrefixes() []string { return []string{bornKey} }
+
+// loadOnDemand reads nothing: a stream's first event is read when asked for.
+func (c *Catalogue) loadOnDemand(context.Context, func(es.DocRange) ([]es.Doc, error)) error {
+	return nil
+}
+
+// Load restores a saved document: of an entry, the version (and a parked
+// one whole); every document, with no store to read back from.
 func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -91,6 +134,36 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 	if key == rateKey {
 		return json.Unmarshal(doc, &c.rate)
 	}
+	if name, ok := strings.CutPrefix(key, parkedKey); ok {
+		ref, err := es.ParseStreamRef(name)
+		if err != nil {
+			return err
+		}
+		var p savedPark
+		if err := json.Unmarshal(doc, &p); err != nil {
+			return err
+		}
+		c.parked[ref] = StreamInfo{Stream: ref, Parked: p.Parked, ParkedVersion: p.ParkedVersion}
+		if _, ok := c.versions[ref]; !ok {
+			c.versions[ref] = 0 // parked at its first event: no entry saved
+		}
+		return nil
+	}
+	if name, ok := strings.CutPrefix(key, bornKey); ok {
+		if c.read != nil {
+			return nil
+		}
+		ref, err := es.ParseStreamRef(name)
+		if err != nil {
+			return err
+		}
+		var b streamBorn
+		if err := json.Unmarshal(doc, &b); err != nil {
+			return err
+		}
+		c.born[ref] = b
+		return nil
+	}
 	ref, err := es.ParseStreamRef(strings.TrimPrefix(key, catalogueKey))
 	if err != nil {
 		return err
@@ -100,14 +173,33 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 		return err
 	}
 	info.Stream = ref
-	c.streams[ref] = &info
-	if info.Parked != "" {
-		c.parked[ref] = struct{}{}
+	c.versions[ref] = info.Version
+	if info.Parked != "" { // saved before parks were saved apart
+		c.parked[ref] = info
+	}
+	if c.read == nil {
+		c.unsaved[ref] = info
 	}
 	return nil
 }
 
-// Doc returns a document's current value.
+// savedEntry is an entry's document: its first event and its park are
+// saved apart.
+type savedEntry struct {
+	Version   int64     `json:"version"`
+	Updated   time.Time `json:"updated"`
+	LastType  string    `json:"lastType"`
+	LastActor string    `json:"lastActor"`
+}
+
+// savedPark is a parked stream's park.
+type savedPark struct {
+	Parked        string `json:"parked"`
+	ParkedVersion int64  `json:"parkedVersion"`
+}
+
+// Doc returns a document's current value; ErrNotHeld for an entry saved
+// and no longer held.
 func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -117,15 +209,67 @@ func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 	if key == rateKey {
 		return json.Marshal(&c.rate)
 	}
+	if name, ok := strings.CutPrefix(key, parkedKey); ok {
+		ref, err := es.ParseStreamRef(name)
+		if err != nil {
+			return nil, err
+		}
+		p, ok := c.parked[ref]
+		if !ok {
+			return nil, nil
+		}
+		return json.Marshal(savedPark{Parked: p.Parked, ParkedVersion: p.ParkedVersion})
+	}
+	if name, ok := strings.CutPrefix(key, bornKey); ok {
+		ref, err := es.ParseStreamRef(name)
+		if err != nil {
+			return nil, err
+		}
+		b, ok := c.born[ref]
+		if !ok {
+			return c.notHeld(ref)
+		}
+		return json.Marshal(b)
+	}
 	ref, err := es.ParseStreamRef(strings.TrimPrefix(key, catalogueKey))
 	if err != nil {
 		return nil, err
 	}
-	info, ok := c.streams[ref]
+	info, ok := c.unsaved[ref]
 	if !ok {
-		return nil, nil
+		return c.notHeld(ref)
 	}
-	return json.Marshal(info)
+	return json.Marshal(savedEntry{Version: info.Version, Updated: info.Updated, LastType: info.LastType, LastActor: info.LastActor})
+}
+
+// notHeld answers Doc for a document not in memory: saved, when the stream
+// is known and there is a store to read it from, else none. c.mu is held.
+func (c *Catalogue) notHeld(ref es.StreamRef) (json.RawMessage, error) {
+	if _, known := c.versions[ref]; known && c.read != nil {
+		return nil, ErrNotHeld
+	}
+	return nil, nil
+}
+
+// saved is told that a save took a document: an entry, or a stream's first
+// event, leaves memory.
+func (c *Catalogue) saved(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read == nil {
+		return
+	}
+	if name, ok := strings.CutPrefix(key, bornKey); ok {
+		if ref, err := es.ParseStreamRef(name); err == nil {
+			delete(c.born, ref)
+		}
+		return
+	}
+	if name, ok := strings.CutPrefix(key, catalogueKey); ok {
+		if ref, err := es.ParseStreamRef(name); err == nil {
+			delete(c.unsaved, ref)
+		}
+	}
 }
 
 // Apply records the event in the stream's entry and the totals. The
@@ -133,11 +277,9 @@ func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	info := c.entry(env)
-	info.Version = env.Version
-	info.Updated = env.Time
-	info.LastType = env.Type
-	info.LastActor = env.Actor
+	c.known(env, ch)
+	c.unsaved[env.Stream] = StreamInfo{Stream: env.Stream, Version: env.Version, Updated: env.Time, LastType: env.Type, LastActor: env.Actor}
+	c.versions[env.Stream] = env.Version
 	c.stats.Events++
 	c.stats.ByType[env.Type]++
 	if env.Time.After(c.stats.Last) {
@@ -153,26 +295,26 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	return nil
 }
 
-// entry is the stream's entry, made at its first event. c.mu is held.
-func (c *Catalogue) entry(env es.Envelope) *StreamInfo {
-	info, ok := c.streams[env.Stream]
-	if !ok {
-		info = &StreamInfo{Stream: env.Stream, Created: env.Time, CreatedBy: env.Actor}
-		c.streams[env.Stream] = info
-		c.stats.Streams++
+// known makes the stream known at its first event, which is saved apart.
+// c.mu is held.
+func (c *Catalogue) known(env es.Envelope, ch *Changes) {
+	if _, ok := c.versions[env.Stream]; ok {
+		return
 	}
-	return info
+	c.versions[env.Stream] = 0
+	c.born[env.Stream] = streamBorn{Created: env.Time, CreatedBy: env.Actor}
+	ch.Doc(c, bornKey+env.Stream.String())
+	c.stats.Streams++
 }
 
 // park records that the event at env.Version could not be applied.
 func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	info := c.entry(env)
-	info.Parked = fmt.Sprintf("%s v%d (%s): %v", env.Stream, env.Version, env.Type, cause)
-	info.ParkedVersion = env.Version
-	c.parked[env.Stream] = struct{}{}
-	ch.Doc(c, catalogueKey+env.Stream.String())
+	c.known(env, ch)
+	c.parked[env.Stream] = StreamInfo{Stream: env.Stream,
+		Parked: fmt.Sprintf("%s v%d (%s): %v", env.Stream, env.Version, env.Type, cause), ParkedVersion: env.Version}
+	ch.Doc(c, parkedKey+env.Stream.String())
 	ch.Topic(TopicDashboard)
 }
 
@@ -180,13 +322,11 @@ func (c *Catalogue) park(env es.Envelope, cause error, ch *Changes) {
 func (c *Catalogue) unpark(ref es.StreamRef, ch *Changes) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	info, ok := c.streams[ref]
-	if !ok {
+	if _, ok := c.parked[ref]; !ok {
 		return
 	}
-	info.Parked, info.ParkedVersion = "", 0
 	delete(c.parked, ref)
-	ch.Doc(c, catalogueKey+ref.String())
+	ch.Doc(c, parkedKey+ref.String())
 	ch.Topic(TopicDashboard)
 }
 
@@ -194,13 +334,11 @@ func (c *Catalogue) unpark(ref es.StreamRef, ch *Changes) {
 func (c *Catalogue) repark(was StreamInfo, ch *Changes) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	info, ok := c.streams[was.Stream]
-	if !ok {
+	if _, ok := c.versions[was.Stream]; !ok {
 		return
 	}
-	info.Parked, info.ParkedVersion = was.Parked, was.ParkedVersion
-	c.parked[was.Stream] = struct{}{}
-	ch.Doc(c, catalogueKey+was.Stream.String())
+	c.parked[was.Stream] = StreamInfo{Stream: was.Stream, Parked: was.Parked, ParkedVersion: was.ParkedVersion}
+	ch.Doc(c, parkedKey+was.Stream.String())
 	ch.Topic(TopicDashboard)
 }
 
@@ -212,40 +350,94 @@ func TimelineTopic(s es.StreamRef) string { return "timeline/" + s.String() }
 func (c *Catalogue) applied(s es.StreamRef) (int64, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	info, ok := c.streams[s]
-	if !ok {
-		return 0, false
-	}
-	return info.Version, info.Parked != ""
+	_, parked := c.parked[s]
+	return c.versions[s], parked
 }
 
-// Stream returns one stream's entry.
+// Stream returns one stream's entry: its version and park, and what else
+// of it is in memory (Entry reads the rest).
 func (c *Catalogue) Stream(s es.StreamRef) (StreamInfo, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	info, ok := c.streams[s]
+	return c.stream(s)
+}
+
+// stream is Stream with c.mu held.
+func (c *Catalogue) stream(s es.StreamRef) (StreamInfo, bool) {
+	v, ok := c.versions[s]
 	if !ok {
 		return StreamInfo{}, false
 	}
-	return *info, true
+	info, held := c.unsaved[s]
+	if !held {
+		info = StreamInfo{Stream: s}
+	}
+	info.Version = v
+	if b, ok := c.born[s]; ok {
+		info.Created, info.CreatedBy = b.Created, b.CreatedBy
+	}
+	if p, ok := c.parked[s]; ok {
+		info.Parked, info.ParkedVersion = p.Parked, p.ParkedVersion
+	}
+	return info, true
 }
 
-// Streams lists the streams of a type ("" for all), most recently changed first.
+// Entry is one stream's entry whole: read back from the store when it is
+// not in memory.
+func (c *Catalogue) Entry(ctx context.Context, s es.StreamRef) (StreamInfo, bool, error) {
+	c.mu.RLock()
+	info, ok := c.stream(s)
+	b, born := c.born[s]
+	_, held := c.unsaved[s]
+	read := c.read
+	c.mu.RUnlock()
+	if !ok || read == nil {
+		info.Created, info.CreatedBy = b.Created, b.CreatedBy
+		return info, ok, nil
+	}
+	if !held {
+		doc, err := read(ctx, catalogueKey+s.String())
+		if err != nil {
+			return StreamInfo{}, false, fmt.Errorf("catalogue entry %s: %w", s, err)
+		}
+		var e savedEntry
+		if doc != nil {
+			if err := json.Unmarshal(doc, &e); err != nil {
+				return StreamInfo{}, false, fmt.Errorf("catalogue entry %s: %w", s, err)
+			}
+		}
+		// The version in memory is the one applied (a follower's saves
+		// are its holder's, which may be behind).
+		info.Updated, info.LastType, info.LastActor = e.Updated, e.LastType, e.LastActor
+	}
+	if !born {
+		doc, err := read(ctx, bornKey+s.String())
+		if err != nil {
+			return StreamInfo{}, false, fmt.Errorf("catalogue entry %s: %w", s, err)
+		}
+		if doc != nil {
+			if err := json.Unmarshal(doc, &b); err != nil {
+				return StreamInfo{}, false, fmt.Errorf("catalogue entry %s: %w", s, err)
+			}
+		}
+	}
+	info.Created, info.CreatedBy = b.Created, b.CreatedBy
+	return info, true, nil
+}
+
+// Streams lists the streams of a type ("" for all) with their versions and
+// parks, by name.
 func (c *Catalogue) Streams(typ string) []StreamInfo {
 	c.mu.RLock()
-	out := make([]StreamInfo, 0, len(c.streams))
-	for ref, info := range c.streams {
+	out := make([]StreamInfo, 0, len(c.versions))
+	for ref := range c.versions {
 		if typ == "" || ref.Type == typ {
-			out = append(out, *info)
+			info, _ := c.stream(ref)
+			out = append(out, info)
 		}
 	}
 	c.mu.RUnlock()
-	slices.SortFunc(out, func(a, b StreamInfo) int {
-		if d := b.Updated.Compare(a.Updated); d != 0 {
-			return d
-		}
-		return cmp.Compare(a.Stream.String(), b.Stream.String())
-	})
+	slices.SortFunc(out, func(a, b StreamInfo) int { return cmp.Compare(a.Stream.String(), b.Stream.String()) })
 	return out
 }
 
@@ -254,7 +446,8 @@ func (c *Catalogue) Parked() []StreamInfo {
 	c.mu.RLock()
 	out := make([]StreamInfo, 0, len(c.parked))
 	for ref := range c.parked {
-		out = append(out, *c.streams[ref])
+		info, _ := c.stream(ref)
+		out = append(out, info)
 	}
 	c.mu.RUnlock()
 	slices.SortFunc(out, func(a, b StreamInfo) int { return cmp.Compare(a.Stream.String(), b.Stream.String()) })

@@ -134,6 +134,7 @@ func NewProjector(cfg Config) *Projector {
 		read := func(ctx context.Context, key string) (json.RawMessage, error) {
 			return r.ReadModel(ctx, p.name, key)
 		}
+		cat.readFrom(read)
 		for _, m := range cfg.Models {
 			if m, ok := m.(onDemand); ok {
 				m.readFrom(read)
@@ -236,7 +237,7 @@ func (p *Projector) Load(ctx context.Context) error {
 func (p *Projector) load(ctx context.Context) (string, map[string]json.RawMessage, error) {
 	loader, ok := p.store.(es.ReadModelLoader)
 	reader, ok2 := readsOnDemand(p.store)
-	var lazy []loadedOnDemand
+	lazy := []loadedOnDemand{p.cat}
 	for _, m := range p.models {
 		if m, ok := m.(loadedOnDemand); ok {
 			lazy = append(lazy, m)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"time"
 
@@ -239,11 +240,7 @@ type mark struct {
 func (c *Catalogue) mark() mark {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	m := mark{versions: make(map[es.StreamRef]int64, len(c.streams)), events: c.stats.Events}
-	for ref, info := range c.streams {
-		m.versions[ref] = info.Version
-	}
-	return m
+	return mark{versions: maps.Clone(c.versions), events: c.stats.Events}
 }
 
 // reached reports whether c has every stream of m at least at m's version
@@ -252,8 +249,9 @@ func (c *Catalogue) reached(m mark) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for ref, v := range m.versions {
-		info, ok := c.streams[ref]
-		if v > 0 && (!ok || (info.Version < v && info.Parked == "")) {
+		at, ok := c.versions[ref]
+		_, parked := c.parked[ref]
+		if v > 0 && (!ok || (at < v && !parked)) {
 			return false
 		}
 	}

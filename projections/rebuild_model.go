@@ -176,8 +176,8 @@ func (p *Projector) replaceModel(ctx context.Context, events StreamReader, old, 
 func (c *Catalogue) firstParked() (es.StreamRef, string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for ref := range c.parked {
-		return ref, c.streams[ref].Parked, true
+	for ref, info := range c.parked {
+		return ref, info.Parked, true
 	}
 	return es.StreamRef{}, "", false
 }

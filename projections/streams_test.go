@@ -342,3 +342,50 @@ func TestAViewReadOnDemandNeverGoesBack(t *testing.T) {
 		t.Fatalf("only %d reads", reads)
 	}
 }
+
+// The catalogue read on demand holds a stream's version and no more once a
+// save took its entry; its entry whole is read back (Entry) as a catalogue
+// holding everything has it, and a restart loads no stream's first event.
+func TestTheCatalogueHoldsVersionsAndReadsEntriesBack(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 1))
+	log := randomLog(t, rng, cart.Decider(), 80, 400, ownedCartCommand)
+	whole := NewCatalogue()
+	applyAll(t, log, whole)
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	appendLog(t, store, log)
+	ctx := t.Context()
+	for _, round := range []string{"applied", "restarted"} {
+		p, stop := runProjector(t, store, store, log, NewCarts(), nil)
+		cat := p.Catalogue()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			cat.mu.RLock()
+			held := len(cat.unsaved) + len(cat.born)
+			cat.mu.RUnlock()
+			if held == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d entries still held after every save", round, held)
+			}
+		}
+		for _, want := range whole.Streams(cart.StreamType) {
+			full, _ := whole.Stream(want.Stream)
+			got, ok, err := cat.Entry(ctx, want.Stream)
+			if err != nil || !ok || got.Version != full.Version || !got.Created.Equal(full.Created) || got.CreatedBy != full.CreatedBy ||
+				!got.Updated.Equal(full.Updated) || got.LastType != full.LastType || got.LastActor != full.LastActor {
+				t.Errorf("%s: %s: %+v %v %v, want %+v", round, want.Stream, got, ok, err, full)
+			}
+			if v, parked := cat.applied(want.Stream); v != full.Version || parked {
+				t.Errorf("%s: %s applied at %d (parked %v), want %d", round, want.Stream, v, parked, full.Version)
+			}
+		}
+		if got, want := cat.Stats(), whole.Stats(); got.Events != want.Events || got.Streams != want.Streams {
+			t.Errorf("%s: stats %+v, want %+v", round, got, want)
+		}
+		stop()
+	}
+}

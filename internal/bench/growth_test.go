@@ -3,10 +3,12 @@ package bench_test
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -76,15 +78,53 @@ func BenchmarkGrowth(b *testing.B) {
 					a.getHTML(b, p)
 				}
 				restartServed := liveHeap()
+				// Page latency after the restart, each path once, in turns:
+				// streams picked at random over the whole store (mostly
+				// not in memory), the lists, event browser pages anywhere.
+				rng := rand.New(rand.NewPCG(uint64(size), 1))
+				var streamPages, eventPages []string
+				for _, typ := range []struct{ stream, route string }{{"match", "/matches/"}, {"cart", "/carts/"}} {
+					all := a.Server.Projector().Catalogue().Streams(typ.stream)
+					for range 100 {
+						streamPages = append(streamPages, typ.route+all[rng.IntN(len(all))].Stream.ID)
+					}
+				}
+				for range 200 {
+					eventPages = append(eventPages, fmt.Sprintf("/events?before=%d", 1+rng.IntN(size)))
+				}
+				listPages := []string{"/matches", "/carts", "/posts", "/accounts"}
+				var streamTook, listTook, eventTook []time.Duration
+				for i := range 200 {
+					streamTook = append(streamTook, a.timeHTML(b, streamPages[i]))
+					listTook = append(listTook, a.timeHTML(b, listPages[i%len(listPages)]))
+					eventTook = append(eventTook, a.timeHTML(b, eventPages[i]))
+				}
 				b.ReportMetric(float64(took.Milliseconds()), "start-ms")
 				b.ReportMetric(mb(started-base), "heap-started-MB")
 				b.ReportMetric(mb(served-base), "heap-served-MB")
 				b.ReportMetric(float64(restart.Milliseconds()), "restart-ms")
 				b.ReportMetric(mb(restarted-base), "heap-restarted-MB")
 				b.ReportMetric(mb(restartServed-base), "heap-restart-served-MB")
+				b.ReportMetric(p99ms(streamTook), "p99-stream-ms")
+				b.ReportMetric(p99ms(listTook), "p99-list-ms")
+				b.ReportMetric(p99ms(eventTook), "p99-events-ms")
 			}
 		})
 	}
+}
+
+// timeHTML is how long getHTML of path took.
+func (a *app) timeHTML(tb testing.TB, path string) time.Duration {
+	start := time.Now()
+	a.getHTML(tb, path)
+	return time.Since(start)
+}
+
+// p99ms is the 99th percentile of ds, in milliseconds.
+func p99ms(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[min(len(s)-1, len(s)*99/100)].Microseconds()) / 1000
 }
 
 // liveHeap is the heap in use after a collection.
