@@ -138,22 +138,29 @@ func (s *Server) startRebuild(review bool) error {
 	s.rebuild.set(rebuildState{Running: true, Name: name, Review: review})
 	s.projectors.background(func() {
 		defer s.rebuild.running.Store(false)
-		if err := s.runRebuild(ctx, name, review); errors.Is(err, projections.ErrDiscarded) {
+		st, err := s.runRebuild(ctx, name, review)
+		switch {
+		case errors.Is(err, projections.ErrDiscarded):
 			s.log.Info("rebuild discarded", "projector", name)
-			st := s.rebuild.get()
+			st = s.rebuild.get()
 			st.Running, st.Discarded = false, true
-			s.rebuild.set(st)
-		} else if err != nil {
+		case err != nil:
 			s.log.Error("rebuild failed", "projector", name, "err", err)
-			st := s.rebuild.get()
+			st = s.rebuild.get()
 			st.Running, st.Err = false, err.Error()
-			s.rebuild.set(st)
 		}
+		// Free before the dashboard says it ended: from then on its button
+		// starts the next one (it was refused with 409 RebuildRunning while
+		// the replaced read models were dropped).
+		s.rebuild.running.Store(false)
+		s.rebuild.set(st)
 	})
 	return nil
 }
 
-func (s *Server) runRebuild(ctx context.Context, name string, review bool) error {
+// runRebuild runs the rebuild into name, swaps it in, stops and drops the
+// replaced read models, and returns the state that says it finished.
+func (s *Server) runRebuild(ctx context.Context, name string, review bool) (rebuildState, error) {
 	begin := time.Now()
 	s.log.Info("rebuild started", "projector", name)
 	old := s.live.Load()
@@ -169,17 +176,17 @@ func (s *Server) runRebuild(ctx context.Context, name string, review bool) error
 	}
 	next, _, err := rb.Run(ctx, name)
 	if errors.Is(err, context.Canceled) {
-		return errors.New("the server stopped before the rebuild caught up")
+		return rebuildState{}, errors.New("the server stopped before the rebuild caught up")
 	}
 	if err != nil {
-		return fmt.Errorf("rebuild into %s: %w", name, err)
+		return rebuildState{}, fmt.Errorf("rebuild into %s: %w", name, err)
 	}
 	s.live.Swap(next)
 	st := next.Projector.Status()
 	took := time.Since(begin)
-	s.rebuild.set(rebuildState{Name: name, Finished: true, Review: review, Diff: s.rebuild.get().Diff, Progress: projections.Progress{
+	finished := rebuildState{Name: name, Finished: true, Review: review, Diff: s.rebuild.get().Diff, Progress: projections.Progress{
 		Applied: st.Applied, Total: st.Applied, Elapsed: took, Rate: float64(st.Applied) / max(took.Seconds(), 1e-9),
-	}})
+	}}
 	s.log.Info("rebuild swapped in", "projector", name, "replaced", old.Projector.Name(), "events", st.Applied, "took", took.Round(time.Millisecond))
 	// Every page now reads the new read models: bring each watched topic
 	// up to them.
@@ -188,7 +195,7 @@ func (s *Server) runRebuild(ctx context.Context, name string, review bool) error
 	if err := projections.Drop(ctx, s.deps.ReadModels, old.Projector.Name()); err != nil {
 		s.log.Warn("dropping the replaced read models", "projector", old.Projector.Name(), "err", err)
 	}
-	return nil
+	return finished, nil
 }
 
 // reviewRebuild shows d on the dashboard and waits for the admin's choice.

@@ -33,6 +33,7 @@ func (s *Server) StartModelRebuild(model string) error {
 	name := cur.Projector.Name() + "." + model
 	s.rebuild.set(rebuildState{Running: true, Name: name, Model: model})
 	s.projectors.background(func() {
+		// Freed before the state says it ended (see startRebuild).
 		defer s.rebuild.running.Store(false)
 		begin := time.Now()
 		s.log.Info("read model rebuild started", "projector", cur.Projector.Name(), "model", model)
@@ -53,11 +54,13 @@ func (s *Server) StartModelRebuild(model string) error {
 			}
 			s.log.Error("read model rebuild failed", "model", model, "err", err)
 			st.Err = err.Error()
+			s.rebuild.running.Store(false)
 			s.rebuild.set(st)
 			return
 		}
 		took := time.Since(begin)
 		st.Finished, st.Progress.Total, st.Progress.Elapsed = true, last.Applied, took
+		s.rebuild.running.Store(false)
 		s.rebuild.set(st)
 		s.log.Info("read model rebuilt", "model", model, "events", last.Applied, "took", took.Round(time.Millisecond))
 		s.hub.PublishAll(ctx)
