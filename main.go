@@ -215,6 +215,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	b.deps.Guard = cfg.guard
 	b.deps.ReminderAfter = cfg.reminderAfter
 	b.deps.AfterReactionCommand = crashPoint(getenv)
+	b.deps.AfterClaim = claimCrashPoint(getenv)
 	if cfg.redis != "" {
 		leave, err := joinCluster(ctx, cfg, &b, log)
 		if err != nil {

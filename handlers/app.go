@@ -78,6 +78,9 @@ type Deps struct {
 	// use again (a cluster's rebuild swapped in others) and does not serve
 	// them yet: /healthz answers 503 "reloading" meanwhile.
 	Reloading func() bool
+	// RetryStatus, when set, is a cluster's last retry of a parked stream
+	// (asked for anywhere, run by the lease holder), for the board.
+	RetryStatus func() *views.RetryStatus
 }
 
 // App holds the handlers' dependencies.
@@ -108,6 +111,7 @@ type App struct {
 	instance       func() (id, role string)
 	cluster        func() *views.Cluster
 	reloading      func() bool
+	retryStatus    func() *views.RetryStatus
 
 	modules []Module
 	// streams are the modules by stream type, each with its command handler.
@@ -144,7 +148,7 @@ func New(d Deps) *App {
 		secret: d.Secret, log: d.Log, ident: d.Identity.withDefaults(),
 		hasher: newHasher(), signIns: newSignInLimits(d.Identity.SignInRate), replays: newReplayGate(),
 		rebuild: d.Rebuild, rebuildStatus: d.RebuildStatus, rebuildReview: d.RebuildReview, decideRebuild: d.DecideRebuild, rebuildModel: d.RebuildModel, retry: d.Retry, latency: d.Latency, onCommand: d.OnCommand, reactionStatus: d.Reactions,
-		shards: d.Shards, instance: d.Instance, cluster: d.Cluster, reloading: d.Reloading,
+		shards: d.Shards, instance: d.Instance, cluster: d.Cluster, reloading: d.Reloading, retryStatus: d.RetryStatus,
 		modules: d.Modules, streams: map[string]mounted{}, pages: views.StreamPages{},
 		nav: []views.Section{views.DashboardSection}, commands: &es.Commands{}, tries: map[string]map[string]tryRoute{},
 	}

@@ -114,6 +114,9 @@ func (a *App) Projections(w http.ResponseWriter, r *http.Request) error {
 	if a.rebuildStatus != nil {
 		board.Rebuild = a.rebuildStatus()
 	}
+	if a.retryStatus != nil {
+		board.Retry = a.retryStatus()
+	}
 	for _, rm := range ans.ReadModels {
 		row := views.BoardRow{Name: rm.Name, Reads: strings.Join(rm.Reads, ", "), Projector: rm.Projector, Position: rm.Position,
 			Applied: rm.Applied, Dropped: rm.DuplicatesDropped, OutOfOrder: rm.HeldOutOfOrder, Behind: -1,
@@ -317,6 +320,15 @@ func (a *App) RetryParked(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, projections.ErrNotParked) {
 		return es.Errorf(es.Refused, "NotParked", "%s is not parked", ref)
 	}
+	if errors.Is(err, ErrRetryPending) {
+		a.log.InfoContext(r.Context(), "parked stream retry recorded", "actor", a.cookieActor(r), "stream", ref.String())
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusAccepted, map[string]any{"retry": map[string]any{"stream": ref.String(), "pending": true}})
+			return nil
+		}
+		http.Redirect(w, r, views.RouteProjections, http.StatusSeeOther)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -329,6 +341,11 @@ func (a *App) RetryParked(w http.ResponseWriter, r *http.Request) error {
 	http.Redirect(w, r, views.RouteProjections, http.StatusSeeOther)
 	return nil
 }
+
+// ErrRetryPending is a retry recorded for a cluster's lease holder that has
+// not said how it went within the request's wait: 202, and the board
+// shows the outcome when it comes.
+var ErrRetryPending = errors.New("the retry is recorded for the cluster's projector, which has not done it yet")
 
 type retryAnswer struct {
 	Stream string `json:"stream"`

@@ -83,8 +83,8 @@ func (a *App) rebuildAnswer(w http.ResponseWriter, r *http.Request, status int) 
 // alone, blue/green, the others untouched. A browser goes back to the
 // board, which shows the progress; a program gets 202 and the status.
 // 400 BadModel for a name that is no read model of the board, 409
-// RebuildRunning while a rebuild runs, 409 ModelRebuildInCluster in a
-// cluster.
+// RebuildRunning while a rebuild runs (in a cluster, anywhere: the lease
+// holder carries it out).
 func (a *App) RebuildModel(w http.ResponseWriter, r *http.Request) error {
 	in, err := readInput(r)
 	if err != nil {

@@ -35,6 +35,33 @@ type BoardShard struct {
 	Countdown         string
 }
 
+// RetryStatus is a cluster's last retry of a parked stream: asked for on
+// RequestedBy, carried out by the lease holder RunBy; State "requested",
+// "running", "done" or "failed" (Error), with what it did.
+type RetryStatus struct {
+	Stream, State, RequestedBy, RunBy, Error string
+	Applied, Version                         int64
+	Parked                                   string
+	At                                       time.Time
+}
+
+// retryText is the retry's state in words.
+func retryText(r RetryStatus) string {
+	switch r.State {
+	case "requested":
+		return fmt.Sprintf("Retry of %s asked for on %s: waiting for the cluster's projector.", r.Stream, r.RequestedBy)
+	case "running":
+		return fmt.Sprintf("Retry of %s under way on the cluster's projector %s.", r.Stream, r.RunBy)
+	case "failed":
+		return fmt.Sprintf("Retry of %s on %s failed: %s", r.Stream, r.RunBy, r.Error)
+	}
+	s := fmt.Sprintf("Retried %s on %s: %d events applied, at version %d; every instance loads it.", r.Stream, r.RunBy, r.Applied, r.Version)
+	if r.Parked != "" {
+		s += " Parked again: " + r.Parked
+	}
+	return s
+}
+
 // BoardBootstrap is the feed's last re-bootstrap from the events table.
 type BoardBootstrap struct {
 	At       time.Time

@@ -88,11 +88,19 @@ type member struct {
 	// behind, the instance is loading read models it is not serving yet
 	// (Reloading, /healthz 503).
 	reloadsAsked, reloadsServed atomic.Int64
+	// retry is the cluster's retry of a parked stream as this instance
+	// takes part in it.
+	retry *clusterRetry
+	// loadedGen is how many operations the holder saved in place (the
+	// records' Reloads: retries, model rebuilds) the read models served
+	// hold: read before each load; past it, the instance loads again.
+	loadedGen atomic.Int64
 }
 
 func newMember(s *Server, c *Cluster) *member {
 	m := &member{s: s, c: c, role: relay.RoleFollower, loaded: time.Now(), reload: make(chan struct{}, 1)}
 	m.rebuild = newClusterRebuild(m)
+	m.retry = &clusterRetry{m: m}
 	return m
 }
 
@@ -337,6 +345,9 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 	}
 	m.loadingName.Store(&name)
 	asked := m.reloadsAsked.Load() // what this load answers
+	if gen, err := m.operations(ctx); err == nil {
+		m.loadedGen.Store(gen) // saved before this load: it holds them
+	}
 	next := setup.New(name, m.s.publishServed)
 	loaded := time.Now()
 	if err := next.Projector.Load(ctx); err != nil {

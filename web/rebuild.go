@@ -240,11 +240,21 @@ func (s *Server) Rebuilding() bool {
 
 // RetryParked re-applies a parked stream in the read models in use
 // (projections.Projector.Retry), reading its events from the store. In a
-// cluster it is refused: the holder's retry would have to reach the
-// followers through the relay, which carries only the feed's batches.
+// cluster the request is recorded for the lease holder (clusterRetry),
+// which retries it on the read models it saves; every other instance then
+// loads the saved read models again, and the answer waits for the outcome
+// (handlers.ErrRetryPending past retryWait).
 func (s *Server) RetryParked(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error) {
 	if s.member != nil {
-		return projections.RetryResult{}, es.Errorf(es.Refused, "RetryInCluster", "retrying a parked stream in a cluster is not supported yet: restart the instances once the cause is fixed")
+		return s.member.retry.retry(ctx, ref)
 	}
 	return s.Projector().Retry(ctx, s.deps.Store, ref)
+}
+
+// retryStatus is the cluster's last retry, for the board; nil alone.
+func (s *Server) retryStatus() *views.RetryStatus {
+	if s.member == nil {
+		return nil
+	}
+	return s.member.retry.status()
 }

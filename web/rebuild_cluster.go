@@ -47,6 +47,13 @@ type rebuildRecord struct {
 	ElapsedMs int64             `json:"elapsedMs,omitempty"`
 	Diff      *projections.Diff `json:"diff,omitempty"`
 	Error     string            `json:"error,omitempty"`
+	// Model is the one read model a model rebuild rebuilds alone (ID is
+	// then the read models in use's name and the model's); "" for all.
+	Model string `json:"model,omitempty"`
+	// Reloads counts the operations whose outcome the holder saved in
+	// place, under the name in use (model rebuilds): every other instance
+	// loads the saved read models again when it grows (member.loadedGen).
+	Reloads int64 `json:"reloads,omitempty"`
 	// At is when the record was written.
 	At time.Time `json:"at"`
 }
@@ -67,7 +74,7 @@ func (r rebuildRecord) state() rebuildState {
 		Progress: projections.Progress{
 			Name: r.ID, Applied: r.Applied, Total: r.Total, Rate: r.Rate, Elapsed: time.Duration(r.ElapsedMs) * time.Millisecond,
 		},
-		Deciding: r.State == rebuildReview,
+		Deciding: r.State == rebuildReview, Model: r.Model,
 	}
 	switch r.State {
 	case rebuildDone:
@@ -169,13 +176,34 @@ func (c *clusterRebuild) request(ctx context.Context, review bool) error {
 	if rec.active() {
 		return errRebuildRunning
 	}
-	next := rebuildRecord{ID: projections.NewName(time.Now()), Review: review, State: rebuildRequested, RequestedBy: c.m.c.ID}
+	next := rebuildRecord{ID: projections.NewName(time.Now()), Review: review, State: rebuildRequested, RequestedBy: c.m.c.ID, Reloads: rec.Reloads}
 	if err := c.write(ctx, raw, next); errors.Is(err, es.ErrSettingChanged) {
 		return errRebuildRunning
 	} else if err != nil {
 		return fmt.Errorf("recording the rebuild: %w", err)
 	}
 	c.m.s.log.Info("rebuild requested for the cluster", "instance", c.m.c.ID, "projector", next.ID, "review", review)
+	c.look()
+	return nil
+}
+
+// requestModel records a rebuild of one read model (model, into name) for
+// the holder to run; errRebuildRunning as request.
+func (c *clusterRebuild) requestModel(ctx context.Context, model, name string) error {
+	rec, raw, err := c.load(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the cluster's rebuild: %w", err)
+	}
+	if rec.active() {
+		return errRebuildRunning
+	}
+	next := rebuildRecord{ID: name, Model: model, State: rebuildRequested, RequestedBy: c.m.c.ID, Reloads: rec.Reloads}
+	if err := c.write(ctx, raw, next); errors.Is(err, es.ErrSettingChanged) {
+		return errRebuildRunning
+	} else if err != nil {
+		return fmt.Errorf("recording the rebuild: %w", err)
+	}
+	c.m.s.log.Info("read model rebuild requested for the cluster", "instance", c.m.c.ID, "model", model)
 	c.look()
 	return nil
 }
@@ -239,6 +267,7 @@ func (c *clusterRebuild) step(ctx context.Context) {
 		return
 	}
 	c.seen(raw, rec)
+	retry := c.m.retry.poll(ctx)
 	c.mu.Lock()
 	busy := c.cancel != nil
 	c.mu.Unlock()
@@ -248,12 +277,24 @@ func (c *clusterRebuild) step(ctx context.Context) {
 	if name, err := c.m.inUse(ctx); err == nil && name != c.m.loading() {
 		c.m.s.log.Info("the read models in use changed: reloading", "instance", c.m.c.ID, "projector", name)
 		c.m.reloadReadModels()
+	} else if gen := rec.Reloads + retry.Reloads; gen > c.m.loadedGen.Load() {
+		// The holder saved a retry or a model rebuild in place.
+		c.m.loadedGen.Store(gen)
+		c.m.s.log.Info("the holder changed the read models in use in place: reloading", "instance", c.m.c.ID, "operations", gen)
+		c.m.reloadReadModels()
 	}
 	epoch := c.m.c.Lease.Epoch()
 	if c.m.Role() != relay.RoleProjector || epoch == 0 || !rec.active() {
 		return
 	}
-	if rec.State != rebuildRequested {
+	if p := c.m.leading.Load(); rec.Model != "" && (p == nil || p != c.m.s.Projector()) {
+		return // a model rebuild works on the holder's own read models: once it serves them
+	}
+	if rec.State != rebuildRequested && rec.Model != "" {
+		// A model rebuild saves in place: run again, it repairs what a
+		// holder that died in its saves left.
+		c.m.s.log.Info("read model rebuild: the holder that ran it is gone; starting it again", "instance", c.m.c.ID, "model", rec.Model, "by", rec.RunBy, "epoch", rec.Epoch)
+	} else if rec.State != rebuildRequested {
 		// Run by a holder that is gone (or by this one under an epoch it
 		// lost): swapped in already, or to be run again.
 		if name, err := c.m.inUse(ctx); err != nil {
@@ -272,6 +313,9 @@ func (c *clusterRebuild) step(ctx context.Context) {
 	if err := c.write(ctx, raw, rec); err != nil {
 		return // another choice or request came first: the next look
 	}
+	if rec.Model != "" && c.m.s.deps.AfterClaim != nil {
+		c.m.s.deps.AfterClaim()
+	}
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	c.mu.Lock()
 	c.cancel = stop
@@ -283,6 +327,10 @@ func (c *clusterRebuild) step(ctx context.Context) {
 			c.mu.Unlock()
 			stop()
 		}()
+		if rec.Model != "" {
+			c.runModel(runCtx, rec)
+			return
+		}
 		c.run(runCtx, rec)
 	})
 }
@@ -354,6 +402,69 @@ func (c *clusterRebuild) run(ctx context.Context, rec rebuildRecord) {
 	case <-time.After(5 * time.Second):
 	}
 	c.drop(old.Name())
+}
+
+// runModel is the holder's rebuild of one read model (projections.
+// ModelRebuild on the read models it serves and saves, fenced by the
+// lease); once its documents are written (Flush), the record's Reloads
+// grows and every other instance loads the saved read models again.
+func (c *clusterRebuild) runModel(ctx context.Context, rec rebuildRecord) {
+	m := c.m
+	cur := m.s.live.Load()
+	if p := m.leading.Load(); p == nil || p != cur.Projector {
+		// Not serving its own read models yet (just took the lease): the
+		// record stays, for the next look.
+		m.s.log.Info("read model rebuild waits for this holder's read models", "instance", m.c.ID, "model", rec.Model)
+		return
+	}
+	if cur.Read.Model(rec.Model) == nil {
+		c.update(ctx, rec.ID, func(r *rebuildRecord) {
+			r.State, r.Error = rebuildFailed, fmt.Sprintf("%q is no read model of the board", rec.Model)
+		})
+		return
+	}
+	begin := time.Now()
+	var last projections.Progress
+	m.s.log.Info("read model rebuild started for the cluster", "instance", m.c.ID, "model", rec.Model, "epoch", rec.Epoch)
+	rb := projections.ModelRebuild{
+		Setup: m.s.setup, InUse: *cur, Model: rec.Model, Events: m.s.deps.Store, Every: rebuildPoll,
+		Report: func(pr projections.Progress) {
+			last = pr
+			c.update(ctx, rec.ID, func(r *rebuildRecord) {
+				r.Applied, r.Total, r.Rate, r.ElapsedMs = pr.Applied, pr.Total, pr.Rate, pr.Elapsed.Milliseconds()
+			})
+		},
+		Swap: func(next projections.Current) { m.s.live.Swap(next) },
+	}
+	err := rb.Run(ctx)
+	if err == nil {
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err = cur.Projector.Flush(fctx)
+		cancel()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			m.s.log.Info("read model rebuild left to the next holder", "instance", m.c.ID, "model", rec.Model)
+			return
+		}
+		m.s.log.Error("read model rebuild failed", "instance", m.c.ID, "model", rec.Model, "err", err)
+		c.update(ctx, rec.ID, func(r *rebuildRecord) { r.State, r.Error = rebuildFailed, err.Error() })
+		return
+	}
+	took := time.Since(begin)
+	c.update(ctx, rec.ID, func(r *rebuildRecord) {
+		r.State, r.Applied, r.Total, r.ElapsedMs = rebuildDone, last.Applied, last.Applied, took.Milliseconds()
+		r.Rate = float64(last.Applied) / max(took.Seconds(), 1e-9)
+		r.Reloads++
+	})
+	c.mu.Lock()
+	written := c.rec.ID == rec.ID && c.rec.State == rebuildDone
+	c.mu.Unlock()
+	if written {
+		m.loadedGen.Add(1) // what the others load again, this one holds
+	}
+	m.s.log.Info("read model rebuilt for the cluster", "instance", m.c.ID, "model", rec.Model, "events", last.Applied, "took", took.Round(time.Millisecond))
+	m.s.hub.PublishAll(context.WithoutCancel(ctx))
 }
 
 // review records how the caught-up read models differ and waits for the

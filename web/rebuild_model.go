@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -13,19 +14,23 @@ import (
 // while the pages read the one in use, then takes its place in memory and
 // in the saved documents; the other read models stay as they are. It
 // shares the rebuilds' one-at-a-time (409 RebuildRunning), and is refused
-// in a cluster (409 ModelRebuildInCluster: the followers would have to
-// swap the same model at the same point of the log).
+// In a cluster the request is recorded in the rebuild's record (one
+// rebuild of any kind at a time) for the lease holder, which rebuilds the
+// model in the read models it saves; every other instance then loads the
+// saved read models again.
 func (s *Server) StartModelRebuild(model string) error {
 	ctx := s.projectors.serving()
 	if ctx == nil || ctx.Err() != nil {
 		return es.Errorf(es.Refused, "NotServing", "the server is not running its projector")
 	}
-	if s.member != nil {
-		return es.Errorf(es.Refused, "ModelRebuildInCluster", "rebuilding one read model of a cluster is not supported yet: rebuild them all (POST /rebuild)")
-	}
 	cur := s.live.Load()
 	if cur.Read.Model(model) == nil {
 		return es.Errorf(es.Invalid, "BadModel", "%q is no read model of the board", model)
+	}
+	if s.member != nil {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return s.member.rebuild.requestModel(ctx, model, cur.Projector.Name()+"."+model)
 	}
 	if !s.rebuild.running.CompareAndSwap(false, true) {
 		return errRebuildRunning

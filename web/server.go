@@ -65,6 +65,9 @@ type Deps struct {
 	// AfterReactionCommand, when set, is called after each command a
 	// reaction ran, before the reactor's checkpoint (a crash test's point).
 	AfterReactionCommand func()
+	// AfterClaim, when set, is called on a cluster's holder right after it
+	// took a retry or a model rebuild to carry out (a crash test's point).
+	AfterClaim func()
 	// Cluster, when set, makes the server one instance of several on the
 	// store (cluster.go); nil: the only one, as ever.
 	Cluster *Cluster
@@ -204,7 +207,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		Heads:   es.NewHeads(d.StateCacheBytes),
 		Rebuild: s.StartRebuild, RebuildStatus: s.rebuild.status, RebuildReview: s.StartRebuildReview, DecideRebuild: s.DecideRebuild, RebuildModel: s.StartModelRebuild, Retry: s.RetryParked, Latency: func() views.LiveLatency { return s.hub.Latency() }, OnCommand: s.metrics.command,
 		Reactions: func() []es.ReactorStatus { return s.reactors.group.Status() },
-		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(), Reloading: s.reloading,
+		Instance:  s.instance, Cluster: s.cluster, Shards: s.shards(), Reloading: s.reloading, RetryStatus: s.retryStatus,
 	})
 	s.hub = NewHub(HubConfig{
 		Log: d.Log, MaxClients: d.MaxLiveClients, WriteTimeout: s.limits.LiveWriteTimeout,
