@@ -57,7 +57,11 @@ type Catalogue struct {
 	unsaved map[es.StreamRef]StreamInfo
 	born    map[es.StreamRef]streamBorn
 	read    DocReader
-	stats   Stats
+	// events, when set, is the event store: an entry saved behind the
+	// version applied (a follower's saves are its holder's) is made from
+	// the stream's event at that version.
+	events StreamReader
+	stats  Stats
 	// parked are the parked streams' parks (Parked, ParkedVersion), saved
 	// apart (parked/<stream>) and held whole: they are few; the dashboard
 	// lists them, and a retry starts from one.
@@ -407,8 +411,18 @@ func (c *Catalogue) Entry(ctx context.Context, s es.StreamRef) (StreamInfo, bool
 			}
 		}
 		// The version in memory is the one applied (a follower's saves
-		// are its holder's, which may be behind).
+		// are its holder's, which may be behind): the entry is that
+		// version's event's.
 		info.Updated, info.LastType, info.LastActor = e.Updated, e.LastType, e.LastActor
+		if e.Version != info.Version && c.events != nil && info.Version > 0 {
+			page, err := c.events.ReadStream(ctx, s, es.ReadOptions{From: info.Version, Limit: 1})
+			if err != nil {
+				return StreamInfo{}, false, fmt.Errorf("catalogue entry %s: reading v%d: %w", s, info.Version, err)
+			}
+			if len(page) == 1 && page[0].Version == info.Version {
+				info.Updated, info.LastType, info.LastActor = page[0].Time, page[0].Type, page[0].Actor
+			}
+		}
 	}
 	if !born {
 		doc, err := read(ctx, bornKey+s.String())
@@ -423,6 +437,29 @@ func (c *Catalogue) Entry(ctx context.Context, s es.StreamRef) (StreamInfo, bool
 	}
 	info.Created, info.CreatedBy = b.Created, b.CreatedBy
 	return info, true, nil
+}
+
+// readDoc reads back a document let go of: an entry as Entry has it, the
+// first event as saved.
+func (c *Catalogue) readDoc(ctx context.Context, key string) (json.RawMessage, error) {
+	c.mu.RLock()
+	read := c.read
+	c.mu.RUnlock()
+	if name, ok := strings.CutPrefix(key, catalogueKey); ok {
+		ref, err := es.ParseStreamRef(name)
+		if err != nil {
+			return nil, err
+		}
+		info, ok, err := c.Entry(ctx, ref)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return json.Marshal(savedEntry{Version: info.Version, Updated: info.Updated, LastType: info.LastType, LastActor: info.LastActor})
+	}
+	if read == nil {
+		return nil, nil
+	}
+	return read(ctx, key)
 }
 
 // Streams lists the streams of a type ("" for all) with their versions and

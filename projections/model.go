@@ -81,6 +81,14 @@ type prefetcher interface {
 	prefetch(ctx context.Context, events []es.Envelope) error
 }
 
+// docReader is a model that reads back a document it let go of itself
+// (Projector.Doc asks it before the store): a saved document may be behind
+// what the model applied (a follower's saves are its holder's), and the
+// model knows how to bring it up to date.
+type docReader interface {
+	readDoc(ctx context.Context, key string) (json.RawMessage, error)
+}
+
 // batchPinner is a prefetcher that holds what it read for a batch until
 // the batch is done with (applied and saved): unpin lets it go.
 type batchPinner interface{ unpin() }

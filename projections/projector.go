@@ -135,6 +135,7 @@ func NewProjector(cfg Config) *Projector {
 			return r.ReadModel(ctx, p.name, key)
 		}
 		cat.readFrom(read)
+		cat.events = cfg.Events
 		for _, m := range cfg.Models {
 			if m, ok := m.(onDemand); ok {
 				m.readFrom(read)
@@ -158,12 +159,10 @@ func (p *Projector) readers(r es.ReadModelReader) storeReaders {
 			return r.ReadModelRange(ctx, p.name, q)
 		},
 	}
-	if p.events != nil {
-		rs.events = p.events
-		rs.applied = func(ref es.StreamRef) int64 {
-			v, _ := p.cat.applied(ref)
-			return v
-		}
+	rs.events = p.events
+	rs.applied = func(ref es.StreamRef) int64 {
+		v, _ := p.cat.applied(ref)
+		return v
 	}
 	return rs
 }
@@ -178,6 +177,9 @@ func (p *Projector) Doc(ctx context.Context, key string) (json.RawMessage, error
 	doc, err := m.Doc(key)
 	if !errors.Is(err, ErrNotHeld) {
 		return doc, err
+	}
+	if m, ok := m.(docReader); ok {
+		return m.readDoc(ctx, key)
 	}
 	r, ok := readsOnDemand(p.store)
 	if !ok {

@@ -68,6 +68,17 @@ type Streams[S any, E es.Event] struct {
 	from    storeReaders
 	// saves counts the views saves took (see readBack).
 	saves uint64
+	// recent are the latest list entries changed, oldest first, at most
+	// recentEntries: laid over what the store's index holds, so that a
+	// list is current where the saves it reads are behind (a follower's
+	// are its holder's).
+	recent []entryChange
+}
+
+// entryChange is one list entry added (in) or taken out.
+type entryChange struct {
+	key string
+	in  bool
 }
 
 // storeReaders is what a model read on demand reads with: one saved
@@ -93,6 +104,9 @@ const (
 	listAll = "all"
 	// streamsCacheBytes bounds the saved views of one model kept in memory.
 	streamsCacheBytes = 2 << 20
+	// recentEntries bounds the list entries laid over the store's (see
+	// Streams.recent): more than the saves of an interval change.
+	recentEntries = 4096
 	// createdLayout is a list key's time: fixed width, so keys sort by it.
 	createdLayout = "2006-01-02T15:04:05.000000000Z"
 )
@@ -307,9 +321,14 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 	gen := m.saves
 	m.mu.Unlock()
 	ref := es.StreamRef{Type: m.streamType, ID: id}
-	doc, err := from.one(ctx, m.prefix()+id)
-	if err != nil {
-		return nil, fmt.Errorf("view %s: %w", ref, err)
+	var doc json.RawMessage
+	// A stream none of whose events was applied has no view saved: a
+	// first start's or a rebuild's new streams read nothing.
+	if from.applied == nil || from.applied(ref) > 0 {
+		var err error
+		if doc, err = from.one(ctx, m.prefix()+id); err != nil {
+			return nil, fmt.Errorf("view %s: %w", ref, err)
+		}
 	}
 	var v *StreamView[S]
 	size := len(doc)
@@ -320,6 +339,7 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 		}
 	}
 	if from.events != nil && from.applied != nil {
+		var err error
 		if v, err = m.catchUp(ctx, from, ref, v); err != nil {
 			return nil, err
 		}
@@ -430,6 +450,7 @@ func (m *Streams[S, E]) relist(before, after *StreamView[S], ch *Changes) {
 		if !slices.Contains(is, l) {
 			key := m.entryKey(l, before)
 			m.entries[key] = false
+			m.noteEntry(key, false)
 			m.counts[l]--
 			if m.counts[l] <= 0 {
 				delete(m.counts, l)
@@ -442,6 +463,7 @@ func (m *Streams[S, E]) relist(before, after *StreamView[S], ch *Changes) {
 		if !slices.Contains(was, l) {
 			key := m.entryKey(l, after)
 			m.entries[key] = true
+			m.noteEntry(key, true)
 			m.counts[l]++
 			ch.Doc(m, key)
 			changed = true
@@ -460,6 +482,18 @@ func (m *Streams[S, E]) relist(before, after *StreamView[S], ch *Changes) {
 	if changed {
 		ch.Doc(m, m.countsKey())
 	}
+}
+
+// noteEntry keeps a list entry's change among the recent ones. Call it
+// with m.mu held.
+func (m *Streams[S, E]) noteEntry(key string, in bool) {
+	if m.from.one == nil {
+		return // every entry is held
+	}
+	if len(m.recent) >= recentEntries {
+		m.recent = slices.Delete(m.recent, 0, len(m.recent)/4)
+	}
+	m.recent = append(m.recent, entryChange{key, in})
 }
 
 func (m *Streams[S, E]) lists(v *StreamView[S]) []string {
@@ -503,6 +537,25 @@ func (m *Streams[S, E]) saved(key string) {
 	}
 }
 
+// readDoc reads back a document let go of: a view brought up to what was
+// applied (Get), an entry as saved.
+func (m *Streams[S, E]) readDoc(ctx context.Context, key string) (json.RawMessage, error) {
+	m.mu.Lock()
+	from := m.from
+	m.mu.Unlock()
+	if id, ok := strings.CutPrefix(key, m.prefix()); ok {
+		v, ok, err := m.Get(ctx, id)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return json.Marshal(v)
+	}
+	if from.one == nil {
+		return nil, nil
+	}
+	return from.one(ctx, key)
+}
+
 // Get returns one stream's view: from memory, or read back from the store.
 func (m *Streams[S, E]) Get(ctx context.Context, id string) (StreamView[S], bool, error) {
 	m.mu.Lock()
@@ -542,6 +595,12 @@ func (m *Streams[S, E]) Newest(ctx context.Context, n int, lists ...string) ([]S
 		defer m.mu.Unlock()
 		return m.newestHeld(n, lists), int(total), nil
 	}
+	// The latest change of each recent entry: it is never older than what
+	// the store holds of this projector's own saves.
+	over := map[string]bool{}
+	for _, c := range m.recent {
+		over[c.key] = c.in
+	}
 	m.mu.Unlock()
 	if n <= 0 {
 		return nil, int(total), nil
@@ -552,12 +611,33 @@ func (m *Streams[S, E]) Newest(ctx context.Context, n int, lists ...string) ([]S
 	var heads []entry
 	for _, l := range lists {
 		prefix := m.listPrefix() + l + "/"
-		docs, err := from.docs(ctx, es.DocRange{Prefix: prefix, Limit: n})
+		// Each recent entry taken out may hide one of the store's.
+		more := 0
+		for key, in := range over {
+			if !in && strings.HasPrefix(key, prefix) {
+				more++
+			}
+		}
+		docs, err := from.docs(ctx, es.DocRange{Prefix: prefix, Limit: min(n+more, es.MaxDocRange)})
 		if err != nil {
 			return nil, 0, fmt.Errorf("list %s of %s: %w", l, m.streamType, err)
 		}
+		keys := map[string]bool{}
 		for _, d := range docs {
-			created, id, ok := strings.Cut(strings.TrimPrefix(d.Key, prefix), "/")
+			keys[d.Key] = true
+		}
+		for key, in := range over {
+			if !strings.HasPrefix(key, prefix) {
+				continue
+			}
+			if in {
+				keys[key] = true
+			} else {
+				delete(keys, key)
+			}
+		}
+		for key := range keys {
+			created, id, ok := strings.Cut(strings.TrimPrefix(key, prefix), "/")
 			if ok {
 				heads = append(heads, entry{created, id})
 			}
