@@ -555,13 +555,19 @@ func benchGetRecords(b *testing.B, n int) {
 
 	// count counts the calls for getRecordsWindow: a second, but the
 	// followers' GetRecords in all; and the mean GetRecords call.
+	var empties float64 // of the last count, a second
 	count := func() (all, getRecords, followers float64, mean time.Duration) {
 		before, tookBefore := calls.snapshot()
 		time.Sleep(getRecordsWindow)
 		after, tookAfter := calls.snapshot()
+		empties = 0
 		for id, targets := range after {
 			for target, k := range targets {
 				d := float64(k - before[id][target])
+				if target == emptyRecordsTarget {
+					empties += d / getRecordsWindow.Seconds()
+					continue
+				}
 				all += d
 				if target == getRecordsTarget {
 					getRecords += d
@@ -590,12 +596,16 @@ func benchGetRecords(b *testing.B, n int) {
 	}
 	b.ResetTimer()
 	idleAll, idle, idleFollowers, idleMean := count()
+	idleEmpty := empties
 	loadedAll, loaded, loadedFollowers, loadedMean, loadRate := underLoad(ids)
+	loadedEmpty := empties
 	// The same load on the holder alone: what the followers' share of
 	// the appends costs in reads.
-	var alone, aloneRate float64
+	var alone, aloneRate, aloneEmpty float64
+	var aloneMean time.Duration
 	if n > 1 {
-		_, alone, _, _, aloneRate = underLoad([]string{holder})
+		_, alone, _, aloneMean, aloneRate = underLoad([]string{holder})
+		aloneEmpty = empties
 	}
 	b.StopTimer()
 	if h, _ := c.holder(""); h != holder {
@@ -604,7 +614,9 @@ func benchGetRecords(b *testing.B, n int) {
 	byInstance, _ := calls.snapshot()
 	b.Logf("%d instances, holder %s: idle %.1f GetRecords/s (%.1f Streams calls/s, a GetRecords %v), loaded %.1f (%.1f, %v) at %.1f commands/s; followers' GetRecords: %v idle, %v loaded; calls by instance: %v",
 		n, holder, idle, idleAll, idleMean.Round(10*time.Microsecond), loaded, loadedAll, loadedMean.Round(10*time.Microsecond), loadRate, idleFollowers, loadedFollowers, byInstance)
+	b.Logf("empty GetRecords a second: idle %.1f, loaded %.1f", idleEmpty, loadedEmpty)
 	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(loadedEmpty, "loaded-empty-GetRecords/s")
 	b.ReportMetric(idle, "idle-GetRecords/s")
 	b.ReportMetric(loaded, "loaded-GetRecords/s")
 	if loadRate > 0 {
@@ -617,8 +629,9 @@ func benchGetRecords(b *testing.B, n int) {
 	b.ReportMetric(idleFollowers+loadedFollowers, "followers-GetRecords")
 	b.ReportMetric(loadRate, "load-cmd/s")
 	if n > 1 {
-		b.Logf("the same load on the holder alone: %.1f GetRecords/s at %.1f commands/s", alone, aloneRate)
+		b.Logf("the same load on the holder alone: %.1f GetRecords/s (%.1f empty, a GetRecords %v) at %.1f commands/s", alone, aloneEmpty, aloneMean.Round(10*time.Microsecond), aloneRate)
 		b.ReportMetric(alone, "on-holder-GetRecords/s")
+		b.ReportMetric(aloneEmpty, "on-holder-empty-GetRecords/s")
 		b.ReportMetric(aloneRate, "on-holder-load-cmd/s")
 	}
 }
@@ -627,6 +640,9 @@ func benchGetRecords(b *testing.B, n int) {
 const (
 	streamsTargetPrefix = "DynamoDBStreams_20120810."
 	getRecordsTarget    = "GetRecords"
+	// emptyRecordsTarget counts the GetRecords that found no record (also
+	// counted as GetRecords); not a call of its own.
+	emptyRecordsTarget = "GetRecords (empty)"
 )
 
 // streamCalls counts the calls each instance's Streams client makes, by
@@ -648,6 +664,26 @@ func (s *streamCalls) proxy(tb testing.TB, instance, endpoint string) string {
 	rp.Transport = &http.Transport{MaxIdleConnsPerHost: 32}
 	// A killed or stopping instance's calls end mid-way: not worth a line.
 	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
+	// An empty page (a read that found the shard's end: an idle poll, an
+	// eager one before the record came, or the one after it) counts as
+	// emptyRecordsTarget too.
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Header.Get("X-Amz-Target") != streamsTargetPrefix+getRecordsTarget || resp.StatusCode != http.StatusOK {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if err == nil && bytes.Contains(body, []byte(`"Records":[]`)) {
+			s.mu.Lock()
+			if s.n[instance] == nil {
+				s.n[instance] = map[string]int64{}
+			}
+			s.n[instance][emptyRecordsTarget]++
+			s.mu.Unlock()
+		}
+		return err
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), streamsTargetPrefix)
 		if !ok {
