@@ -34,8 +34,8 @@ func (c *pageCounter) GetRecords(ctx context.Context, in *dynamodbstreams.GetRec
 
 // BenchmarkWakeUps is the holder's side of issue 15's "GetRecords with 1, 3
 // and 5 instances, loaded" in one process, without the cluster's processes
-// sharing the machine: a store with four feeds following its table (the
-// projector's and three reactors', as a holder has), 30 appends a second to
+// sharing the machine: a store with two feeds following its table (the
+// projector's and the reactors' one, as a holder has), 30 appends a second to
 // twelve streams, made
 //
 //   - local: by the store itself (a cluster of one);
@@ -53,7 +53,7 @@ func (c *pageCounter) GetRecords(ctx context.Context, in *dynamodbstreams.GetRec
 //	go test -run '^$' -bench WakeUps -benchtime 1x ./es/dynamo/
 func BenchmarkWakeUps(b *testing.B) {
 	const (
-		feeds   = 4
+		feeds   = 2
 		streams = 12
 		rate    = 30
 		turn    = 5 * time.Second

@@ -53,8 +53,16 @@ func TestARemoteAppendNamedByItsWakeUpEndsTheEagerReadsOnceDelivered(t *testing.
 		stream := es.StreamRef{Type: "match", ID: fmt.Sprint("local-", i)}
 		res := mustAppend(t, holder, request(stream, 0, 1, ""))
 		c.until(t, 1, 10*time.Second)
-		time.Sleep(20 * time.Millisecond) // the read that finds the shard's end
+		// The read that finds the shard's end made, the feed is idle.
 		mark := cs.records.Load()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+			time.Sleep(window)
+			if now := cs.records.Load(); now != mark {
+				mark = now
+				continue
+			}
+			break
+		}
 		holder.Wake(map[es.StreamRef]int64{stream: res.Version}, false)
 		time.Sleep(window)
 		heard += cs.records.Load() - mark
