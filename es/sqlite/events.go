@@ -22,9 +22,14 @@ const (
 	sqlUpdateHead = `
 		UPDATE heads SET version = ?, state_schema = ?, data = ?, commands = ?
 		WHERE stream_type = ? AND stream_id = ? AND version = ?`
-	sqlHeadVersion  = `SELECT version, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
+	sqlHeadVersion = `SELECT version, commands FROM heads WHERE stream_type = ? AND stream_id = ?`
+	// OR FAIL: a multi-row insert that may stop half-way with ABORT keeps a
+	// statement journal, a copy of every page it touches first (a third of
+	// the fill's memmove); an append that fails is rolled back whole anyway
+	// (its transaction, or its savepoint in a group), so what a failed
+	// statement leaves needs no undoing of its own.
 	sqlInsertEvents = `
-		INSERT INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
+		INSERT OR FAIL INTO events (stream_type, stream_id, version, event_id, event_type, schema_version,
 			time_ns, actor, correlation_id, causation_id, command_id, data)
 		VALUES `
 	sqlEventRow       = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -57,6 +62,11 @@ type statements struct {
 	insertHead, updateHead, headVersion, insertSnapshot *sql.Stmt
 	// insertEvents[k-1] inserts k events in one statement.
 	insertEvents [maxEventsPerInsert]*sql.Stmt
+	// A group's heads, read and inserted bulkHeads a statement (bulk.go);
+	// insertHeads[k-1] inserts k.
+	bulkHeads        *sql.Stmt
+	insertHeads      [bulkHeads]*sql.Stmt
+	insertEventsBulk *sql.Stmt // bulkEvents events
 	// The events of a repeated command, on the writer.
 	writerCommandEvents *sql.Stmt
 	// The read models' saves, on the writer in the save's transaction.
@@ -111,6 +121,11 @@ func prepare(ctx context.Context, writer, reader *sql.DB) (st *statements, err e
 		all = append(all, s)
 		st.insertEvents[k] = s
 	}
+	bulk, err := prepareBulk(ctx, writer, st)
+	all = append(all, bulk...)
+	if err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -120,7 +135,8 @@ func (st *statements) close() error {
 		st.insertHead, st.updateHead, st.headVersion, st.insertSnapshot,
 		st.writerCommandEvents, st.saveDoc, st.saveCheckpoint,
 		st.head, st.commandEvents, st.streamForward, st.streamReverse, st.snapshot, st.readLog, st.readLogByType,
-	}, st.insertEvents[:]...) {
+		st.bulkHeads, st.insertEventsBulk,
+	}, append(st.insertEvents[:], st.insertHeads[:]...)...) {
 		errs = append(errs, s.Close())
 	}
 	return errors.Join(errs...)
@@ -297,7 +313,8 @@ func (s *Store) appendIn(ctx context.Context, tx *sql.Tx, req es.AppendRequest) 
 // parameters each); an append of more writes them in several.
 const maxEventsPerInsert = 16
 
-// insertEvents writes the events (at most maxEventsPerInsert) in one
+// insertEvents writes the events (at most maxEventsPerInsert, or exactly
+// bulkEvents) in one
 // statement and sets their positions. The position is the rowid, which
 // SQLite gives each row of the statement in turn as the largest so far plus
 // one: the k rows of one INSERT on the one writer, in a transaction, are the
@@ -308,7 +325,11 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []es.Envelo
 		args = append(args, e.Stream.Type, e.Stream.ID, e.Version, e.ID, e.Type, e.SchemaVersion,
 			unixNano(e.Time), e.Actor, e.CorrelationID, e.CausationID, e.CommandID, text(e.Data))
 	}
-	r, err := tx.StmtContext(ctx, s.stmts.insertEvents[len(events)-1]).ExecContext(ctx, args...)
+	q := s.stmts.insertEventsBulk
+	if len(events) != bulkEvents {
+		q = s.stmts.insertEvents[len(events)-1]
+	}
+	r, err := tx.StmtContext(ctx, q).ExecContext(ctx, args...)
 	if err != nil {
 		return err
 	}

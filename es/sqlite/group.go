@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,6 +29,10 @@ type group struct {
 	queue   []*pendingAppend
 	leading bool // a leader is writing a group
 	groups  int  // groups written, for the tests
+	// bulk counts the groups written in bulk, and bulkRetried those whose
+	// bulk write failed and that were written again the savepoint way, for
+	// the tests.
+	bulk, bulkRetried int
 }
 
 type pendingAppend struct {
@@ -106,7 +111,8 @@ func (s *Store) groupDone(batch []*pendingAppend) {
 }
 
 // writeGroup writes the appends in one transaction and sets each one's
-// outcome.
+// outcome: in bulk when they are to as many streams (writeBulk), else, or
+// should the bulk write fail, each in a savepoint of its own.
 func (s *Store) writeGroup(batch []*pendingAppend) {
 	if len(batch) == 1 {
 		p := batch[0]
@@ -126,8 +132,28 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 		return
 	}
 	// A panic must not leave the one writer connection in a transaction.
-	defer tx.Rollback() // after Commit, a no-op
+	defer func() { tx.Rollback() }() // after Commit, a no-op
 	written := 0
+	if bulkable(batch) {
+		n, err := s.writeBulk(ctx, tx, batch)
+		if err == nil {
+			s.group.mu.Lock()
+			s.group.bulk++
+			s.group.mu.Unlock()
+			s.commitGroup(tx, batch, n)
+			return
+		}
+		// Written again the savepoint way, from the start: each append
+		// then learns what is wrong with it, if anything.
+		tx.Rollback()
+		if tx, err = s.writer.BeginTx(ctx, nil); err != nil {
+			fail(err)
+			return
+		}
+		s.group.mu.Lock()
+		s.group.bulkRetried++
+		s.group.mu.Unlock()
+	}
 	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			p.err = err
@@ -155,6 +181,12 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 			return
 		}
 	}
+	s.commitGroup(tx, batch, written)
+}
+
+// commitGroup commits the group's transaction, in which written of its
+// appends were written, and keeps their events for the feeds.
+func (s *Store) commitGroup(tx *sql.Tx, batch []*pendingAppend, written int) {
 	if written == 0 {
 		// Nothing to keep: each append keeps its refusal (or error), true
 		// whether or not the empty transaction's rollback succeeds.
@@ -164,7 +196,9 @@ func (s *Store) writeGroup(batch []*pendingAppend) {
 	if err := tx.Commit(); err != nil {
 		// Nothing of the group is written; a refusal read inside it may
 		// not hold either.
-		fail(fmt.Errorf("committing: %w", err))
+		for _, p := range batch {
+			p.res, p.err = es.AppendResult{}, fmt.Errorf("committing: %w", err)
+		}
 		return
 	}
 	for _, p := range batch {

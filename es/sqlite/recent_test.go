@@ -46,7 +46,7 @@ func collect(t *testing.T, s *sqlite.Store, from string) *collector {
 // waitFor waits until the feed has delivered n events and returns them.
 func (c *collector) waitFor(t *testing.T, n int) []es.Envelope {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c.mu.Lock()
 		got := append([]es.Envelope(nil), c.events...)
@@ -55,7 +55,7 @@ func (c *collector) waitFor(t *testing.T, n int) []es.Envelope {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the feed delivered %d events in 10 s, want %d", len(got), n)
+			t.Fatalf("the feed delivered %d events in 60 s, want %d", len(got), n)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -2,7 +2,11 @@ package fill_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -11,12 +15,31 @@ import (
 	"github.com/foldboard/foldboard/internal/fill"
 )
 
-// BenchmarkFillSQLite fills a fresh SQLite file with 30,000 events per
-// iteration and reports the rate (events/s) the fill reached and the
-// process's CPU time per event (user + system): on a shared machine the
-// rate follows the load, the CPU an event costs much less.
+// BenchmarkFillSQLite fills a fresh SQLite file with n events per
+// iteration (30,000, or FOLDBOARD_BENCH_FILL's comma-separated sizes) and
+// reports the rate (events/s) the fill reached and the process's CPU time
+// per event (user + system): on a shared machine the rate follows the load,
+// the CPU an event costs much less.
+//
+//	FOLDBOARD_BENCH_FILL=100000,1000000 go test -run '^$' -bench FillSQLite -benchtime 1x ./internal/fill/
 func BenchmarkFillSQLite(b *testing.B) {
-	const n = 30_000
+	sizes := []int{30_000}
+	if v := os.Getenv("FOLDBOARD_BENCH_FILL"); v != "" {
+		sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 {
+				b.Fatalf("FOLDBOARD_BENCH_FILL=%q: want numbers of events, comma-separated", v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
+		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) { benchFill(b, n) })
+	}
+}
+
+func benchFill(b *testing.B, n int) {
 	var events, secs float64
 	var cpu time.Duration
 	for i := range b.N {
