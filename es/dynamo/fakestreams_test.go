@@ -34,6 +34,12 @@ type fakeStreams struct {
 	// inFlight and maxInFlight count the calls under way together.
 	delay                 time.Duration
 	inFlight, maxInFlight int
+	// together, when set with opened, holds each GetRecords (for delay at
+	// most) until that many are under way at once, and then none: a feed
+	// that reads that many in parallel gets there at once however loaded
+	// the machine, one that reads fewer waits out the delay on each.
+	together int
+	opened   chan struct{}
 	// growing, when set, is a shard that gets a new record before each read
 	// of it: writes that outpace the reads, so it never reads empty.
 	growing string
@@ -194,13 +200,21 @@ func (f *fakeStreams) GetShardIterator(_ context.Context, in *dynamodbstreams.Ge
 
 func (f *fakeStreams) GetRecords(ctx context.Context, in *dynamodbstreams.GetRecordsInput, _ ...func(*dynamodbstreams.Options)) (*dynamodbstreams.GetRecordsOutput, error) {
 	f.mu.Lock()
-	delay := f.delay
+	delay, opened := f.delay, f.opened
 	f.inFlight++
 	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	if opened != nil && f.inFlight >= f.together {
+		select {
+		case <-opened:
+		default:
+			close(opened)
+		}
+	}
 	f.mu.Unlock()
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
+		case <-opened: // nil, and never ready, without together
 		case <-ctx.Done():
 		}
 	}
