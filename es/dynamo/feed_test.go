@@ -129,13 +129,18 @@ func (c *countingStreams) total() int64 {
 	return c.describe.Load() + c.iterator.Load() + c.records.Load()
 }
 
-// The writer wakes the feed: a new event reaches apply within milliseconds,
-// while an idle feed polls its one shard about 5 times a second.
-func TestFeedIsWokenByAppendsAndPollsSlowlyWhenIdle(t *testing.T) {
+// The writer wakes the feed: with a poll a minute apart when idle, each of
+// 40 appends still reaches apply (within 30 s: a feed that waited for its
+// poll would take up to a minute for each, 40 minutes in all), with a few
+// GetRecords an append, not a poll every few milliseconds until the next.
+// Its latency is logged, not asserted: that is the benchmarks' (a bound
+// here failed on a loaded machine, p50 72 ms against the 100 ms it had).
+func TestFeedIsWokenByAppends(t *testing.T) {
 	var cs *countingStreams
 	s := open(t, config(t, func(c *dynamo.Config) {
 		cs = &countingStreams{StreamsClient: c.Streams}
 		c.Streams = cs
+		c.PollInterval = time.Minute
 	}))
 	stamps := struct {
 		sync.Mutex
@@ -173,8 +178,8 @@ func TestFeedIsWokenByAppendsAndPollsSlowlyWhenIdle(t *testing.T) {
 		mustAppend(t, s, req)
 		select {
 		case <-got:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("event %d not handed on within 5 s", i)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("event %d not handed on within 30 s: the append did not wake the feed", i)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -184,16 +189,38 @@ func TestFeedIsWokenByAppendsAndPollsSlowlyWhenIdle(t *testing.T) {
 	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
 	mu.Unlock()
 	t.Logf("append to apply over %d events: p50 %v, p99 %v; %d GetRecords", len(lat), p50, p99, polls)
-	if p50 > 100*time.Millisecond {
-		t.Errorf("append to apply p50 %v: the append did not wake the feed", p50)
-	}
 	// Eager until its own record has come, then idle again: a few calls an
 	// append (the record shows a millisecond or more after the commit), not
 	// a poll every few milliseconds until the next one.
 	if polls > 5*n {
 		t.Errorf("%d GetRecords for %d appends 20 ms apart, want at most %d", polls, n, 5*n)
 	}
+}
 
+// An idle feed polls its one shard about 5 times a second (PollInterval's
+// 200 ms), and a describe now and then: an upper bound, which a loaded
+// machine only lowers.
+func TestAnIdleFeedPollsSlowly(t *testing.T) {
+	var cs *countingStreams
+	s := open(t, config(t, func(c *dynamo.Config) {
+		cs = &countingStreams{StreamsClient: c.Streams}
+		c.Streams = cs
+	}))
+	got := make(chan struct{}, 10)
+	go func() {
+		_ = s.Feed().Follow(t.Context(), "", func(_ context.Context, b es.Batch) error {
+			if len(b.Events) > 0 {
+				got <- struct{}{}
+			}
+			return nil
+		})
+	}()
+	mustAppend(t, s, request(es.StreamRef{Type: "match", ID: "idle"}, 0, 1, ""))
+	select {
+	case <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the append was not handed on within 30 s")
+	}
 	time.Sleep(300 * time.Millisecond)
 	before := cs.total()
 	time.Sleep(2 * time.Second)
