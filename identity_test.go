@@ -83,6 +83,16 @@ func TestAClusterNeedsFoldboardSecretAndDynamoDBWritesNone(t *testing.T) {
 	if _, err := sessionSecret(config{store: "dynamodb"}, true, log); err == nil || !strings.Contains(err.Error(), "FOLDBOARD_SECRET is required") {
 		t.Errorf("a cluster without FOLDBOARD_SECRET: %v", err)
 	}
+	// A cluster named by the flag as by the variable (the README's commands
+	// pass -redis): each instance made a key of its own, and a sign-in on
+	// one was anonymous on the other.
+	cfg, err := parseConfig([]string{"-store", "dynamodb", "-redis", "redis://127.0.0.1:6379/0", "-instance", "a"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openStore(t.Context(), cfg, log); err == nil || !strings.Contains(err.Error(), "FOLDBOARD_SECRET is required") {
+		t.Errorf("a cluster by -redis without FOLDBOARD_SECRET: %v", err)
+	}
 	key, err := sessionSecret(config{store: "dynamodb", secret: "a secret of the cluster"}, true, log)
 	if err != nil || string(key) != "a secret of the cluster" {
 		t.Errorf("a cluster with FOLDBOARD_SECRET: %q %v", key, err)

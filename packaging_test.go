@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"regexp"
@@ -66,7 +67,7 @@ func TestComposeRunsAClusterOfTwoOnDynamoDBLocalAndRedis(t *testing.T) {
 	if !strings.HasPrefix(rd.Image, "redis:") {
 		t.Errorf("the redis service runs %q", rd.Image)
 	}
-	instances := map[string]bool{}
+	instances, keys := map[string]bool{}, map[string]bool{}
 	for _, name := range []string{"foldboard", "foldboard-2"} {
 		app := c.Services[name]
 		if app.Build != "." || !slices.Equal(app.DependsOn, []string{"dynamodb", "redis"}) {
@@ -94,5 +95,15 @@ func TestComposeRunsAClusterOfTwoOnDynamoDBLocalAndRedis(t *testing.T) {
 				t.Errorf("%s: no %s for the SDK", name, k)
 			}
 		}
+		// A cluster's instances sign sessions with one key, which they must
+		// be given (without it an instance does not start).
+		key, err := sessionSecret(cfg, cfg.redis != "", slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		keys[string(key)] = true
+	}
+	if len(keys) != 1 {
+		t.Errorf("the instances sign sessions with %d keys, want one", len(keys))
 	}
 }

@@ -33,8 +33,8 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (backend, erro
 	if deps.Identity, err = cfg.ident.identity(cfg.guard.PublicURL); err != nil {
 		return backend{}, err
 	}
-	// A cluster is instances sharing a Redis (lease's -redis).
-	if deps.Secret, err = sessionSecret(cfg, cfg.getenv("FOLDBOARD_REDIS") != "", log); err != nil {
+	// A cluster is instances sharing a Redis (-redis or FOLDBOARD_REDIS).
+	if deps.Secret, err = sessionSecret(cfg, cfg.redis != "", log); err != nil {
 		return backend{}, err
 	}
 	switch cfg.store {

@@ -72,7 +72,19 @@ type Catalogue struct {
 	// hot counts each stream's recent events: the busiest streams. Not
 	// saved: it is about the last seconds.
 	hot hotStreams
+	// layout is the layout the read models are kept in (Layout for new
+	// ones; what was saved, or 0 for saved ones with none); layoutLoaded,
+	// whether a saved one was loaded, and layoutSaved, whether it is saved.
+	layout                    int
+	layoutLoaded, layoutSaved bool
 }
+
+// Layout is the layout of the read models this code keeps: 2 since the
+// lists are indexes in the store and views are read on demand (lists/…,
+// counts/…, created/…: issue 19.2). Read models saved in an older one (1:
+// held whole in memory, saved with no layout document) have no list
+// indexes: a server that loads them rebuilds them (Projector.Stale).
+const Layout = 2
 
 // streamBorn is a stream's first event: when, and whose.
 type streamBorn struct {
@@ -86,6 +98,7 @@ const (
 	parkedKey    = "parked/"
 	statsKey     = "stats"
 	rateKey      = "rate"
+	layoutKey    = "layout"
 	// TopicDashboard changes with every event.
 	TopicDashboard = "dashboard"
 )
@@ -95,13 +108,14 @@ func NewCatalogue() *Catalogue {
 	return &Catalogue{
 		versions: map[es.StreamRef]int64{}, unsaved: map[es.StreamRef]StreamInfo{}, born: map[es.StreamRef]streamBorn{},
 		stats: Stats{ByType: map[string]int64{}}, parked: map[es.StreamRef]StreamInfo{}, rate: newEventRate(),
+		layout: Layout,
 	}
 }
 
 // Owns claims the catalogue's, the statistics' and the rate's documents.
 func (c *Catalogue) Owns(key string) bool {
 	return strings.HasPrefix(key, catalogueKey) || strings.HasPrefix(key, bornKey) || strings.HasPrefix(key, parkedKey) ||
-		key == statsKey || key == rateKey
+		key == statsKey || key == rateKey || key == layoutKey
 }
 
 // readFrom is where the entries are read back from: from now on what a save
@@ -137,6 +151,14 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 	}
 	if key == rateKey {
 		return json.Unmarshal(doc, &c.rate)
+	}
+	if key == layoutKey {
+		var l savedLayout
+		if err := json.Unmarshal(doc, &l); err != nil {
+			return err
+		}
+		c.layout, c.layoutLoaded, c.layoutSaved = l.Version, true, true
+		return nil
 	}
 	if name, ok := strings.CutPrefix(key, parkedKey); ok {
 		ref, err := es.ParseStreamRef(name)
@@ -213,6 +235,9 @@ func (c *Catalogue) Doc(key string) (json.RawMessage, error) {
 	if key == rateKey {
 		return json.Marshal(&c.rate)
 	}
+	if key == layoutKey {
+		return json.Marshal(savedLayout{Version: c.layout})
+	}
 	if name, ok := strings.CutPrefix(key, parkedKey); ok {
 		ref, err := es.ParseStreamRef(name)
 		if err != nil {
@@ -282,6 +307,10 @@ func (c *Catalogue) Apply(env es.Envelope, ch *Changes) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.known(env, ch)
+	if !c.layoutSaved && c.layout > 0 {
+		c.layoutSaved = true
+		ch.Doc(c, layoutKey)
+	}
 	c.unsaved[env.Stream] = StreamInfo{Stream: env.Stream, Version: env.Version, Updated: env.Time, LastType: env.Type, LastActor: env.Actor}
 	c.versions[env.Stream] = env.Version
 	c.stats.Events++
@@ -517,4 +546,27 @@ func (c *Catalogue) Stats() Stats {
 		s.ByType[k] = v
 	}
 	return s
+}
+
+// savedLayout is the layout document.
+type savedLayout struct {
+	Version int `json:"version"`
+}
+
+// loadedLayout settles the layout once the saved documents are loaded:
+// read models saved (saved) with no layout document are of layout 1.
+func (c *Catalogue) loadedLayout(saved bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if saved && !c.layoutLoaded {
+		c.layout = 1
+		c.layoutSaved = true // not to be written: it stays what it was
+	}
+}
+
+// Layout is the layout the read models are kept in.
+func (c *Catalogue) Layout() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.layout
 }

@@ -227,11 +227,17 @@ func (p *Projector) Load(ctx context.Context) error {
 			return fmt.Errorf("loading read model document %s: %w", key, err)
 		}
 	}
+	p.cat.loadedLayout(checkpoint != "")
 	p.mu.Lock()
 	p.checkpoint = checkpoint
 	p.mu.Unlock()
 	return nil
 }
+
+// Stale reports whether the read models loaded are kept in an older layout
+// than this code's (Layout): they lack what its pages read (the lists'
+// indexes), and are to be rebuilt.
+func (p *Projector) Stale() bool { return p.cat.Layout() < Layout }
 
 // load reads the checkpoint and the documents to load: every one, or,
 // where the store can leave some out, all but the on-demand models', who

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/foldboard/foldboard/es"
@@ -113,6 +114,9 @@ type clusterRebuild struct {
 	rec rebuildRecord
 	// cancel ends the rebuild this instance runs; nil when it runs none.
 	cancel context.CancelFunc
+	// staleAsked: this instance asked for a rebuild of read models of an
+	// older layout (once a process).
+	staleAsked atomic.Bool
 }
 
 func newClusterRebuild(m *member) *clusterRebuild {
@@ -284,6 +288,17 @@ func (c *clusterRebuild) step(ctx context.Context) {
 		c.m.reloadReadModels()
 	}
 	epoch := c.m.c.Lease.Epoch()
+	if c.m.Role() == relay.RoleProjector && epoch != 0 && !rec.active() && c.m.leading.Load() == c.m.s.Projector() &&
+		c.m.s.Projector().Stale() && c.staleAsked.CompareAndSwap(false, true) {
+		// The read models in use are of an older layout (Server.rebuildStale):
+		// the holder asks for the cluster's rebuild, once.
+		c.m.s.log.Warn("the saved read models are of an older layout: rebuilding them for the cluster",
+			"instance", c.m.c.ID, "projector", c.m.s.Projector().Name(), "layout", c.m.s.Projector().Catalogue().Layout())
+		if err := c.request(ctx, false); err != nil {
+			c.m.s.log.Error("rebuilding read models of an older layout", "instance", c.m.c.ID, "err", err)
+		}
+		return
+	}
 	if c.m.Role() != relay.RoleProjector || epoch == 0 || !rec.active() {
 		return
 	}

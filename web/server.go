@@ -344,6 +344,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	} else {
 		s.projectors.run(s.live.Load().Projector)
 		s.reactors.run(s.projectors)
+		s.rebuildStale()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -388,4 +389,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// rebuildStale starts a rebuild when the read models in use are kept in an
+// older layout than this code's (projections.Layout: saved before the lists
+// were indexes in the store, they show empty lists): the pages serve them
+// until the rebuilt ones are swapped in. In a cluster the holder asks for
+// it (clusterRebuild.step).
+func (s *Server) rebuildStale() {
+	p := s.live.Load().Projector
+	if !p.Stale() {
+		return
+	}
+	s.log.Warn("the saved read models are of an older layout: rebuilding them (the pages serve them meanwhile, with empty lists)",
+		"projector", p.Name(), "layout", p.Catalogue().Layout(), "want", projections.Layout)
+	if err := s.StartRebuild(); err != nil {
+		s.log.Error("rebuilding read models of an older layout", "projector", p.Name(), "err", err)
+	}
 }
