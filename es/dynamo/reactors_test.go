@@ -28,10 +28,10 @@ type readers struct {
 	dynamo.StreamsClient
 	mu        sync.Mutex
 	iterators int
-	chain  map[string]int // iterator → its chain
-	chains int
-	since  time.Time
-	active map[int]bool // the chains that called GetRecords since
+	chain     map[string]int // iterator → its chain
+	chains    int
+	since     time.Time
+	active    map[int]bool // the chains that called GetRecords since
 }
 
 func newReaders(c dynamo.StreamsClient) *readers {
