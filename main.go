@@ -103,8 +103,8 @@ func parseCommandConfig(name string, args []string, getenv func(string) string, 
 	c.ident.register(fs, env)
 	fs.StringVar(&c.redis, "redis", env("FOLDBOARD_REDIS", ""), "Redis URL (redis://host:6379/0) that makes this instance one of a cluster on the same DynamoDB tables (FOLDBOARD_REDIS); off by default")
 	fs.StringVar(&c.instance, "instance", env("FOLDBOARD_INSTANCE", ""), "this instance's name in its cluster (FOLDBOARD_INSTANCE); default: host name and a random suffix")
-	failover := env("FOLDBOARD_FAILOVER", "10s")
-	fs.Func("failover", "how long a cluster's projector may go silent before another instance takes over (FOLDBOARD_FAILOVER, default 10s)", func(v string) error {
+	failover := env("FOLDBOARD_FAILOVER", "8s")
+	fs.Func("failover", "how long a cluster's projector may go silent before another instance takes over (FOLDBOARD_FAILOVER, default 8s: with loading and the first batch, a takeover shows within 10 s)", func(v string) error {
 		failover = v
 		return nil
 	})

@@ -111,7 +111,7 @@ func TestClusterFlags(t *testing.T) {
 	if err != nil || cfg.redis != "redis://r:6379/0" || cfg.instance != "a" || cfg.failover != 3*time.Second {
 		t.Errorf("from the environment: %+v, %v", cfg, err)
 	}
-	if cfg, _ := parseConfig(nil, env(), io.Discard); cfg.redis != "" || cfg.failover != 10*time.Second {
-		t.Errorf("defaults: redis %q, failover %v; want none and 10s", cfg.redis, cfg.failover)
+	if cfg, _ := parseConfig(nil, env(), io.Discard); cfg.redis != "" || cfg.failover != 8*time.Second {
+		t.Errorf("defaults: redis %q, failover %v; want none and 8s", cfg.redis, cfg.failover)
 	}
 }
