@@ -42,27 +42,35 @@ func (t *tips) read(id, last string, records int, now time.Time) {
 	cur, known := t.shards[id]
 	switch {
 	case records > 0:
-		if !known || seqAfter(last, cur.newest) {
-			t.shards[id] = tip{newest: last}
-		}
-		return
-	case !known || seqAfter(last, cur.newest):
-		cur = tip{newest: last}
-	case last != cur.newest:
-		return // a read behind the tip (another feed's): it says nothing of it
-	}
-	cur.empty = now
-	if !known && len(t.shards) >= maxTips {
-		for k, o := range t.shards {
-			if now.Sub(o.empty) > tipFresh {
-				delete(t.shards, k)
-			}
-		}
-		if len(t.shards) >= maxTips {
+		if known && !seqBefore(cur.newest, last) {
 			return
 		}
+		cur = tip{newest: last}
+	case !known || seqBefore(cur.newest, last):
+		cur = tip{newest: last, empty: now}
+	case last != cur.newest:
+		return // a read behind the tip (another feed's): it says nothing of it
+	default:
+		cur.empty = now
+	}
+	if !known && !t.roomLocked(now) {
+		return
 	}
 	t.shards[id] = cur
+}
+
+// roomLocked makes room for one more shard, forgetting those not read
+// empty within tipFresh, and reports whether there is. t.mu is held.
+func (t *tips) roomLocked(now time.Time) bool {
+	if len(t.shards) < maxTips {
+		return true
+	}
+	for k, o := range t.shards {
+		if now.Sub(o.empty) > tipFresh {
+			delete(t.shards, k)
+		}
+	}
+	return len(t.shards) < maxTips
 }
 
 // caughtUp reports whether position is shard id's newest record and a read
@@ -72,13 +80,4 @@ func (t *tips) caughtUp(id, position string, now time.Time) bool {
 	defer t.mu.Unlock()
 	cur, ok := t.shards[id]
 	return ok && !cur.empty.IsZero() && cur.newest == position && now.Sub(cur.empty) < tipFresh
-}
-
-// seqAfter reports whether sequence number a comes after b: longer is
-// later, and of the same length the greater (they are decimal numbers).
-func seqAfter(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) > len(b)
-	}
-	return a > b
 }
