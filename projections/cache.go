@@ -2,6 +2,8 @@ package projections
 
 import (
 	"container/list"
+	"context"
+	"iter"
 	"sync"
 )
 
@@ -69,4 +71,37 @@ func (c *bytesCache[K, V]) bytes() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.size
+}
+
+// pinBatch pins, for a batch about to be applied, the value of each key
+// its events will change: the one held in memory (held), or else the one
+// read back from the store (read), so that a cache letting go of it between
+// two of the batch's events loses nothing, and a failed read fails the
+// batch (to be tried again from the checkpoint) rather than one event. mu
+// guards held and pins; read is called without it (it may take the lock
+// itself, to cache what it read).
+func pinBatch[K comparable, V any](ctx context.Context, mu sync.Locker, keys iter.Seq[K], pins map[K]V,
+	held func(K) (V, bool), read func(context.Context, K) (V, error)) error {
+	for k := range keys {
+		mu.Lock()
+		v, ok := held(k)
+		if ok {
+			pins[k] = v
+		}
+		mu.Unlock()
+		if ok {
+			continue
+		}
+		v, err := read(ctx, k)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		if now, ok := held(k); ok {
+			v = now // what memory holds now (read may have cached it) is the newest
+		}
+		pins[k] = v
+		mu.Unlock()
+	}
+	return nil
 }

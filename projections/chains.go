@@ -146,31 +146,16 @@ func (c *Chains) prefetch(ctx context.Context, events []es.Envelope) error {
 	if read == nil {
 		return nil
 	}
-	for _, env := range events {
-		corr, _, kept := c.corrOf(env)
-		if !kept {
-			continue
+	corrs := func(yield func(string) bool) {
+		for _, env := range events {
+			if corr, _, kept := c.corrOf(env); kept && !yield(corr) {
+				return
+			}
 		}
-		// Pinned for the batch, from memory or the store: the cache may
-		// let go of a chain between two of the batch's events.
-		c.mu.Lock()
-		chain, ok := c.held(corr)
-		if ok {
-			c.batch[corr] = chain
-		}
-		c.mu.Unlock()
-		if ok {
-			continue
-		}
-		chain, err := c.readBack(ctx, read, corr)
-		if err != nil {
-			return err
-		}
-		c.mu.Lock()
-		c.batch[corr] = chain
-		c.mu.Unlock()
 	}
-	return nil
+	return pinBatch(ctx, &c.mu, corrs, c.batch, c.held, func(ctx context.Context, corr string) ([]ChainEvent, error) {
+		return c.readBack(ctx, read, corr)
+	})
 }
 
 // held is the chain in memory, if it is. Call it with c.mu held.

@@ -272,33 +272,16 @@ func (m *Streams[S, E]) prefetch(ctx context.Context, events []es.Envelope) erro
 	if from.one == nil {
 		return nil
 	}
-	for _, env := range events {
-		if env.Stream.Type != m.streamType {
-			continue
+	ids := func(yield func(string) bool) {
+		for _, env := range events {
+			if env.Stream.Type == m.streamType && !yield(env.Stream.ID) {
+				return
+			}
 		}
-		id := env.Stream.ID
-		// Pinned for the batch: the cache may let go of a view between
-		// two of the batch's events.
-		m.mu.Lock()
-		v, ok := m.held(id)
-		if ok {
-			m.batch[id] = v
-		}
-		m.mu.Unlock()
-		if ok {
-			continue
-		}
-		v, err := m.readBack(ctx, from, id)
-		if err != nil {
-			return err
-		}
-		m.mu.Lock()
-		if _, pinned := m.unsaved[id]; !pinned {
-			m.batch[id] = v
-		}
-		m.mu.Unlock()
 	}
-	return nil
+	return pinBatch(ctx, &m.mu, ids, m.batch, m.held, func(ctx context.Context, id string) (*StreamView[S], error) {
+		return m.readBack(ctx, from, id)
+	})
 }
 
 // unpin lets go of the views read for the batch: it was applied and
