@@ -270,6 +270,9 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	first, epoch := c.holder("")
 	c.liveEverywhere("a")
 	c.instancesEverywhere(first)
+	// The saved checkpoint never moves back: not as the holder dies and
+	// another takes over from it, nor as a follower dies.
+	w := c.watchCheckpoint()
 
 	// kill -9 of the holder under load on the others.
 	var all []outcome
@@ -333,6 +336,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	waitApplied(t, c.o, c.procs[second], totalEvents(logs))
 	checkOutcomes(t, logs, all)
 	c.sameEverywhere()
+	w.end(t)
 	checkReadModels(t, c.o, logs, c.b.ordered)
 }
 
@@ -365,7 +369,12 @@ func (c *cluster) watchCheckpoint() *checkpoints {
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			saved, _, err := c.o.rm.LoadReadModels(context.Background(), readModelsName(c.t, c.o))
+			// Not readModelsName: its Fatal is for the test's goroutine.
+			name, err := projections.CurrentName(context.Background(), c.o.settings)
+			if err != nil {
+				continue
+			}
+			saved, _, err := c.o.rm.LoadReadModels(context.Background(), name)
 			if err != nil || saved == "" {
 				continue
 			}
@@ -393,6 +402,10 @@ func (w *checkpoints) end(t *testing.T) {
 	t.Helper()
 	close(w.stop)
 	<-w.done
+	if w.seen == 0 {
+		t.Errorf("the checkpoint watcher never read a saved checkpoint")
+	}
+	t.Logf("the saved checkpoint, read %d times, never moved back: %d times", w.seen, len(w.backs))
 	if len(w.backs) > 0 {
 		t.Errorf("the saved checkpoint moved backwards (%d samples): %v", w.seen, w.backs)
 	}
