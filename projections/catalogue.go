@@ -201,7 +201,7 @@ func (c *Catalogue) Load(key string, doc json.RawMessage) error {
 	info.Stream = ref
 	c.versions[ref] = info.Version
 	if info.Parked != "" { // saved before parks were saved apart
-		c.parked[ref] = info
+		c.parked[ref] = StreamInfo{Stream: ref, Parked: info.Parked, ParkedVersion: info.ParkedVersion}
 	}
 	if c.read == nil {
 		c.unsaved[ref] = info
@@ -507,13 +507,13 @@ func (c *Catalogue) Streams(typ string) []StreamInfo {
 	return out
 }
 
-// Parked lists the parked streams, by name.
+// Parked lists the parked streams, by name: each one's stream and park
+// (Parked, ParkedVersion), what the dashboard and the board show of it.
 func (c *Catalogue) Parked() []StreamInfo {
 	c.mu.RLock()
 	out := make([]StreamInfo, 0, len(c.parked))
-	for ref := range c.parked {
-		info, _ := c.stream(ref)
-		out = append(out, info)
+	for _, p := range c.parked {
+		out = append(out, p)
 	}
 	c.mu.RUnlock()
 	slices.SortFunc(out, func(a, b StreamInfo) int { return cmp.Compare(a.Stream.String(), b.Stream.String()) })
