@@ -47,7 +47,7 @@ func TestAnAdminRetriesAParkedStreamFromTheBoard(t *testing.T) {
 	if after, _ := app.Store.Head(ctx, ref); after.Version != v {
 		t.Errorf("the retry appended: version %d, want %d", after.Version, v)
 	}
-	if info, _ := app.Server.Projector().Catalogue().Stream(ref); info.ParkedVersion != v {
+	if info, _, _ := app.Server.Projector().Catalogue().Stream(t.Context(), ref); info.ParkedVersion != v {
 		t.Errorf("after the retry: %+v; want parked at %d", info, v)
 	}
 }

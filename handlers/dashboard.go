@@ -56,7 +56,7 @@ func (a *App) dashboard(ctx context.Context) views.Dashboard {
 	}
 	d := views.Dashboard{
 		Store: a.storeName, Stats: cat.Stats(), Parked: cat.Parked(), Projector: ps,
-		Events: a.eventsTotal(Viewer{Name: Anonymous}, int(cat.Stats().Events)),
+		Events: a.eventsTotal(ctx, Viewer{Name: Anonymous}, int(cat.Stats().Events)),
 		// Pushed to every watcher alike: only the events anyone may see.
 		Recent: a.publicEvents(ctx, recent.Events),
 		Rate:   views.NewRateChart(cat.Rate(now, views.RateBars, views.RatePeriod), views.RatePeriod),

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -35,7 +36,7 @@ func (a *App) Events(w http.ResponseWriter, r *http.Request) error {
 	// it only as private.
 	id := a.whoIs(r)
 	b.Page.Events, _ = a.seerFor(r.Context(), id).indexed(b.Page.Events)
-	b.Count = a.eventsTotal(Viewer{Name: id.name, Admin: id.admin}, b.Page.Total)
+	b.Count = a.eventsTotal(r.Context(), Viewer{Name: id.name, Admin: id.admin}, b.Page.Total)
 	for t := range a.proj().Catalogue().Stats().ByType {
 		b.Types = append(b.Types, t)
 	}
@@ -135,7 +136,7 @@ func (a *App) EventsJSON(w http.ResponseWriter, r *http.Request) error {
 // events as their read models count them, and the people's own streams'
 // by their event types, less v's own. The read models may be a moment
 // behind the log: the split never goes below zero.
-func (a *App) eventsTotal(v Viewer, total int) views.EventsCount {
+func (a *App) eventsTotal(ctx context.Context, v Viewer, total int) views.EventsCount {
 	if v.Admin {
 		return views.EventsCount{Shown: total}
 	}
@@ -150,8 +151,11 @@ func (a *App) eventsTotal(v Viewer, total int) views.EventsCount {
 		private += byType[name]
 	}
 	if v.Name != Anonymous {
-		own, _ := cat.Stream(es.StreamRef{Type: user.StreamType, ID: user.StreamID(v.Name)})
-		private -= own.Version
+		// Unread (the store failed), the own stream's events count as
+		// private: the split errs toward hiding.
+		if own, _, err := cat.Stream(ctx, es.StreamRef{Type: user.StreamType, ID: user.StreamID(v.Name)}); err == nil {
+			private -= own.Version
+		}
 	}
 	private = min(max(private, 0), int64(total))
 	return views.EventsCount{Shown: total - int(private), Private: int(private)}

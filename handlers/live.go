@@ -112,8 +112,8 @@ func (a *App) fragment(topic string) func(context.Context, Viewer) templ.Compone
 	case projections.TopicDashboard:
 		return func(ctx context.Context, _ Viewer) templ.Component { return views.DashboardLive(a.dashboard(ctx)) }
 	case projections.TopicEvents:
-		return func(_ context.Context, v Viewer) templ.Component {
-			return views.EventsTotal(a.eventsTotal(v, a.read().Events.Total()))
+		return func(ctx context.Context, v Viewer) templ.Component {
+			return views.EventsTotal(a.eventsTotal(ctx, v, a.read().Events.Total()))
 		}
 	}
 	for _, m := range a.modules {
@@ -136,7 +136,10 @@ func (a *App) fragment(topic string) func(context.Context, Viewer) templ.Compone
 			if !a.liveSees(ctx, v, ref) {
 				return views.TimelineLatest(0) // as a stream with no events
 			}
-			info, _ := a.proj().Catalogue().Stream(ref)
+			info, _, err := a.proj().Catalogue().Stream(ctx, ref)
+			if err != nil {
+				return failed(err)
+			}
 			return views.TimelineLatest(info.Version)
 		}
 	}

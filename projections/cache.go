@@ -14,7 +14,7 @@ type bytesCache[K comparable, V any] struct {
 	mu      sync.Mutex
 	max     int
 	size    int
-	cost    func(V) int
+	cost    func(K, V) int
 	entries map[K]*list.Element
 	order   list.List // front: most recently used; values are *cacheEntry[K, V]
 }
@@ -26,6 +26,12 @@ type cacheEntry[K comparable, V any] struct {
 }
 
 func newBytesCache[K comparable, V any](maxBytes int, cost func(V) int) *bytesCache[K, V] {
+	return newKeyedCache(maxBytes, func(_ K, v V) int { return cost(v) })
+}
+
+// newKeyedCache is a bytesCache whose cost is the key's and the value's
+// (a small value under a key that costs as much).
+func newKeyedCache[K comparable, V any](maxBytes int, cost func(K, V) int) *bytesCache[K, V] {
 	return &bytesCache[K, V]{max: maxBytes, cost: cost, entries: map[K]*list.Element{}}
 }
 
@@ -44,7 +50,7 @@ func (c *bytesCache[K, V]) get(k K) (V, bool) {
 // put remembers v under k; one value of more than an eighth of the cache is
 // not kept (it would push out everything else).
 func (c *bytesCache[K, V]) put(k K, v V) {
-	cost := c.cost(v)
+	cost := c.cost(k, v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[k]; ok {

@@ -100,6 +100,10 @@ type Config struct {
 	// from saves behind what the projector applied (a follower's, whose
 	// holder saves) is brought up to it with the stream's events.
 	Events StreamReader
+	// Follower says the saves the read models read back are another's
+	// (a cluster follower saves nothing; its holder saves): the catalogue
+	// then holds every stream's version (see Catalogue).
+	Follower bool
 }
 
 // BatchStats describe one applied batch.
@@ -123,6 +127,9 @@ func NewProjector(cfg Config) *Projector {
 	}
 	cat := NewCatalogue()
 	cat.hot.limit = cfg.WriteLimit
+	if cfg.Follower {
+		cat.follow()
+	}
 	p := &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
@@ -134,7 +141,9 @@ func NewProjector(cfg Config) *Projector {
 		read := func(ctx context.Context, key string) (json.RawMessage, error) {
 			return r.ReadModel(ctx, p.name, key)
 		}
-		cat.readFrom(read)
+		cat.readFrom(read, func(ctx context.Context, q es.DocRange) ([]es.Doc, error) {
+			return r.ReadModelRange(ctx, p.name, q)
+		})
 		cat.events = cfg.Events
 		for _, m := range cfg.Models {
 			if m, ok := m.(onDemand); ok {
@@ -160,9 +169,9 @@ func (p *Projector) readers(r es.ReadModelReader) storeReaders {
 		},
 	}
 	rs.events = p.events
-	rs.applied = func(ref es.StreamRef) int64 {
-		v, _ := p.cat.applied(ref)
-		return v
+	rs.applied = func(ctx context.Context, ref es.StreamRef) (int64, error) {
+		v, _, err := p.cat.applied(ctx, ref)
+		return v, err
 	}
 	return rs
 }
@@ -358,7 +367,10 @@ func (p *Projector) apply(ctx context.Context, b es.Batch) error {
 	var last es.Envelope
 	for _, env := range b.Events {
 		p.inBatch.Add(1)
-		applied, parked := p.cat.applied(env.Stream)
+		applied, parked, err := p.cat.applied(ctx, env.Stream) // pinned: read before the batch
+		if err != nil {
+			return err
+		}
 		if env.Version <= applied || parked {
 			if !parked {
 				p.dropped.Add(1)
@@ -436,8 +448,17 @@ type RetryResult struct {
 func (p *Projector) Retry(ctx context.Context, store StreamReader, ref es.StreamRef) (RetryResult, error) {
 	p.applying.Lock()
 	defer p.applying.Unlock()
-	info, ok := p.cat.Stream(ref)
+	// Pinned while the park is lifted (unpark asks whether it has an
+	// entry), and read again with each page.
+	if err := p.cat.prefetch(ctx, []es.Envelope{{Stream: ref}}); err != nil {
+		return RetryResult{}, err
+	}
+	info, ok, err := p.cat.Stream(ctx, ref)
+	if err != nil {
+		return RetryResult{}, err
+	}
 	if !ok || info.Parked == "" {
+		p.cat.unpin()
 		return RetryResult{}, ErrNotParked
 	}
 	ch := p.unsaved
@@ -497,14 +518,21 @@ read:
 		return res, err
 	}
 	p.unpin()
-	if now, _ := p.cat.Stream(ref); now.Parked != "" {
+	if now, _, err := p.cat.Stream(ctx, ref); err != nil {
+		return res, err
+	} else if now.Parked != "" {
 		res.Parked = now.Parked
 	}
 	return res, failed
 }
 
-// prefetch has the models read back what applying events needs.
+// prefetch has the catalogue, then the models, read back what applying
+// events needs (the views read back ask the catalogue for the version
+// applied).
 func (p *Projector) prefetch(ctx context.Context, events []es.Envelope) error {
+	if err := p.cat.prefetch(ctx, events); err != nil {
+		return fmt.Errorf("reading the catalogue back for a batch: %w", err)
+	}
 	for _, m := range p.models {
 		if m, ok := m.(prefetcher); ok {
 			if err := m.prefetch(ctx, events); err != nil {
@@ -518,6 +546,7 @@ func (p *Projector) prefetch(ctx context.Context, events []es.Envelope) error {
 // unpin lets the models' prefetchers go of what they read for a batch
 // once it is applied and saved.
 func (p *Projector) unpin() {
+	p.cat.unpin()
 	for _, m := range p.models {
 		if m, ok := m.(batchPinner); ok {
 			m.unpin()
@@ -602,13 +631,14 @@ func (p *Projector) save(ctx context.Context, checkpoint string, ch *Changes) er
 
 // WaitFor waits until the read models have applied the stream up to version
 // (or the stream is parked), or ctx ends. Pages call it with a short deadline
-// so that a redirect after a command shows the command's effect.
+// so that a redirect after a command shows the command's effect. A failed
+// read of the stream's version is tried again after the next save.
 func (p *Projector) WaitFor(ctx context.Context, stream es.StreamRef, version int64) bool {
 	for {
 		p.mu.Lock()
 		advanced := p.advanced
 		p.mu.Unlock()
-		if v, parked := p.cat.applied(stream); v >= version || parked {
+		if v, parked, err := p.cat.applied(ctx, stream); err == nil && (v >= version || parked) {
 			return true
 		}
 		select {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strings"
 	"time"
 
@@ -142,7 +141,10 @@ func CatchUp(ctx context.Context, p *Projector, target *Catalogue, every time.Du
 		}
 		total0 = b.Events
 	} else if target != nil {
-		end = target.mark()
+		var err error
+		if end, err = target.mark(ctx); err != nil {
+			return fmt.Errorf("reading the streams to reach: %w", err)
+		}
 	}
 	var lastApplied int64
 	lastAt := start
@@ -175,7 +177,16 @@ func CatchUp(ctx context.Context, p *Projector, target *Catalogue, every time.Du
 			pr.Done = st.Running
 		} else {
 			pr.Total = max(end.events, st.Applied)
-			pr.Done = st.Running && st.Applied >= end.events && p.cat.reached(end)
+			if st.Running && st.Applied >= end.events {
+				reached, err := p.cat.reached(ctx, end)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					pr.Err = err
+				}
+				pr.Done = reached
+			}
 		}
 		if pr.Done {
 			// Done when the last batch was saved, not when it was noticed.
@@ -219,8 +230,18 @@ func passedEvents(ctx context.Context, bf es.BacklogFeed, checkpoint string) (in
 // caught-up p reaches them within a batch or two, and a swap after Reach
 // never shows an older state.
 func Reach(ctx context.Context, p *Projector, target *Catalogue) error {
-	end := target.mark()
-	for !p.cat.reached(end) {
+	end, err := target.mark(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the streams to reach: %w", err)
+	}
+	for {
+		reached, err := p.cat.reached(ctx, end)
+		if reached {
+			return nil
+		}
+		if err != nil && ctx.Err() == nil {
+			p.log.Warn("reading whether the read models reached others", "projector", p.name, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -228,7 +249,6 @@ func Reach(ctx context.Context, p *Projector, target *Catalogue) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	return nil
 }
 
 // mark is a catalogue's streams and versions at one moment: an end to reach.
@@ -237,25 +257,63 @@ type mark struct {
 	events   int64
 }
 
-func (c *Catalogue) mark() mark {
+// mark is where c stands now. It holds a version per stream: where the
+// catalogue holds only what is hot, every saved entry is read (in pages)
+// for it, so that a rebuild holds, while it runs, what a catalogue held
+// whole once did.
+func (c *Catalogue) mark(ctx context.Context) (mark, error) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return mark{versions: maps.Clone(c.versions), events: c.stats.Events}
+	m := mark{versions: map[es.StreamRef]int64{}, events: c.stats.Events}
+	c.mu.RUnlock()
+	err := c.eachVersion(ctx, "", func(ref es.StreamRef, v int64) { m.versions[ref] = v })
+	return m, err
 }
 
+// reachedOneByOne is how few streams left to reach reached reads one by
+// one rather than reading every entry.
+const reachedOneByOne = 256
+
 // reached reports whether c has every stream of m at least at m's version
-// (or parked).
-func (c *Catalogue) reached(m mark) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+// (or parked). It drops from m the streams c has reached at their version
+// (a version only grows), so that asking again asks only of the rest: one
+// by one when they are few, else reading every entry of c.
+func (c *Catalogue) reached(ctx context.Context, m mark) (bool, error) {
 	for ref, v := range m.versions {
-		at, ok := c.versions[ref]
-		_, parked := c.parked[ref]
-		if v > 0 && (!ok || (at < v && !parked)) {
-			return false
+		if v <= 0 {
+			delete(m.versions, ref)
 		}
 	}
-	return true
+	c.mu.RLock()
+	every := c.read != nil && c.versions == nil && len(m.versions) > reachedOneByOne
+	c.mu.RUnlock()
+	if every {
+		err := c.eachVersion(ctx, "", func(ref es.StreamRef, at int64) {
+			if v, ok := m.versions[ref]; ok && at >= v {
+				delete(m.versions, ref)
+			}
+		})
+		if err != nil {
+			return false, err
+		}
+	} else {
+		for ref, v := range m.versions {
+			h, err := c.lookup(ctx, ref)
+			if err != nil {
+				return false, err
+			}
+			if h.known && h.v >= v {
+				delete(m.versions, ref)
+			}
+		}
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for ref := range m.versions {
+		if _, parked := c.parked[ref]; !parked {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Rebuild replays the whole log into fresh read models and makes them the

@@ -100,7 +100,14 @@ func (r ModelRebuild) Run(ctx context.Context) error {
 func (p *Projector) replaceModel(ctx context.Context, events StreamReader, old, fresh Model, side *Catalogue, keys map[string]struct{}, swap func()) error {
 	p.applying.Lock()
 	defer p.applying.Unlock()
-	target, have := p.cat.mark(), side.mark()
+	target, err := p.cat.mark(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the streams of %s: %w", p.name, err)
+	}
+	have, err := side.mark(ctx)
+	if err != nil {
+		return err
+	}
 	for ref, v := range have.versions {
 		if v > target.versions[ref] {
 			return fmt.Errorf("%s at version %d, the read models in use at %d: %w", ref, v, target.versions[ref], ErrModelAhead)

@@ -61,7 +61,11 @@ func TestCatchUpEndsWhenTheNewReadModelsCoverTheOnesInUse(t *testing.T) {
 	if !last.Done || last.Applied != 300 || last.Total != 300 || last.Name != "rebuilt" {
 		t.Fatalf("last report: %+v", last)
 	}
-	if !p.Catalogue().reached(target.mark()) {
+	end, err := target.mark(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reached, err := p.Catalogue().reached(ctx, end); !reached || err != nil {
 		t.Fatal("CatchUp returned before the new read models covered the old")
 	}
 

@@ -91,7 +91,7 @@ func TestARetriedParkedStreamIsAppliedOnce(t *testing.T) {
 	go func() { defer close(done); _ = p.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	waitCheckpoint(t, p, "1")
-	info, _ := p.Catalogue().Stream(bad)
+	info, _, _ := p.Catalogue().Stream(t.Context(), bad)
 	if info.Parked == "" || info.ParkedVersion != 2 || info.Version != 1 {
 		t.Fatalf("after the failing apply: %+v; want parked at 2, applied 1", info)
 	}
@@ -108,7 +108,7 @@ func TestARetriedParkedStreamIsAppliedOnce(t *testing.T) {
 	if err != nil || res.Applied != badLen-1 || res.Version != badLen || res.Parked != "" {
 		t.Fatalf("retry once fixed: %+v, %v; want %d applied, at version %d, not parked", res, err, badLen-1, badLen)
 	}
-	if info, _ := p.Catalogue().Stream(bad); info.Parked != "" || info.Version != badLen || len(p.Catalogue().Parked()) != 0 {
+	if info, _, _ := p.Catalogue().Stream(t.Context(), bad); info.Parked != "" || info.Version != badLen || len(p.Catalogue().Parked()) != 0 {
 		t.Errorf("after the retry: %+v; want at %d, not parked", info, badLen)
 	}
 	close(feed.gate)

@@ -26,6 +26,8 @@ type Setup struct {
 	// Events is the event store, which views read back on demand are
 	// brought up to date from (Config.Events).
 	Events StreamReader
+	// Follower says the saves read back are another's (Config.Follower).
+	Follower bool
 }
 
 // NewSetup is the setup for a store: its feed, read models and write limit.
@@ -43,7 +45,7 @@ func (s Setup) New(name string, onChange func(p *Projector, topics []string)) Cu
 	p = NewProjector(Config{
 		Name: name, Feed: s.Feed, Store: s.Store, Log: s.Log, SaveEvery: DefaultSaveEvery,
 		Models: read.Models(), OnBatch: s.OnBatch, WriteLimit: s.WriteLimit, OnApplied: s.OnApplied, StopOn: s.StopOn,
-		Events: s.Events,
+		Events: s.Events, Follower: s.Follower,
 		OnChange: func(topics []string) {
 			if onChange != nil {
 				onChange(p, topics)

@@ -89,7 +89,7 @@ type storeReaders struct {
 	one     DocReader
 	docs    func(ctx context.Context, q es.DocRange) ([]es.Doc, error)
 	events  StreamReader
-	applied func(es.StreamRef) int64
+	applied func(context.Context, es.StreamRef) (int64, error)
 }
 
 // streamsOnDemand is a model that reads its saved views back through rs.
@@ -304,10 +304,17 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 	gen := m.saves
 	m.mu.Unlock()
 	ref := es.StreamRef{Type: m.streamType, ID: id}
+	to := int64(-1) // unknown
+	if from.applied != nil {
+		var err error
+		if to, err = from.applied(ctx, ref); err != nil {
+			return nil, fmt.Errorf("view %s: %w", ref, err)
+		}
+	}
 	var doc json.RawMessage
 	// A stream none of whose events was applied has no view saved: a
 	// first start's or a rebuild's new streams read nothing.
-	if from.applied == nil || from.applied(ref) > 0 {
+	if to != 0 {
 		var err error
 		if doc, err = from.one(ctx, m.prefix()+id); err != nil {
 			return nil, fmt.Errorf("view %s: %w", ref, err)
@@ -323,7 +330,7 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 	}
 	if from.events != nil && from.applied != nil {
 		var err error
-		if v, err = m.catchUp(ctx, from, ref, v); err != nil {
+		if v, err = m.catchUp(ctx, from, ref, v, to); err != nil {
 			return nil, err
 		}
 	}
@@ -336,9 +343,8 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 }
 
 // catchUp folds into v the stream's events after its version up to the
-// one the projector applied.
-func (m *Streams[S, E]) catchUp(ctx context.Context, from storeReaders, ref es.StreamRef, v *StreamView[S]) (*StreamView[S], error) {
-	to := from.applied(ref)
+// one the projector applied, to.
+func (m *Streams[S, E]) catchUp(ctx context.Context, from storeReaders, ref es.StreamRef, v *StreamView[S], to int64) (*StreamView[S], error) {
 	at := int64(0)
 	if v != nil {
 		at = v.Version

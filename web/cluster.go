@@ -291,6 +291,7 @@ func (m *member) follow(ctx context.Context) (stop func()) {
 	m.setRole(relay.RoleFollower)
 	setup := m.s.setup
 	setup.Store = unsaved{m.s.deps.ReadModels}
+	setup.Follower = true // the saves it reads are its holder's
 	setup.StopOn = func(err error) bool { return errors.Is(err, relay.ErrBehind) }
 	return m.serveFrom(ctx, setup, false)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -14,6 +15,9 @@ import (
 type appendLog struct {
 	mu       sync.Mutex
 	appended map[es.StreamRef]int64
+	// reading is set while one append reads back the versions of streams
+	// the catalogue no longer holds (see note).
+	reading bool
 }
 
 func newAppendLog() *appendLog { return &appendLog{appended: map[es.StreamRef]int64{}} }
@@ -26,17 +30,51 @@ func (a *appendLog) note(res es.AppendResult, cat *projections.Catalogue) {
 	}
 	stream := res.Events[0].Stream
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	if res.Version > a.appended[stream] {
 		a.appended[stream] = res.Version
 	}
 	// Keep the map to the streams still in the projector's way: once in a
-	// while, forget those it has applied.
+	// while, forget those it has applied, as the catalogue holds them
+	// (their versions are in memory from their apply until a cache lets
+	// them go); those it let go of are read back by one append at a time,
+	// out of the lock, so that the map stays bounded however long they
+	// waited.
+	var unheld []es.StreamRef
 	if len(a.appended) >= 1024 {
 		for ref, v := range a.appended {
-			if info, ok := cat.Stream(ref); ok && (info.Version >= v || info.Parked != "") {
+			info, held := cat.Held(ref)
+			switch {
+			case held && (info.Version >= v || info.Parked != ""):
 				delete(a.appended, ref)
+			case !held && !a.reading && len(unheld) < 256:
+				unheld = append(unheld, ref)
 			}
+		}
+	}
+	a.reading = a.reading || len(unheld) > 0
+	a.mu.Unlock()
+	if len(unheld) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	reached := map[es.StreamRef]int64{}
+	for _, ref := range unheld {
+		info, ok, err := cat.Stream(ctx, ref)
+		if err != nil {
+			break
+		}
+		if ok && info.Parked != "" {
+			info.Version = 1 << 62
+		}
+		reached[ref] = info.Version
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reading = false
+	for ref, at := range reached {
+		if v, ok := a.appended[ref]; ok && at >= v {
+			delete(a.appended, ref)
 		}
 	}
 }

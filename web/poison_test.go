@@ -71,7 +71,7 @@ func TestAPoisonEventParksItsStreamAndTheDashboardShowsIt(t *testing.T) {
 					p1: `match/p-1 v2 (BogusHappened): es: unknown event type "BogusHappened"`,
 					p2: `match/p-2 v2 (InningsCompleted): es: decoding InningsCompleted`,
 				} {
-					info, _ := p.Catalogue().Stream(ref)
+					info, _, _ := p.Catalogue().Stream(t.Context(), ref)
 					if info.Version != 1 || info.ParkedVersion != 2 || !strings.Contains(info.Parked, want) {
 						t.Errorf("%s: version %d, parked at %d with %q; want still at 1, parked at 2 with %q", ref, info.Version, info.ParkedVersion, info.Parked, want)
 					}
@@ -80,7 +80,7 @@ func TestAPoisonEventParksItsStreamAndTheDashboardShowsIt(t *testing.T) {
 						t.Errorf("the dashboard does not show %s parked with its error %q", ref, want)
 					}
 				}
-				if info, _ := p.Catalogue().Stream(ok1); info.Version != 2 || info.Parked != "" {
+				if info, _, _ := p.Catalogue().Stream(t.Context(), ok1); info.Version != 2 || info.Parked != "" {
 					t.Errorf("%s: version %d, parked %q; the other streams must go on", ok1, info.Version, info.Parked)
 				}
 				// Nothing of p-1 after its poison reached its read model.

@@ -107,7 +107,9 @@ func (c *clusterRetry) last() retryRecord {
 // its outcome: the result, ErrNotParked, handlers.ErrRetryPending when it
 // has not come yet, errRetryRunning while another is under way.
 func (c *clusterRetry) retry(ctx context.Context, ref es.StreamRef) (projections.RetryResult, error) {
-	if info, ok := c.m.s.Projector().Catalogue().Stream(ref); !ok || info.Parked == "" {
+	if info, ok, err := c.m.s.Projector().Catalogue().Stream(ctx, ref); err != nil {
+		return projections.RetryResult{}, err
+	} else if !ok || info.Parked == "" {
 		return projections.RetryResult{}, projections.ErrNotParked
 	}
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -216,8 +218,10 @@ func (c *clusterRetry) run(ctx context.Context, p *projections.Projector, rec re
 	if errors.Is(err, projections.ErrNotParked) && again {
 		// A holder before this one retried it and saved that, then went
 		// before it wrote the outcome: done, as far as it got.
-		info, _ := p.Catalogue().Stream(ref)
-		res, err, ran = projections.RetryResult{Version: info.Version}, nil, false
+		var info projections.StreamInfo
+		if info, _, err = p.Catalogue().Stream(ctx, ref); err == nil {
+			res, ran = projections.RetryResult{Version: info.Version}, false
+		}
 	}
 	if ran {
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)

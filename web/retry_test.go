@@ -50,7 +50,7 @@ func TestRetryingAParkedStream(t *testing.T) {
 				!strings.Contains(got["parked"].(string), `unknown event type "BogusHappened"`) {
 				t.Errorf("retry answered %v; want nothing applied, at 1, parked again on BogusHappened", got)
 			}
-			info, _ := p.Catalogue().Stream(ref)
+			info, _, _ := p.Catalogue().Stream(t.Context(), ref)
 			if info.ParkedVersion != 2 || info.Version != 1 {
 				t.Errorf("after the retry: %+v; want parked at 2 again, applied 1", info)
 			}

@@ -64,8 +64,8 @@ func (p *Projector) WaitCaughtUp(t testing.TB, heads map[es.StreamRef]int64, lim
 	defer cancel()
 	for ref, v := range heads {
 		reached := p.WaitFor(ctx, ref, v)
-		if info, _ := p.Catalogue().Stream(ref); !reached || info.Parked != "" {
-			t.Fatalf("%s: projector %s has %s at version %d (parked: %q), not %d, after %v", why, p.Name, ref, info.Version, info.Parked, v, limit)
+		if info, _, err := p.Catalogue().Stream(context.Background(), ref); err != nil || !reached || info.Parked != "" {
+			t.Fatalf("%s: projector %s has %s at version %d (parked: %q, %v), not %d, after %v", why, p.Name, ref, info.Version, info.Parked, err, v, limit)
 		}
 	}
 	return time.Since(begin)

@@ -84,7 +84,10 @@ func BenchmarkGrowth(b *testing.B) {
 				rng := rand.New(rand.NewPCG(uint64(size), 1))
 				var streamPages, eventPages []string
 				for _, typ := range []struct{ stream, route string }{{"match", "/matches/"}, {"cart", "/carts/"}} {
-					all := a.Server.Projector().Catalogue().Streams(typ.stream)
+					all, err := a.Server.Projector().Catalogue().Streams(b.Context(), typ.stream)
+					if err != nil || len(all) == 0 {
+						b.Fatalf("the %s streams: %d, %v", typ.stream, len(all), err)
+					}
 					for range 100 {
 						streamPages = append(streamPages, typ.route+all[rng.IntN(len(all))].Stream.ID)
 					}
