@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/foldboard/foldboard/es"
 	"github.com/foldboard/foldboard/projections"
@@ -350,4 +353,85 @@ var ErrRetryPending = errors.New("the retry is recorded for the cluster's projec
 type retryAnswer struct {
 	Stream string `json:"stream"`
 	projections.RetryResult
+}
+
+// docsPageBytes caps the documents of one GET /projections/docs page: it
+// ends, with a cursor, at the document that passes it (one at least).
+const docsPageBytes = 1 << 20
+
+// docsKeyBytes caps the prefix and cursor a page takes: keys are ids.
+const docsKeyBytes = 1024
+
+type docsAnswer struct {
+	ReadModels string      `json:"readModels"`
+	Position   string      `json:"position"`
+	Docs       []docAnswer `json:"docs"`
+	Next       string      `json:"next"`
+}
+
+type docAnswer struct {
+	Key string          `json:"key"`
+	Doc json.RawMessage `json:"doc"`
+}
+
+// ProjectionDocs is GET /projections/docs?prefix=&before=&limit= (admins
+// only: the documents hold every private stream): a page of the read
+// models this instance serves, greatest key first, the keys those saved
+// under the name in use, each document as this instance serves it now (in
+// a cluster a follower's from what it applied of its holder's batches),
+// null where it serves none; `next` goes on before the page's last key
+// ("" at the end). At most limit (100) documents and about 1 MiB.
+func (a *App) ProjectionDocs(w http.ResponseWriter, r *http.Request) error {
+	limit, err := queryInt(r, "limit", projections.MaxDocsPage, 1, projections.MaxDocsPage)
+	if err != nil {
+		return err
+	}
+	prefix, err := queryKey(r, "prefix")
+	if err != nil {
+		return err
+	}
+	before, err := queryKey(r, "before")
+	if err != nil {
+		return err
+	}
+	p := a.live.Load().Projector
+	position := p.Status().Checkpoint
+	docs, err := p.Docs(r.Context(), es.DocRange{Prefix: prefix, Before: before, Limit: int(limit)})
+	if err != nil {
+		return err
+	}
+	ans := docsAnswer{ReadModels: p.Name(), Position: position, Docs: []docAnswer{}}
+	size := 0
+	for _, d := range docs {
+		if len(ans.Docs) > 0 && size+len(d.Data) > docsPageBytes {
+			break
+		}
+		size += len(d.Data)
+		doc := d.Data
+		if doc == nil {
+			doc = json.RawMessage("null")
+		}
+		ans.Docs = append(ans.Docs, docAnswer{Key: d.Key, Doc: doc})
+	}
+	if n := len(ans.Docs); n > 0 && (n < len(docs) || len(docs) == int(limit)) {
+		ans.Next = ans.Docs[n-1].Key
+	}
+	writeJSON(w, http.StatusOK, ans)
+	return nil
+}
+
+// queryKey is a query parameter that names a document key (or its
+// beginning): sent once, at most docsKeyBytes, no control characters.
+func queryKey(r *http.Request, name string) (string, error) {
+	vs := r.URL.Query()[name]
+	if len(vs) > 1 {
+		return "", duplicateField(name)
+	}
+	if len(vs) == 0 {
+		return "", nil
+	}
+	if len(vs[0]) > docsKeyBytes || strings.ContainsFunc(vs[0], unicode.IsControl) || !utf8.ValidString(vs[0]) {
+		return "", badRequest("BadQuery", name, "%s must be a document key (or its beginning) of at most %d bytes", name, docsKeyBytes)
+	}
+	return vs[0], nil
 }

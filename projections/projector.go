@@ -197,6 +197,47 @@ func (p *Projector) Doc(ctx context.Context, key string) (json.RawMessage, error
 	return r.ReadModel(ctx, p.name, key)
 }
 
+// MaxDocsPage is the most documents one Docs call lists.
+const MaxDocsPage = 100
+
+// Docs lists the documents saved under the projector's name that q
+// chooses (greatest key first, at most q.Limit, up to MaxDocsPage), each
+// as the projector serves it now (Doc: the one its model holds, else the
+// saved one, brought up to date where the model knows how), nil where it
+// serves none: what an instance serves, by the keys its holder saved (a
+// document held here that no save has yet is not listed). The work is a
+// range read of the store and, for each document not held, what Doc reads.
+func (p *Projector) Docs(ctx context.Context, q es.DocRange) ([]es.Doc, error) {
+	r, ok := readsOnDemand(p.store)
+	if !ok {
+		return nil, fmt.Errorf("projections: %T lists no documents", p.store)
+	}
+	q.Limit = min(q.RangeLimit(), MaxDocsPage)
+	saved, err := r.ReadModelRange(ctx, p.name, q)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range saved {
+		m := p.owner(d.Key)
+		if m == nil {
+			saved[i].Data = nil
+			continue
+		}
+		doc, err := m.Doc(d.Key)
+		if errors.Is(err, ErrNotHeld) {
+			doc, err = d.Data, nil // as saved, just read
+			if m, ok := m.(docReader); ok {
+				doc, err = m.readDoc(ctx, d.Key)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %s of %s: %w", d.Key, p.name, err)
+		}
+		saved[i].Data = doc
+	}
+	return saved, nil
+}
+
 // readsOnDemand is the store as an es.ReadModelReader, if it is one: saves
 // deferred in front of a store read it only when the store beneath does.
 func readsOnDemand(store es.ReadModelStore) (es.ReadModelReader, bool) {

@@ -12,6 +12,7 @@ const (
 	RouteProjections  = "/projections"
 	RouteRetryParked  = "/projections/retry"
 	RouteRebuildModel = "/projections/rebuild"
+	RouteModelDocs    = "/projections/docs"
 	RouteRebuildSwap  = "/rebuild/swap"
 	RouteRebuildDrop  = "/rebuild/discard"
 	RouteEvents       = "/events"

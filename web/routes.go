@@ -54,6 +54,8 @@ func routes(app *handlers.App, hub *Hub, log *slog.Logger, m *metrics, g guards)
 	r.Get("/streams/{type}/{id}/try", h(app.TryAddress).ServeHTTP)
 	r.Get(views.RouteEvents, h(app.Events).ServeHTTP)
 	r.Get("/projections", h(app.Projections).ServeHTTP)
+	// The documents served: every private stream's too, so admins only.
+	r.With(app.OnlyAdmins).Get(views.RouteModelDocs, h(app.ProjectionDocs).ServeHTTP)
 
 	r.Get(views.RouteLive, hub.ServeHTTP)
 	r.Get(views.RouteHealth, h(app.Health).ServeHTTP)
