@@ -234,7 +234,8 @@ type ReadModelReader interface {
 	ReadModel(ctx context.Context, projector, key string) (json.RawMessage, error)
 	// ReadModelRange returns the projector's documents whose keys begin
 	// with q.Prefix and sort before q.Before (any, when ""), greatest key
-	// first (keys compare as bytes), at most q.Limit of them.
+	// first (keys compare as bytes; least first with q.Ascending), at most
+	// q.Limit of them.
 	ReadModelRange(ctx context.Context, projector string, q DocRange) ([]Doc, error)
 }
 
@@ -246,6 +247,10 @@ type DocRange struct {
 	Before string
 	// Limit caps the documents; at least 1, at most MaxDocRange.
 	Limit int
+	// Ascending reads the least key first: the oldest entries of an index
+	// kept by time, up to Before (the range's upper bound then; a page is
+	// not gone on from its last key).
+	Ascending bool
 }
 
 // MaxDocRange is the most documents one ReadModelRange returns.

@@ -62,6 +62,9 @@ func TestDeferredSavesReadWhatIsPending(t *testing.T) {
 			{es.DocRange{Prefix: "list/", Limit: 3}, []string{"list/07", "list/04", "list/02"}},
 			{es.DocRange{Prefix: "list/", Before: "list/04", Limit: 3}, []string{"list/02", "list/01", "list/00"}},
 			{es.DocRange{Prefix: "list/", Limit: 10}, []string{"list/07", "list/04", "list/02", "list/01", "list/00"}},
+			{es.DocRange{Prefix: "list/", Limit: 4, Ascending: true}, []string{"list/00", "list/01", "list/02", "list/04"}},
+			{es.DocRange{Prefix: "list/", Before: "list/07", Limit: 10, Ascending: true}, []string{"list/00", "list/01", "list/02", "list/04"}},
+			{es.DocRange{Prefix: "list/", Limit: 10, Ascending: true}, []string{"list/00", "list/01", "list/02", "list/04", "list/07"}},
 		} {
 			got, err := d.ReadModelRange(ctx, "p", tc.q)
 			keys := make([]string, len(got))

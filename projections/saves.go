@@ -251,7 +251,7 @@ func (d *DeferredSaves) ReadModelRange(ctx context.Context, projector string, q 
 			d.mu.Unlock()
 		}
 		// Each pending document may hide one of the store's.
-		docs, err := r.ReadModelRange(ctx, projector, es.DocRange{Prefix: q.Prefix, Before: q.Before, Limit: min(limit+len(over), es.MaxDocRange)})
+		docs, err := r.ReadModelRange(ctx, projector, es.DocRange{Prefix: q.Prefix, Before: q.Before, Limit: min(limit+len(over), es.MaxDocRange), Ascending: q.Ascending})
 		if !held {
 			d.mu.Lock()
 		}
@@ -264,11 +264,12 @@ func (d *DeferredSaves) ReadModelRange(ctx context.Context, projector string, q 
 			continue
 		}
 		if len(docs) == min(limit+len(over), es.MaxDocRange) && len(docs) > 0 {
-			// The store has more: pending documents below its last one
-			// would come after documents it did not return.
+			// The store has more: pending documents past its last one
+			// (below it; above it, ascending) would come after documents
+			// it did not return.
 			last := docs[len(docs)-1].Key
 			for key := range over {
-				if key < last {
+				if (key < last) != q.Ascending && key != last {
 					delete(over, key)
 				}
 			}
@@ -284,7 +285,12 @@ func (d *DeferredSaves) ReadModelRange(ctx context.Context, projector string, q 
 				merged = append(merged, es.Doc{Key: key, Data: doc})
 			}
 		}
-		slices.SortFunc(merged, func(a, b es.Doc) int { return strings.Compare(b.Key, a.Key) })
+		slices.SortFunc(merged, func(a, b es.Doc) int {
+			if q.Ascending {
+				return strings.Compare(a.Key, b.Key)
+			}
+			return strings.Compare(b.Key, a.Key)
+		})
 		return merged[:min(len(merged), limit)], nil
 	}
 }

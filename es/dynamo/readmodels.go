@@ -166,11 +166,12 @@ func (s *Store) ReadModel(ctx context.Context, projector, name string) (json.Raw
 	return json.RawMessage(doc), nil
 }
 
-// ReadModelRange queries the projector's partition backwards by sort key:
-// begins_with the prefix, or, with a Before within the prefix's keys,
-// BETWEEN the prefix and Before (Before itself left out; a filter cannot
-// name the sort key). One Query of at most Limit+1 items, strongly
-// consistent, paged on only while DynamoDB cuts a page at 1 MB.
+// ReadModelRange queries the projector's partition backwards by sort key
+// (forwards, ascending): begins_with the prefix, or, with a Before within
+// the prefix's keys, BETWEEN the prefix and Before (Before itself left
+// out; a filter cannot name the sort key). One Query of at most Limit+1
+// items, strongly consistent, paged on only while DynamoDB cuts a page at
+// 1 MB.
 func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
 	if projector == "" {
 		return nil, errors.New("dynamo: read model range: no projector name")
@@ -198,7 +199,7 @@ func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRa
 		ExpressionAttributeNames:  expr.Names(),
 		ExpressionAttributeValues: expr.Values(),
 		ConsistentRead:            aws.Bool(true),
-		ScanIndexForward:          aws.Bool(false),
+		ScanIndexForward:          aws.Bool(q.Ascending),
 		Limit:                     aws.Int32(int32(limit + 1)),
 	}
 	var docs []es.Doc

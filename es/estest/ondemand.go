@@ -115,9 +115,22 @@ func testReadModelRange(t *testing.T, h Harness) {
 	check(es.DocRange{Prefix: "none/", Limit: 3}, nil)
 	// A limit out of range is brought within it.
 	check(es.DocRange{Prefix: "list/a/", Limit: 0}, want[:1])
+	// Ascending: the oldest N of an index kept by time, up to a bound
+	// (Before, left out), whatever lies past it or past the prefix.
+	oldest := slices.Clone(want)
+	slices.Reverse(oldest)
+	check(es.DocRange{Prefix: "list/a/", Limit: 5, Ascending: true}, oldest[:5])
+	check(es.DocRange{Prefix: "list/a/", Limit: 100, Ascending: true}, oldest)
+	check(es.DocRange{Prefix: "list/a/", Before: "list/a/00003x", Limit: 100, Ascending: true}, oldest[:4])
+	check(es.DocRange{Prefix: "list/a/", Before: oldest[3], Limit: 2, Ascending: true}, oldest[:2])
+	check(es.DocRange{Prefix: "list/a/", Before: "list/a/", Limit: 2, Ascending: true}, nil)
+	check(es.DocRange{Prefix: "list/a", Limit: 2, Ascending: true}, []string{"list/a", oldest[0]})
+	check(es.DocRange{Prefix: "list/a/", Before: "zzz", Limit: 2, Ascending: true}, oldest[:2])
 	// Deleted documents leave the range.
 	mustSave(t, h, "lists", "cp-2", map[string]json.RawMessage{want[0]: nil, want[1]: nil})
 	check(es.DocRange{Prefix: "list/a/", Limit: 2}, want[2:4])
+	mustSave(t, h, "lists", "cp-3", map[string]json.RawMessage{oldest[0]: nil})
+	check(es.DocRange{Prefix: "list/a/", Limit: 2, Ascending: true}, oldest[1:3])
 }
 
 func testLoadReadModelsExcept(t *testing.T, h Harness) {

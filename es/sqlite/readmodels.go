@@ -132,21 +132,22 @@ func (s *Store) ReadModel(ctx context.Context, projector, key string) (json.RawM
 }
 
 // ReadModelRange reads the primary key (projector, key) backwards from the
-// range's upper bound: the work is the documents returned.
+// range's upper bound (forwards from the prefix, ascending): the work is
+// the documents returned.
 func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRange) ([]es.Doc, error) {
 	upper := q.RangeUpper()
 	if upper != "" && upper <= q.Prefix {
 		return nil, nil
 	}
-	var rows *sql.Rows
-	var err error
-	if upper == "" {
-		rows, err = s.reader.QueryContext(ctx, `SELECT key, doc FROM readmodels
-			WHERE projector = ? AND key >= ? ORDER BY key DESC LIMIT ?`, projector, q.Prefix, q.RangeLimit())
-	} else {
-		rows, err = s.reader.QueryContext(ctx, `SELECT key, doc FROM readmodels
-			WHERE projector = ? AND key >= ? AND key < ? ORDER BY key DESC LIMIT ?`, projector, q.Prefix, upper, q.RangeLimit())
+	query, args := `SELECT key, doc FROM readmodels WHERE projector = ? AND key >= ?`, []any{projector, q.Prefix}
+	if upper != "" {
+		query, args = query+` AND key < ?`, append(args, upper)
 	}
+	order := ` ORDER BY key DESC LIMIT ?`
+	if q.Ascending {
+		order = ` ORDER BY key LIMIT ?`
+	}
+	rows, err := s.reader.QueryContext(ctx, query+order, append(args, q.RangeLimit())...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read models %q of %s: %w", q.Prefix, projector, err)
 	}
