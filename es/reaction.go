@@ -66,18 +66,56 @@ type Reaction struct {
 // The reactor calls it from one goroutine at a time.
 type Schedule interface {
 	// Watch notes an event of the reaction's types and returns the keys of
-	// the documents it changed.
-	Watch(env Envelope) (changed []string, err error)
+	// the documents it changed: at most MaxWatchDocs. An error marked
+	// Permanent parks the event at once; any other (a read of the store)
+	// is tried again, as a reaction's are.
+	Watch(ctx context.Context, env Envelope) (changed []string, err error)
 	// Reset forgets everything, before the saved documents are loaded
 	// again (an instance that takes the lease over loads what the last
 	// holder saved).
 	Reset()
 	// Load restores one saved document.
 	Load(key string, doc json.RawMessage) error
-	// Doc is the current document under key; nil when it is gone.
+	// Doc is the current document under key, one Watch changed since the
+	// last save; nil when it is gone.
 	Doc(key string) (json.RawMessage, error)
-	// Due lists the commands due at now. Pure in what it remembers and now.
-	Due(now time.Time) []DueCommand
+	// Due lists the commands due at now. Pure in what it remembers (and,
+	// a StoredSchedule, what is saved) and now; an error is tried again
+	// at the next tick.
+	Due(ctx context.Context, now time.Time) ([]DueCommand, error)
+}
+
+// MaxWatchDocs is the most documents a Schedule's Watch changes for one
+// event: the reactor saves before its changes outgrow one save.
+const MaxWatchDocs = 3
+
+// StoredSchedule is a Schedule that keeps what it remembers in the store,
+// among its reactor's documents, rather than in memory (issue 19.2): a
+// reactor whose store reads documents on demand (ReadModelReader) loads
+// none of the schedule's (Load is not called), hands it a reader of what
+// its last save left of them, and tells it after each save, so that the
+// schedule holds only what changed since: at most DocsPerSave documents.
+// On a store that reads nothing on demand, every document is loaded
+// (Load) and the schedule holds them all, as any Schedule.
+type StoredSchedule interface {
+	Schedule
+	// Use gives the schedule the reader of its saved documents, at each
+	// Load of the reactor, after Reset: nil when there is none (the store
+	// reads nothing on demand).
+	Use(saved SavedDocs)
+	// Saved says the reactor saved every document Watch changed before
+	// it, with the checkpoint: what the schedule held of them, it may let
+	// go of. Called only with a reader in Use.
+	Saved()
+}
+
+// SavedDocs reads a schedule's documents as its reactor's last save left
+// them, strongly consistent, under the keys Doc names them by.
+type SavedDocs interface {
+	// Doc is the document under key; nil when none is saved.
+	Doc(ctx context.Context, key string) (json.RawMessage, error)
+	// Range is the documents q chooses (ReadModelReader.ReadModelRange).
+	Range(ctx context.Context, q DocRange) ([]Doc, error)
 }
 
 // DueCommand is a command a schedule finds due, and the event it answers:
@@ -193,3 +231,7 @@ func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
 func permanent(err error) error { return permanentError{err} }
+
+// Permanent marks err as one that trying again cannot mend (an event that
+// does not decode): a reactor parks the event at once.
+func Permanent(err error) error { return permanent(err) }

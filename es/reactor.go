@@ -38,6 +38,11 @@ type Reactor struct {
 	// order, when the feed has one, places a batch against the reactor's
 	// own checkpoint: a feed shared with other reactors may start behind it.
 	order CheckpointOrder
+	// stored is the schedule when it keeps its documents in the store, and
+	// reader reads them back (nil: the saves read nothing on demand, and
+	// the schedule holds them all).
+	stored StoredSchedule
+	reader ReadModelReader
 
 	// stepDown ends the running Run for good (ErrFenced); set while it runs.
 	stepDown context.CancelCauseFunc
@@ -177,8 +182,10 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 		cfg.Backoff = 100 * time.Millisecond
 	}
 	order, _ := cfg.Feed.(CheckpointOrder)
+	stored, _ := cfg.Reaction.Schedule.(StoredSchedule)
+	reader, _ := cfg.Saves.(ReadModelReader)
 	return &Reactor{
-		order: order, reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
+		order: order, stored: stored, reader: reader, reaction: cfg.Reaction, name: ReactorName(cfg.Reaction.Name), feed: cfg.Feed, saves: cfg.Saves,
 		store: cfg.Store, commands: cfg.Commands, log: cfg.Log.With("reaction", cfg.Reaction.Name),
 		now: cfg.Now, attempts: cfg.Attempts, backoff: cfg.Backoff, after: cfg.AfterCommand, fence: cfg.Fence,
 		changed: map[string]bool{}, issued: map[string]bool{},
@@ -190,10 +197,11 @@ func NewReactor(cfg ReactorConfig) *Reactor {
 func (r *Reactor) Name() string { return r.reaction.Name }
 
 // Load restores the saved checkpoint, outcomes, parked events and schedule,
-// in place of what the reactor held. Call it before Run, while it does not
-// run (again when an instance takes the lease over).
+// in place of what the reactor held (a StoredSchedule's documents stay in
+// the store, read on demand). Call it before Run, while it does not run
+// (again when an instance takes the lease over).
 func (r *Reactor) Load(ctx context.Context) error {
-	checkpoint, docs, err := r.saves.LoadReadModels(ctx, r.name)
+	checkpoint, docs, err := r.load(ctx)
 	if err != nil {
 		return fmt.Errorf("loading reactor %s: %w", r.name, err)
 	}
@@ -242,8 +250,55 @@ func (r *Reactor) Load(ctx context.Context) error {
 			return fmt.Errorf("loading reactor %s document %s: %w", r.name, key, err)
 		}
 	}
+	switch {
+	case r.stored != nil && r.reader != nil:
+		r.stored.Use(scheduleDocs{r.reader, r.name})
+	case r.stored != nil:
+		r.stored.Use(nil)
+	}
 	r.checkpoint, r.reactedTo = checkpoint, checkpoint
 	return nil
+}
+
+// load reads the reactor's checkpoint and documents: all but a stored
+// schedule's, when they can be read back on demand.
+func (r *Reactor) load(ctx context.Context) (string, map[string]json.RawMessage, error) {
+	if r.stored == nil || r.reader == nil {
+		return r.saves.LoadReadModels(ctx, r.name)
+	}
+	if l, ok := r.saves.(ReadModelLoader); ok {
+		return l.LoadReadModelsExcept(ctx, r.name, []string{scheduleKey})
+	}
+	checkpoint, docs, err := r.saves.LoadReadModels(ctx, r.name)
+	for key := range docs {
+		if strings.HasPrefix(key, scheduleKey) {
+			delete(docs, key)
+		}
+	}
+	return checkpoint, docs, err
+}
+
+// scheduleDocs reads a stored schedule's documents from the reactor's
+// saves, where they are kept behind scheduleKey.
+type scheduleDocs struct {
+	r    ReadModelReader
+	name string
+}
+
+func (d scheduleDocs) Doc(ctx context.Context, key string) (json.RawMessage, error) {
+	return d.r.ReadModel(ctx, d.name, scheduleKey+key)
+}
+
+func (d scheduleDocs) Range(ctx context.Context, q DocRange) ([]Doc, error) {
+	q.Prefix = scheduleKey + q.Prefix
+	if q.Before != "" {
+		q.Before = scheduleKey + q.Before
+	}
+	docs, err := d.r.ReadModelRange(ctx, d.name, q)
+	for i := range docs {
+		docs[i].Key = strings.TrimPrefix(docs[i].Key, scheduleKey)
+	}
+	return docs, err
 }
 
 // Run follows the feed until ctx ends, resuming from the last checkpoint
@@ -456,18 +511,22 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 
 // saveMargin is what a save holds besides the changed documents: the
 // outcomes, the two lists, the old "done" document's deletion, and the
-// documents of the event that made it due.
-const saveMargin = 6
+// documents of the event that made it due (its stream's version and what
+// its schedule's Watch changed).
+const saveMargin = 4 + 1 + MaxWatchDocs
 
 // react runs the reaction on one event: a schedule watches it; otherwise
 // the reaction's commands are issued. Only ctx's end, the fence (ErrFenced)
 // and a fence that keeps failing fail it: the event comes again.
 func (r *Reactor) react(ctx context.Context, env Envelope) error {
 	if s := r.reaction.Schedule; s != nil {
-		keys, err := guard(func() ([]string, error) { return s.Watch(env) })
+		var keys []string
+		err := r.attempt(ctx, func() (err error) {
+			keys, err = guard(func() ([]string, error) { return s.Watch(ctx, env) })
+			return err
+		})
 		if err != nil {
-			r.park(env, err)
-			return nil
+			return r.failed(ctx, env, err)
 		}
 		for _, k := range keys {
 			r.changed[k] = true
@@ -631,6 +690,9 @@ func (r *Reactor) save(ctx context.Context, checkpoint string) error {
 	if err := r.saves.SaveReadModels(ctx, r.name, checkpoint, docs); err != nil {
 		return fmt.Errorf("saving reactor %s: %w", r.name, err)
 	}
+	if r.stored != nil && r.reader != nil {
+		r.stored.Saved()
+	}
 	clear(r.changed)
 	clear(r.changedReacted)
 	r.unsaved, r.savedAt, r.legacySaved = false, time.Now(), false
@@ -665,9 +727,9 @@ func (r *Reactor) Tick(ctx context.Context) {
 	r.turn.Lock()
 	defer r.turn.Unlock()
 	now := r.now()
-	due, err := guard(func() ([]DueCommand, error) { return s.Due(now), nil })
+	due, err := guard(func() ([]DueCommand, error) { return s.Due(ctx, now) })
 	if err != nil {
-		r.log.Error("reaction's schedule failed", "err", err)
+		r.log.Error("reaction's schedule failed; trying again at the next tick", "err", err)
 		return
 	}
 	type pending struct {

@@ -301,7 +301,7 @@ type quietSchedule struct {
 	last  map[string]es.Envelope
 }
 
-func (q *quietSchedule) Watch(env es.Envelope) ([]string, error) {
+func (q *quietSchedule) Watch(_ context.Context, env es.Envelope) ([]string, error) {
 	q.last[env.Stream.ID] = env
 	return []string{env.Stream.ID}, nil
 }
@@ -319,7 +319,7 @@ func (q *quietSchedule) Load(key string, doc json.RawMessage) error {
 
 func (q *quietSchedule) Doc(key string) (json.RawMessage, error) { return json.Marshal(q.last[key]) }
 
-func (q *quietSchedule) Due(now time.Time) []es.DueCommand {
+func (q *quietSchedule) Due(_ context.Context, now time.Time) ([]es.DueCommand, error) {
 	var due []es.DueCommand
 	for id, env := range q.last {
 		if strings.HasPrefix(id, "nudge-") || now.Sub(env.Time) < q.after {
@@ -330,7 +330,7 @@ func (q *quietSchedule) Due(now time.Time) []es.DueCommand {
 			CauseID:       env.ID, CauseStream: env.Stream, CauseCorrelation: env.CorrelationID,
 		})
 	}
-	return due
+	return due, nil
 }
 
 func TestTimedReactionIssuesWhatIsDueByItsClockOncePerCause(t *testing.T) {
@@ -517,7 +517,7 @@ func TestReactorLoadedAgainHoldsWhatTheLastHolderSaved(t *testing.T) {
 	if o := r.Status().Outcomes; o != (es.ReactionOutcomes{OK: 5}) {
 		t.Errorf("outcomes after loading again %+v, want the saved 5 ok", o)
 	}
-	if due := sched.Due(time.Now().Add(time.Hour)); len(due) != 0 {
+	if due, _ := sched.Due(t.Context(), time.Now().Add(time.Hour)); len(due) != 0 {
 		t.Errorf("the schedule kept a stream the saved one forgot: %d due", len(due))
 	}
 }

@@ -65,6 +65,7 @@ func TestCartReminderTable(t *testing.T) {
 		{"the reminder names the last change", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ItemAdded", "cup", 30}}, 90, []es.DueCommand{reminder("c1", 2)}},
 		{"a reminded cart is not due again", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ReminderSent", "", 61}}, 500, nil},
 		{"a reminded cart that changes begins a new spell", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ReminderSent", "", 61}, {"c1", "ItemAdded", "cup", 100}}, 160, []es.DueCommand{reminder("c1", 3)}},
+		{"a reminded cart keeps its items", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ItemAdded", "cup", 0}, {"c1", "ReminderSent", "", 61}, {"c1", "ItemRemoved", "cup", 100}}, 160, []es.DueCommand{reminder("c1", 4)}},
 		{"a checked-out cart is never due", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "CheckedOut", "", 1}}, 500, nil},
 		{"an emptied cart is not due", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ItemRemoved", "tea", 1}}, 500, nil},
 		{"a cart with an item left is due", []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "ItemAdded", "cup", 0}, {"c1", "ItemRemoved", "tea", 1}}, 61, []es.DueCommand{reminder("c1", 3)}},
@@ -73,11 +74,14 @@ func TestCartReminderTable(t *testing.T) {
 		t.Run(rw.name, func(t *testing.T) {
 			q := reactions.NewQuietCarts(after * time.Minute)
 			for _, env := range envelopes(t, rw.given) {
-				if _, err := q.Watch(env); err != nil {
+				if _, err := q.Watch(t.Context(), env); err != nil {
 					t.Fatal(err)
 				}
 			}
-			got := q.Due(t0.Add(time.Duration(rw.now) * time.Minute))
+			got, err := q.Due(t.Context(), t0.Add(time.Duration(rw.now)*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(got) == 0 {
 				got = nil
 			}
@@ -92,25 +96,29 @@ func TestCartReminderIgnoresRedeliveredAndSavedEvents(t *testing.T) {
 	given := envelopes(t, []cartEvent{{"c1", "ItemAdded", "tea", 0}, {"c1", "CheckedOut", "", 1}})
 	q := reactions.NewQuietCarts(time.Minute)
 	for _, env := range append(given, given...) { // the feed hands them on twice
-		if _, err := q.Watch(env); err != nil {
+		if _, err := q.Watch(t.Context(), env); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if due := q.Due(t0.Add(time.Hour)); len(due) != 0 {
+	if due, _ := q.Due(t.Context(), t0.Add(time.Hour)); len(due) != 0 {
 		t.Fatalf("a checked-out cart whose events came again is due: %s", show(due))
 	}
 	// What is saved loads into an equal schedule.
 	q = reactions.NewQuietCarts(time.Minute)
-	keys, _ := q.Watch(given[0])
-	doc, err := q.Doc(keys[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, _ := q.Watch(t.Context(), given[0])
 	loaded := reactions.NewQuietCarts(time.Minute)
-	if err := loaded.Load(keys[0], doc); err != nil {
-		t.Fatal(err)
+	for _, key := range keys {
+		doc, err := q.Doc(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := loaded.Load(key, doc); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got, want := loaded.Due(t0.Add(time.Hour)), q.Due(t0.Add(time.Hour)); !reflect.DeepEqual(got, want) || len(got) != 1 {
+	got, _ := loaded.Due(t.Context(), t0.Add(time.Hour))
+	want, _ := q.Due(t.Context(), t0.Add(time.Hour))
+	if !reflect.DeepEqual(got, want) || len(got) != 1 {
 		t.Fatalf("loaded schedule is due %s, the one saved %s", show(got), show(want))
 	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package reactions_test
+
+const raceEnabled = false
