@@ -67,7 +67,9 @@ type Reactor struct {
 	// the read models keep their streams' versions. An event at or below
 	// it is passed over, however far back the feed starts: exactly once
 	// leans neither on the checkpoint nor on the store's memory of recent
-	// command ids. changedReacted are the streams not saved since.
+	// command ids. changedReacted are the streams not saved since. With a
+	// reader, reacted holds only those and the streams of the batch being
+	// applied (read back before it: readVersions); without, every one.
 	reacted        map[StreamRef]int64
 	changedReacted map[StreamRef]bool
 	// legacyDone are the ids of the events done after the checkpoint that
@@ -260,22 +262,94 @@ func (r *Reactor) Load(ctx context.Context) error {
 	return nil
 }
 
-// load reads the reactor's checkpoint and documents: all but a stored
-// schedule's, when they can be read back on demand.
+// load reads the reactor's checkpoint and documents: all but the streams'
+// versions and a stored schedule's, when they can be read back on demand.
 func (r *Reactor) load(ctx context.Context) (string, map[string]json.RawMessage, error) {
-	if r.stored == nil || r.reader == nil {
+	if r.reader == nil {
 		return r.saves.LoadReadModels(ctx, r.name)
 	}
+	skip := []string{reactedKey}
+	if r.stored != nil {
+		skip = append(skip, scheduleKey)
+	}
 	if l, ok := r.saves.(ReadModelLoader); ok {
-		return l.LoadReadModelsExcept(ctx, r.name, []string{scheduleKey})
+		return l.LoadReadModelsExcept(ctx, r.name, skip)
 	}
 	checkpoint, docs, err := r.saves.LoadReadModels(ctx, r.name)
 	for key := range docs {
-		if strings.HasPrefix(key, scheduleKey) {
-			delete(docs, key)
+		for _, p := range skip {
+			if strings.HasPrefix(key, p) {
+				delete(docs, key)
+			}
 		}
 	}
 	return checkpoint, docs, err
+}
+
+// versionReads bounds the reads of streams' versions in flight at once.
+const versionReads = 8
+
+// readVersions reads back, before a batch, the saved version of each
+// stream with events the reaction takes that reacted does not hold (0
+// for one never handled), and puts it there for the batch.
+func (r *Reactor) readVersions(ctx context.Context, events []Envelope) error {
+	if r.reader == nil {
+		return nil
+	}
+	var refs []StreamRef
+	seen := map[StreamRef]bool{}
+	for _, env := range events {
+		if _, held := r.reacted[env.Stream]; held || seen[env.Stream] || !r.reaction.reactsTo(env) {
+			continue
+		}
+		seen[env.Stream] = true
+		refs = append(refs, env.Stream)
+	}
+	versions := make([]int64, len(refs))
+	errs := make([]error, len(refs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(versionReads, len(refs)) {
+		wg.Go(func() {
+			for i := range next {
+				versions[i], errs[i] = r.savedVersion(ctx, refs[i])
+			}
+		})
+	}
+	for i := range refs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reactor %s: reading streams' versions: %w", r.name, err)
+	}
+	for i, ref := range refs {
+		r.reacted[ref] = versions[i]
+	}
+	return nil
+}
+
+// savedVersion is the version of the stream's last event handled, as the
+// last save left it.
+func (r *Reactor) savedVersion(ctx context.Context, ref StreamRef) (int64, error) {
+	doc, err := r.reader.ReadModel(ctx, r.name, reactedKey+ref.String())
+	if err != nil || doc == nil {
+		return 0, err
+	}
+	var v int64
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return 0, fmt.Errorf("%s%s: %w", reactedKey, ref, err)
+	}
+	return v, nil
+}
+
+// letGo forgets the streams' versions once saved, when they can be read
+// back: what the reactor holds is then the next batch's.
+func (r *Reactor) letGo() {
+	if r.reader != nil && len(r.changedReacted) == 0 {
+		clear(r.reacted)
+	}
 }
 
 // scheduleDocs reads a stored schedule's documents from the reactor's
@@ -454,6 +528,10 @@ func (r *Reactor) apply(ctx context.Context, b Batch) error {
 			return nil
 		}
 	}
+	if err := r.readVersions(ctx, b.Events); err != nil {
+		return err
+	}
+	defer r.letGo()
 	handled := false // an event of the batch was: its checkpoint is saved
 	for _, env := range b.Events {
 		if !r.reaction.reactsTo(env) || env.Version <= r.reacted[env.Stream] {
