@@ -59,10 +59,12 @@ type gatedFeed struct {
 	es.Feed
 	hold    es.StreamRef
 	release chan struct{}
+	passed  atomic.Bool // a batch with hold's event was applied, without error
 }
 
 func (f *gatedFeed) Follow(ctx context.Context, from string, apply func(context.Context, es.Batch) error) error {
 	return f.Feed.Follow(ctx, from, func(ctx context.Context, b es.Batch) error {
+		held := false
 		for _, e := range b.Events {
 			if e.Stream == f.hold {
 				select {
@@ -70,10 +72,15 @@ func (f *gatedFeed) Follow(ctx context.Context, from string, apply func(context.
 				case <-ctx.Done():
 					return ctx.Err()
 				}
+				held = true
 				break
 			}
 		}
-		return apply(ctx, b)
+		err := apply(ctx, b)
+		if held && err == nil {
+			f.passed.Store(true)
+		}
+		return err
 	})
 }
 
@@ -168,12 +175,14 @@ func (f *fenceFixture) saved(t *testing.T) (string, es.ReactionOutcomes) {
 
 // savedIsOnly waits until what is saved is rb's last save (b saves on as
 // it passes over events): a's outcomes, had its save been written, differ.
-func (f *fenceFixture) savedIsOnly(t *testing.T, rb *runningReactor) {
+// handled is how many pings' echoes the saved outcomes count, as issued
+// or found applied.
+func (f *fenceFixture) savedIsOnly(t *testing.T, rb *runningReactor, handled int64) {
 	t.Helper()
 	eventually(t, "the saved reactor is b's", func() bool {
 		cp, o := f.saved(t)
 		st := rb.r.Status()
-		return cp == st.Checkpoint && o == st.Outcomes && o.OK == 2
+		return cp == st.Checkpoint && o == st.Outcomes && o.OK+o.Repeated == handled
 	})
 }
 
@@ -189,9 +198,11 @@ func eventually(t *testing.T, what string, ok func() bool) {
 }
 
 // takeOver lets instance a's reactor react to p1 and holds it at p2 while b
-// takes the lease (a renews no more) and reacts to p2: what a holder
-// paused past its failover finds when it wakes.
-func (f *fenceFixture) takeOver(t *testing.T) (ra, rb *runningReactor) {
+// takes the lease (a renews no more): what a holder paused past its
+// failover finds when it wakes. With bReacted, b's reactor has reacted to
+// p2 and saved that; without, b's is held at p2 too (until released: its
+// feed's release), as a new holder still loading or slower than a.
+func (f *fenceFixture) takeOver(t *testing.T, bReacted bool) (ra, rb *runningReactor) {
 	t.Helper()
 	acquire(t, f.a)
 	ra = f.run(t, f.a)
@@ -204,12 +215,16 @@ func (f *fenceFixture) takeOver(t *testing.T) (ra, rb *runningReactor) {
 		time.Sleep(testFailover / 10)
 	}
 	rb = f.run(t, f.b)
-	close(rb.feed.release)
+	if bReacted {
+		close(rb.feed.release)
+	}
 	f.ping(t, "p2")
-	eventually(t, "b's reactor saved its echo of p2", func() bool {
-		_, o := f.saved(t)
-		return f.echoes(t, "p2") == 1 && o.OK == 2
-	})
+	if bReacted {
+		eventually(t, "b's reactor saved its echo of p2", func() bool {
+			_, o := f.saved(t)
+			return f.echoes(t, "p2") == 1 && o.OK == 2
+		})
+	}
 	return ra, rb
 }
 
@@ -228,10 +243,11 @@ func woken(t *testing.T, ra *runningReactor) error {
 
 func TestAReactorWhoseSaveCarriesAStaleEpochIsRefusedAndStops(t *testing.T) {
 	f := newFenceFixture(t, false)
-	ra, rb := f.takeOver(t)
-	// a still believes it holds epoch 1: it reacts to p2 (with b's
-	// command id: found applied), and its save, checked against the
-	// lease's epoch 2 in the same transaction, is refused; it stops.
+	ra, rb := f.takeOver(t, false)
+	// a still believes it holds epoch 1: it reacts to p2 (b has not: the
+	// saved version of p2 a reads back is none), issues its echo, and its
+	// save, checked against the lease's epoch 2 in the same transaction,
+	// is refused; it stops.
 	err := woken(t, ra)
 	if !errors.Is(err, es.ErrFenced) || !errors.Is(err, dynamo.ErrDeposed) {
 		t.Fatalf("the deposed holder's reactor ended with %v, want ErrDeposed (es.ErrFenced)", err)
@@ -239,21 +255,24 @@ func TestAReactorWhoseSaveCarriesAStaleEpochIsRefusedAndStops(t *testing.T) {
 	if f.a.Epoch() != 0 {
 		t.Errorf("a refused save left epoch %d held", f.a.Epoch())
 	}
-	if got := ra.r.Status().Outcomes; got.Repeated != 1 {
-		t.Errorf("the deposed holder's outcomes %+v: want p2's echo found applied", got)
+	if got := ra.r.Status().Outcomes; got.OK != 2 {
+		t.Errorf("the deposed holder's outcomes %+v: want p1's and p2's echoes issued", got)
 	}
-	f.savedIsOnly(t, rb)
+	// b then reacts to p2 with the same command id: found applied, once.
+	close(rb.feed.release)
+	eventually(t, "b's reactor found p2's echo applied", func() bool { return rb.r.Status().Outcomes.Repeated == 1 })
+	f.savedIsOnly(t, rb, 2)
 	if n := f.echoes(t, "p2"); n != 1 {
 		t.Errorf("ping/echo-p2 holds %d events, want 1", n)
 	}
 	// b reacts on.
 	f.ping(t, "p3")
-	eventually(t, "b's reactor echoed p3", func() bool { return f.echoes(t, "p3") == 1 && rb.r.Status().Outcomes.OK == 3 })
+	eventually(t, "b's reactor echoed p3", func() bool { return f.echoes(t, "p3") == 1 && rb.r.Status().Outcomes.OK == 2 })
 }
 
 func TestAReactorOfAPausedHolderIssuesNothingOnceTheLeaseIsAnothers(t *testing.T) {
 	f := newFenceFixture(t, true)
-	ra, rb := f.takeOver(t)
+	ra, rb := f.takeOver(t, false)
 	// a wakes with p2 to react to, believing it holds epoch 1: it asks
 	// the lease first, finds epoch 2, and stops.
 	err := woken(t, ra)
@@ -266,5 +285,25 @@ func TestAReactorOfAPausedHolderIssuesNothingOnceTheLeaseIsAnothers(t *testing.T
 	if f.a.Epoch() != 0 {
 		t.Errorf("the check left epoch %d held", f.a.Epoch())
 	}
-	f.savedIsOnly(t, rb)
+	close(rb.feed.release)
+	eventually(t, "b's reactor echoed p2", func() bool { return f.echoes(t, "p2") == 1 })
+	f.savedIsOnly(t, rb, 2)
+}
+
+// A holder paused past its failover that wakes after the new holder
+// reacted to what it was paused at reads that stream's version back as b
+// saved it, and passes over the event: it issues nothing and writes
+// nothing (its next save, had it one, would be refused as above).
+func TestAReactorOfAPausedHolderPassesOverWhatTheNewHolderDid(t *testing.T) {
+	f := newFenceFixture(t, false)
+	ra, rb := f.takeOver(t, true)
+	close(ra.feed.release)
+	eventually(t, "a's reactor passed over p2", ra.feed.passed.Load)
+	if n := ra.issued.Load(); n != 1 {
+		t.Errorf("the paused holder's reactor ran %d commands, want 1 (p1's echo, before the pause)", n)
+	}
+	if n := f.echoes(t, "p2"); n != 1 {
+		t.Errorf("ping/echo-p2 holds %d events, want 1", n)
+	}
+	f.savedIsOnly(t, rb, 2)
 }
