@@ -18,7 +18,10 @@ import (
 // made of event N, as it was then, by a replay into fresh models: of the
 // stream's own events for most, of the log up to the event for those whose
 // documents gather many streams (ReadModel.Across). Both replays are
-// bounded; a longer history says so instead.
+// bounded; a longer history says so instead. The documents of the first
+// kind that gather other streams too (a list's counts, a chain) are not
+// shown: one stream's replay would give its share as the whole (the chain
+// is on the timeline as the event's cause and effects).
 //
 // Even bounded, a replay is the dearest read there is (10,000 events of a
 // stream and 20,000 of the log: 0.3-1.2 s of a core, where a page takes
@@ -66,7 +69,7 @@ func (a *App) rowsAt(r *http.Request, ref es.StreamRef, event *es.Envelope) ([]p
 		return nil, nil, err
 	} else if !ok {
 		notes = append(notes, "The stream is too long before this event to replay here.")
-	} else if rows, err = projections.ReplayRows(own, events); err != nil {
+	} else if rows, err = projections.ReplayStreamRows(own, events); err != nil {
 		return nil, nil, err
 	}
 	if len(across) > 0 {

@@ -91,6 +91,10 @@ func chainCost(events []ChainEvent) int {
 // Owns claims the chains' documents.
 func (c *Chains) Owns(key string) bool { return strings.HasPrefix(key, chainsKey) }
 
+// gathers names every chain: a correlation's events may be of any stream
+// (a reaction's effects are another's).
+func (c *Chains) gathers(key string) bool { return c.Owns(key) }
+
 // Load keeps nothing where the chains can be read back when asked for;
 // else (a store that reads no documents on demand) it keeps the chain.
 func (c *Chains) Load(key string, doc json.RawMessage) error {

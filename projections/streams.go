@@ -152,6 +152,9 @@ func (m *Streams[S, E]) Owns(key string) bool {
 	return strings.HasPrefix(key, m.prefix()) || strings.HasPrefix(key, m.listPrefix()) || key == m.countsKey()
 }
 
+// gathers names the counts: every stream's of the type.
+func (m *Streams[S, E]) gathers(key string) bool { return key == m.countsKey() }
+
 // savedCounts is the counts document.
 type savedCounts struct {
 	Lists   map[string]int64 `json:"lists"`
