@@ -34,6 +34,13 @@ const DefaultSaveEvery = 200 * time.Millisecond
 // save would make more than one save of the store takes (es.DocsPerSave:
 // es.MaxDocsPerSave, or more for a store that says so, as SQLite does), and
 // by Flush, which a projector's owner calls when it stops.
+//
+// A write the store refuses as fenced (es.ErrFenced: in a cluster, the
+// lease's epoch is no longer this holder's) is never tried again: what is
+// pending is dropped and every later save and flush fails so at once. Tried
+// again, it would be tried forever while another holds the lease, and be
+// written once this instance held the lease again, under the new epoch, the
+// deposed projector's documents and checkpoint over the new ones'.
 type DeferredSaves struct {
 	store es.ReadModelStore
 	every time.Duration
@@ -48,6 +55,8 @@ type DeferredSaves struct {
 	writes uint64
 	timer  *time.Timer
 	closed bool
+	// fenced is the store's refusal of a fenced write, for good.
+	fenced error
 }
 
 type pendingSave struct {
@@ -87,8 +96,11 @@ func (d *DeferredSaves) LoadReadModels(ctx context.Context, projector string) (s
 func (d *DeferredSaves) SaveReadModels(ctx context.Context, projector, checkpoint string, docs map[string]json.RawMessage) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fenced != nil {
+		return d.fenced
+	}
 	if d.closed {
-		return d.store.SaveReadModels(ctx, projector, checkpoint, docs)
+		return d.fence(d.store.SaveReadModels(ctx, projector, checkpoint, docs))
 	}
 	p := d.pending[projector]
 	if p == nil {
@@ -138,7 +150,9 @@ func (d *DeferredSaves) later(wait time.Duration) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := d.writeAll(ctx); err != nil {
+		if err := d.writeAll(ctx); d.fenced != nil {
+			d.log.Warn("saving read models: refused, another instance holds the lease; the pending saves are dropped", "err", err)
+		} else if err != nil {
 			d.log.Error("saving read models; will try again", "err", err)
 			d.later(max(d.every, time.Second))
 		}
@@ -151,8 +165,11 @@ func (d *DeferredSaves) write(ctx context.Context, projector string) error {
 	if p == nil || p.docs == nil {
 		return nil
 	}
+	if d.fenced != nil {
+		return d.fenced
+	}
 	d.writes++ // a read of the store from now may see this write, or part of it
-	if err := d.store.SaveReadModels(ctx, projector, p.checkpoint, p.docs); err != nil {
+	if err := d.fence(d.store.SaveReadModels(ctx, projector, p.checkpoint, p.docs)); err != nil {
 		return err
 	}
 	d.writes++
@@ -162,11 +179,28 @@ func (d *DeferredSaves) write(ctx context.Context, projector string) error {
 }
 
 func (d *DeferredSaves) writeAll(ctx context.Context) error {
+	if d.fenced != nil {
+		return d.fenced
+	}
 	var errs []error
 	for projector := range d.pending {
 		errs = append(errs, d.write(ctx, projector))
 	}
 	return errors.Join(errs...)
+}
+
+// fence keeps a fenced refusal for good and drops what is pending: no write
+// of these saves may ever be made (DeferredSaves). Other errors pass.
+func (d *DeferredSaves) fence(err error) error {
+	if err != nil && errors.Is(err, es.ErrFenced) {
+		d.fenced = err
+		clear(d.pending)
+		if d.timer != nil {
+			d.timer.Stop()
+			d.timer = nil
+		}
+	}
+	return err
 }
 
 // Flush writes everything pending now.

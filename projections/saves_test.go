@@ -20,6 +20,7 @@ type recordingStore struct {
 	docs   map[string]map[string]json.RawMessage
 	writes []int // documents per write
 	fail   error
+	tried  int // saves asked for, refused ones included
 	max    int // documents a save takes: es.MaxDocsPerSave when 0
 	// states, when not nil, gets what the store holds after every write.
 	states []savedState
@@ -44,6 +45,7 @@ func (s *recordingStore) LoadReadModels(_ context.Context, p string) (string, ma
 func (s *recordingStore) SaveReadModels(_ context.Context, p, cp string, docs map[string]json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tried++
 	if s.fail != nil {
 		return s.fail
 	}
@@ -183,6 +185,44 @@ func TestDeferredSavesKeepWhatAFailedWriteHeld(t *testing.T) {
 	}
 	if cp, docs, _ := store.saved("p"); cp != "2" || len(docs) != 2 {
 		t.Fatalf("checkpoint %q with %v, want 2 with a and b", cp, docs)
+	}
+}
+
+// A write refused as fenced (another instance holds the lease) is not tried
+// again, not by the timer, and not once the store would take it (the lease
+// held here again, under a new epoch): the deposed projector's pending
+// documents are dropped, and its later saves and flush fail at once.
+func TestDeferredSavesNeverTryAFencedWriteAgain(t *testing.T) {
+	store := newRecordingStore()
+	d := DeferSaves(store, 20*time.Millisecond, nil)
+	ctx := t.Context()
+	if err := d.SaveReadModels(ctx, "p", "1", map[string]json.RawMessage{"a": doc("1")}); err != nil {
+		t.Fatal(err)
+	}
+	deposed := fmt.Errorf("lease epoch 1: %w", es.ErrFenced)
+	store.mu.Lock()
+	store.fail = deposed
+	store.mu.Unlock()
+	// Within the interval: pending, written by the timer, refused.
+	if err := d.SaveReadModels(ctx, "p", "2", map[string]json.RawMessage{"a": doc("2")}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the timer's write, refused
+	store.mu.Lock()
+	store.fail = nil // the lease held again
+	store.mu.Unlock()
+	time.Sleep(1500 * time.Millisecond) // a retry would come within a second
+	if err := d.SaveReadModels(ctx, "p", "3", map[string]json.RawMessage{"b": doc("3")}); !errors.Is(err, es.ErrFenced) {
+		t.Errorf("a save after the refusal: %v, want es.ErrFenced", err)
+	}
+	if err := d.Flush(ctx); !errors.Is(err, es.ErrFenced) {
+		t.Errorf("a flush after the refusal: %v, want es.ErrFenced", err)
+	}
+	store.mu.Lock()
+	tried := store.tried
+	store.mu.Unlock()
+	if cp, docs, writes := store.saved("p"); tried != 2 || writes != 1 || cp != "1" || string(docs["a"]) != `"1"` || docs["b"] != nil {
+		t.Errorf("the store was asked %d times, wrote %d (checkpoint %q, %v); want asked twice, the first written only", tried, writes, cp, docs)
 	}
 }
 
