@@ -295,10 +295,11 @@ func (m *Streams[S, E]) unpin() {
 	clear(m.batch)
 }
 
-// readBack reads a saved view (nil: none) and brings it up to the version
-// the projector applied, reading the stream's events after the saved one
-// (a follower's holder saves behind what the follower applied; a holder's
-// own saves are never behind what it let go). It caches what it read,
+// readBack reads a saved view (nil: none) and brings it to the version the
+// projector applied, reading the stream's events after the saved one (a
+// follower's holder saves behind what the follower applied, or ahead of
+// it: then from the first; a holder's own saves are never behind what it
+// let go, nor ahead). It caches what it read,
 // unless a save took views while it read: what it read may then be older
 // than what the save put in the cache. A value once served is so never
 // followed by an older one from the cache.
@@ -330,6 +331,14 @@ func (m *Streams[S, E]) readBack(ctx context.Context, from storeReaders, id stri
 		if err := json.Unmarshal(doc, v); err != nil {
 			return nil, fmt.Errorf("view %s: %w", ref, err)
 		}
+	}
+	if v != nil && to >= 0 && v.Version > to && from.events != nil {
+		// Saved ahead of what this projector applied (a follower's
+		// holder's saves): the view is folded again from the stream's
+		// first event up to to. Taken as saved, the events it applies next
+		// would be found in it already, and their moves of the lists and
+		// the counts never made here (a follower's counts fell behind).
+		v = nil
 	}
 	if from.events != nil && from.applied != nil {
 		var err error

@@ -290,6 +290,68 @@ func TestAViewLetGoIsBroughtUpToWhatWasAppliedFromTheEvents(t *testing.T) {
 	}
 }
 
+// A follower whose holder saved ahead of it (it loaded the saves at one
+// point, the holder applied and saved more, then the follower applies the
+// same events from its relay) reads back views that have the events it is
+// about to apply: it folds them again from the stream's events up to what
+// it applied, so its lists and counts (held whole) move with each event as
+// the holder's did, and end as the whole fold's.
+func TestAFollowerBehindItsHoldersSavesCountsEveryEvent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 6))
+	log := randomLog(t, rng, cart.Decider(), 40, 600, ownedCartCommand)
+	whole := NewCarts()
+	applyAll(t, log, whole)
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	half := len(log) / 2
+	appendLog(t, store, log[:half])
+	holder := NewCarts()
+	_, stop := runProjector(t, store, store, log[:half], holder, tinyCache)
+	if err := waitSaved(t, holder); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	// The follower loads the saves at half of the log ...
+	m := NewCarts()
+	tinyCache(m)
+	f := NewProjector(Config{
+		Name: "test", Feed: store.Feed(), Store: noSaves{store}, Models: []Model{m},
+		Events: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Follower: true,
+	})
+	if err := f.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// ... the holder applies and saves the rest ...
+	appendLog(t, store, log[half:])
+	holder = NewCarts()
+	_, stop = runProjector(t, store, store, log, holder, tinyCache)
+	if err := waitSaved(t, holder); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	// ... and the follower applies the rest after it.
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	wait, cancelWait := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelWait()
+	for _, env := range log {
+		if !f.WaitFor(wait, env.Stream, env.Version) {
+			t.Fatalf("the follower did not reach %s v%d", env.Stream, env.Version)
+		}
+	}
+	want, _ := whole.Doc(countsKey + cart.StreamType)
+	got, err := m.Doc(countsKey + cart.StreamType)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("the follower's counts are %s (%v), the whole fold's %s", got, err, want)
+	}
+	checkCarts(t, "a follower behind its holder's saves", m, everyCart(whole))
+}
+
 // Readers of views while the projector applies and saves, with a cache
 // that lets go of almost everything, never see a view older than one they
 // saw before.
