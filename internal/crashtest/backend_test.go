@@ -3,11 +3,15 @@ package crashtest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	_ "modernc.org/sqlite" // the "sqlite" driver, for PRAGMA integrity_check
 
 	"github.com/foldboard/foldboard/es"
@@ -27,6 +31,10 @@ type backend struct {
 	// afterKill checks the store's own files after a kill -9; nil when the
 	// store has none of its own to check.
 	afterKill func(t *testing.T)
+	// repairEvent rewrites an event's type and data in place in the store's
+	// own table, as an operator puts right what a faulty writer wrote; nil
+	// where the test has no way to (SQLite's file is the binary's).
+	repairEvent func(t testing.TB, ref es.StreamRef, version int64, typ, data string)
 	// ordered says the feed brings the log in one global order, the same on
 	// every replay (SQLite's); DynamoDB Streams orders each stream only, so
 	// the read models that follow the order across streams (the event
@@ -93,6 +101,27 @@ func dynamoBackend(t testing.TB) backend {
 				t.Fatalf("opening the tables %s*: %v", prefix, err)
 			}
 			return opened{store: s, rm: s, feed: s.Feed(), settings: s, close: func() error { return nil }}
+		},
+		repairEvent: func(t testing.TB, ref es.StreamRef, version int64, typ, data string) {
+			t.Helper()
+			// The events table's item (es/dynamo/items.go: pk type#id, sk
+			// the version zero-padded to 10 digits).
+			_, err := dynamotest.NewClient(endpoint).UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+				TableName: aws.String(prefix + "events"),
+				Key: map[string]ddbtypes.AttributeValue{
+					"pk": &ddbtypes.AttributeValueMemberS{Value: ref.Type + "#" + ref.ID},
+					"sk": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprintf("%010d", version)},
+				},
+				UpdateExpression:         aws.String("SET eventType = :t, #d = :d"),
+				ConditionExpression:      aws.String("attribute_exists(pk)"),
+				ExpressionAttributeNames: map[string]string{"#d": "data"},
+				ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+					":t": &ddbtypes.AttributeValueMemberS{Value: typ}, ":d": &ddbtypes.AttributeValueMemberS{Value: data},
+				},
+			})
+			if err != nil {
+				t.Fatalf("repairing %s v%d in %sevents: %v", ref, version, prefix, err)
+			}
 		},
 	}
 }

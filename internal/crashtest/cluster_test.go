@@ -337,7 +337,7 @@ func TestClusterHasOneProjectorEveryInstanceLiveAndSurvivesKillNine(t *testing.T
 	checkOutcomes(t, logs, all)
 	c.sameEverywhere()
 	w.end(t)
-	checkReadModels(t, c.o, logs, c.b.ordered)
+	c.servedAsFold(t, checkReadModels(t, c.o, logs, c.b.ordered))
 }
 
 func readModelsName(t testing.TB, o opened) string {

@@ -284,7 +284,7 @@ func TestClusterRebuildAskedOnAFollowerRunsOnTheHolderAndSwapsEverywhere(t *test
 		t.Errorf("only %d commands acknowledged during the rebuild", acked)
 	}
 	c.sameEverywhere()
-	checkReadModels(t, c.o, logs, c.b.ordered)
+	c.servedAsFold(t, checkReadModels(t, c.o, logs, c.b.ordered))
 }
 
 // rebuildRecord is the cluster's rebuild as its setting records it.

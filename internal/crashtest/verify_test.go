@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -277,10 +278,9 @@ func appliedEvents(t *testing.T, o opened) int64 {
 // checkReadModels compares the read models the server saved with the logs:
 // each stream's view holds its fold at its version, the catalogue knows its
 // version and did not park it; and every saved document equals the one a
-// fresh projector makes by replaying the whole log. Unless the store's feed
-// is ordered, the documents that follow the order across streams are
-// compared as sets (the event index) or not at all (the recent rate).
-func checkReadModels(t *testing.T, o opened, logs map[string][]es.Envelope, ordered bool) {
+// fresh projector makes by replaying the whole log (sameAsFold). It returns
+// that fresh fold, to compare what else was made of the log with.
+func checkReadModels(t *testing.T, o opened, logs map[string][]es.Envelope, ordered bool) func(key string) (json.RawMessage, error) {
 	t.Helper()
 	live := readModels(t, o)
 	var total int64
@@ -311,8 +311,18 @@ func checkReadModels(t *testing.T, o opened, logs map[string][]es.Envelope, orde
 		t.Errorf("the read models applied %d events; the log holds %d", got, total)
 	}
 	fresh := replay(t, o, heads)
+	sameAsFold(t, "saved read model", live, fresh, ordered)
+	return fresh
+}
+
+// sameAsFold compares each of docs (what as, in the messages) with the
+// fresh fold's. Unless the store's feed is ordered, the documents that
+// follow the order across streams are compared as sets (the event index)
+// or not at all (the recent rate).
+func sameAsFold(t *testing.T, what string, docs map[string]json.RawMessage, fresh func(key string) (json.RawMessage, error), ordered bool) {
+	t.Helper()
 	var liveIndex, freshIndex []string
-	for key, doc := range live {
+	for key, doc := range docs {
 		want, err := fresh(key)
 		if err != nil {
 			t.Errorf("replayed document %s: %v", key, err)
@@ -326,13 +336,67 @@ func checkReadModels(t *testing.T, o opened, logs map[string][]es.Envelope, orde
 			continue
 		}
 		if !sameJSON(t, doc, want) {
-			t.Errorf("saved read model %s differs from a full replay:\nsaved  %s\nreplay %s", key, clip(doc), clip(want))
+			t.Errorf("%s %s differs from a full replay:\n%s %s\nreplay %s", what, key, what, clip(doc), clip(want))
 		}
 	}
 	slices.Sort(liveIndex)
 	slices.Sort(freshIndex)
 	if !slices.Equal(liveIndex, freshIndex) {
-		t.Errorf("the saved event index holds %d entries, a full replay %d, or others", len(liveIndex), len(freshIndex))
+		t.Errorf("the %s's event index holds %d entries, a full replay %d, or others", what, len(liveIndex), len(freshIndex))
+	}
+}
+
+// servedDocs is every read-model document the instance at url serves,
+// through GET /projections/docs page after page (held in memory, else read
+// back as its model does: a follower's are its own fold of the relay), and
+// the position they stand at, which every page must share.
+func servedDocs(t *testing.T, url string) (string, map[string]json.RawMessage) {
+	t.Helper()
+	docs := map[string]json.RawMessage{}
+	position := ""
+	for q := (neturl.Values{"limit": {"100"}}); ; {
+		var page struct {
+			Position string `json:"position"`
+			Docs     []struct {
+				Key string          `json:"key"`
+				Doc json.RawMessage `json:"doc"`
+			} `json:"docs"`
+			Next string `json:"next"`
+		}
+		getJSON(t, url+"/projections/docs?"+q.Encode(), &page)
+		if position != "" && page.Position != position {
+			t.Fatalf("%s's read models moved from %q to %q while they were read", url, position, page.Position)
+		}
+		position = page.Position
+		for _, d := range page.Docs {
+			docs[d.Key] = d.Doc
+		}
+		if page.Next == "" {
+			return position, docs
+		}
+		q.Set("before", page.Next)
+	}
+}
+
+// servedAsFold wants every instance to serve, at the saved checkpoint, the
+// saved documents' keys, each as the fresh fold made it: what a follower
+// holds in memory, not only what the holder saved.
+func (c *cluster) servedAsFold(t *testing.T, fresh func(key string) (json.RawMessage, error)) {
+	t.Helper()
+	saved := readModels(t, c.o)
+	checkpoint, _, err := c.o.rm.LoadReadModels(context.Background(), readModelsName(t, c.o))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, p := range c.procs {
+		position, docs := servedDocs(t, p.url)
+		if position != checkpoint {
+			t.Errorf("%s serves read models at %q, the saved ones stand at %q", id, position, checkpoint)
+		}
+		if len(docs) != len(saved) {
+			t.Errorf("%s serves %d documents, %d are saved", id, len(docs), len(saved))
+		}
+		sameAsFold(t, id+" serves", docs, fresh, c.b.ordered)
 	}
 }
 
