@@ -302,6 +302,16 @@ type ReadModelLoader interface {
 	LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (checkpoint string, docs map[string]json.RawMessage, err error)
 }
 
+// SaveMarker is implemented by a ReadModelStore whose loads may overlap
+// another process's saves of the same read models (DynamoDB's: a cluster
+// follower loads what its holder is saving). SaveMark is a mark of the
+// last save of projector's read models, different after every save,
+// whatever it changed (a save may keep the checkpoint): a load between two
+// equal marks saw no save.
+type SaveMarker interface {
+	SaveMark(ctx context.Context, projector string) (string, error)
+}
+
 // KeyRange is the keys from From (inclusive) to To (exclusive; "" for no
 // end).
 type KeyRange struct{ From, To string }

@@ -29,7 +29,11 @@ type Projector struct {
 	onApplied func(ctx context.Context, from string, b es.Batch)
 	stopOn    func(error) bool
 	events    StreamReader
-	pending   pendingAppends
+	// follower: the saves it loads are another process's, made while it
+	// loads (Config.Follower).
+	follower         bool
+	loadedWhileSaved atomic.Bool
+	pending          pendingAppends
 	// applying is held while a batch of the feed, or a retry, is applied:
 	// both use unsaved and the models, which are not safe for two at once.
 	applying sync.Mutex
@@ -133,7 +137,7 @@ func NewProjector(cfg Config) *Projector {
 	p := &Projector{
 		name: cfg.Name, feed: cfg.Feed, store: cfg.Store, log: cfg.Log,
 		cat: cat, models: cfg.Models, onChange: cfg.OnChange, onBatch: cfg.OnBatch,
-		onApplied: cfg.OnApplied, stopOn: cfg.StopOn, events: cfg.Events,
+		onApplied: cfg.OnApplied, stopOn: cfg.StopOn, events: cfg.Events, follower: cfg.Follower,
 		unsaved: newChanges(), advanced: make(chan struct{}),
 		flushAt: es.DocsPerSave(cfg.Store) - flushMargin,
 	}
@@ -263,7 +267,7 @@ func (p *Projector) Name() string { return p.name }
 // holds itself, so that a start reads the checkpoint and what is held in
 // memory, not the history.
 func (p *Projector) Load(ctx context.Context) error {
-	checkpoint, docs, err := p.load(ctx)
+	checkpoint, docs, err := p.loadStill(ctx)
 	if err != nil {
 		return fmt.Errorf("loading read models %s: %w", p.name, err)
 	}
@@ -288,6 +292,57 @@ func (p *Projector) Load(ctx context.Context) error {
 // than this code's (Layout): they lack what its pages read (the lists'
 // indexes), and are to be rebuilt.
 func (p *Projector) Stale() bool { return p.cat.Layout() < Layout }
+
+// loadAttempts bounds the loads of a follower that a save overlapped.
+const loadAttempts = 10
+
+// loadStill is load, made again on a follower until no save came in the
+// middle of it (the store's SaveMark, read before and after, is the same).
+// A store reads the checkpoint first and each document as it then stands,
+// so a save of the holder's in the middle leaves some documents ahead of
+// the checkpoint: a stream's entry ahead has the follower pass over its
+// events, which the counts read before lack (a follower's list counts fell
+// behind the holder's). After loadAttempts it takes the last load, says so,
+// and LoadedWhileSaved tells its owner to load again later.
+func (p *Projector) loadStill(ctx context.Context) (string, map[string]json.RawMessage, error) {
+	marker, ok := p.store.(es.SaveMarker)
+	if !p.follower || !ok {
+		return p.load(ctx)
+	}
+	for attempt := 1; ; attempt++ {
+		before, err := marker.SaveMark(ctx, p.name)
+		if err != nil {
+			return "", nil, err
+		}
+		checkpoint, docs, err := p.load(ctx)
+		if err != nil {
+			return "", nil, err
+		}
+		after, err := marker.SaveMark(ctx, p.name)
+		if err != nil {
+			return "", nil, err
+		}
+		if after == before {
+			return checkpoint, docs, nil
+		}
+		if attempt == loadAttempts {
+			p.log.Warn("read models loaded while their holder saved: lists' counts may be off until they are loaded again",
+				"projector", p.name, "attempts", attempt)
+			p.loadedWhileSaved.Store(true)
+			return checkpoint, docs, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		}
+	}
+}
+
+// LoadedWhileSaved reports whether the follower's read models were loaded
+// while their holder saved, every attempt of it (loadStill): they may be
+// off, and are to be loaded again.
+func (p *Projector) LoadedWhileSaved() bool { return p.loadedWhileSaved.Load() }
 
 // load reads the checkpoint and the documents to load: every one, or,
 // where the store can leave some out, all but the on-demand models', who

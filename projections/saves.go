@@ -224,6 +224,17 @@ func (d *DeferredSaves) Close(ctx context.Context) error {
 
 var _ es.ReadModelReader = (*DeferredSaves)(nil)
 
+// SaveMark is the store's (es.SaveMarker): a follower's loads ask it, and
+// its saves are its holder's, never pending here. A store that marks no
+// saves is marked by its checkpoint.
+func (d *DeferredSaves) SaveMark(ctx context.Context, projector string) (string, error) {
+	if m, ok := d.store.(es.SaveMarker); ok {
+		return m.SaveMark(ctx, projector)
+	}
+	checkpoint, _, err := d.LoadReadModelsExcept(ctx, projector, []string{""}) // no document: the checkpoint alone
+	return checkpoint, err
+}
+
 // readAttempts is how many times a read of the store is tried before it is
 // made with writes held off.
 const readAttempts = 3

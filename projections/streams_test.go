@@ -352,6 +352,63 @@ func TestAFollowerBehindItsHoldersSavesCountsEveryEvent(t *testing.T) {
 	checkCarts(t, "a follower behind its holder's saves", m, everyCart(whole))
 }
 
+// markedSaves is a follower's store of read models whose holder saves in
+// the middle of its first torn loads: each of those moves the save mark.
+type markedSaves struct {
+	noSaves
+	mu          sync.Mutex
+	mark, loads int
+	torn        int // loads a save comes in the middle of
+}
+
+func (m *markedSaves) SaveMark(context.Context, string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fmt.Sprint(m.mark), nil
+}
+
+func (m *markedSaves) LoadReadModelsExcept(ctx context.Context, p string, skip []string) (string, map[string]json.RawMessage, error) {
+	m.mu.Lock()
+	m.loads++
+	if m.loads <= m.torn {
+		m.mark++
+	}
+	m.mu.Unlock()
+	return m.noSaves.LoadReadModelsExcept(ctx, p, skip)
+}
+
+// A follower loads again while a save came in the middle of its load (the
+// store's save mark moved), up to loadAttempts; then it takes the last
+// load and says it was loaded while saved. A holder (whose saves are its
+// own) loads once.
+func TestAFollowerLoadsAgainWhileItsHolderSavedInTheMiddle(t *testing.T) {
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, c := range []struct {
+		torn      int
+		follower  bool
+		loads     int
+		whileSave bool
+	}{
+		{0, true, 1, false}, {3, true, 4, false}, {loadAttempts + 5, true, loadAttempts, true}, {3, false, 1, false},
+	} {
+		saves := &markedSaves{noSaves: noSaves{store}, torn: c.torn}
+		// Saves deferred, as the server's are: the mark is the store's.
+		p := NewProjector(Config{Name: "test", Feed: store.Feed(), Store: saves, Models: []Model{NewCarts()}, SaveEvery: time.Second,
+			Events: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Follower: c.follower})
+		if err := p.Load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if saves.loads != c.loads || p.LoadedWhileSaved() != c.whileSave {
+			t.Errorf("%d loads torn, follower %v: loaded %d times, loaded while saved %v; want %d, %v",
+				c.torn, c.follower, saves.loads, p.LoadedWhileSaved(), c.loads, c.whileSave)
+		}
+	}
+}
+
 // Readers of views while the projector applies and saves, with a cache
 // that lets go of almost everything, never see a view older than one they
 // saw before.

@@ -365,7 +365,16 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		defer m.leading.CompareAndSwap(next.Projector, nil)
 	}
 	ran := make(chan error, 1)
-	go func() { ran <- next.Projector.Run(ctx) }()
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	if !lead && next.Projector.LoadedWhileSaved() {
+		// Every attempt of the load overlapped a save of the holder's: served
+		// (better than none), and loaded again in a while (serveFrom starts
+		// over once Run ends).
+		t := time.AfterFunc(reloadWhileSaved, stopRun)
+		defer t.Stop()
+	}
+	go func() { ran <- next.Projector.Run(runCtx) }()
 	reach, cancel := context.WithTimeout(ctx, 10*time.Second)
 	if err := projections.Reach(reach, next.Projector, m.s.Projector().Catalogue()); err != nil && ctx.Err() == nil {
 		m.s.log.Warn("serving read models that had not reached the ones they replace", "instance", m.c.ID)
@@ -381,8 +390,18 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		}
 		m.s.hub.PublishAll(context.Background())
 	}
-	return <-ran
+	err = <-ran
+	if err == nil && ctx.Err() == nil && runCtx.Err() != nil {
+		return errLoadedWhileSaved
+	}
+	return err
 }
+
+// reloadWhileSaved is how long a follower serves read models loaded while
+// their holder saved before it loads them again.
+const reloadWhileSaved = 5 * time.Second
+
+var errLoadedWhileSaved = errors.New("the read models were loaded while their holder saved: loading them again")
 
 // inUse is the name of the read models in use, as the settings hold it.
 func (m *member) inUse(ctx context.Context) (string, error) {
@@ -580,6 +599,16 @@ func (u unsaved) ReadModel(ctx context.Context, projector, key string) (json.Raw
 		return nil, nil
 	}
 	return r.ReadModel(ctx, projector, key)
+}
+
+// SaveMark is the holder's saves' (es.SaveMarker): a follower loads again
+// when one came in the middle of its load.
+func (u unsaved) SaveMark(ctx context.Context, projector string) (string, error) {
+	if m, ok := u.ReadModelStore.(es.SaveMarker); ok {
+		return m.SaveMark(ctx, projector)
+	}
+	checkpoint, _, err := u.LoadReadModelsExcept(ctx, projector, []string{""}) // no document: the checkpoint alone
+	return checkpoint, err
 }
 
 func (u unsaved) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {

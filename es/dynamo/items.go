@@ -31,6 +31,7 @@ const (
 	attrSchema        = "schema"
 	attrCommands      = "cmds"
 	attrCheckpoint    = "checkpoint"
+	attrSaveMark      = "saveMark"
 
 	skHead       = "head"
 	skCheckpoint = "checkpoint"

@@ -101,6 +101,7 @@ func (s *Store) saveReadModels(ctx context.Context, projector, checkpoint string
 	}
 	cp := key(projector, skCheckpoint)
 	cp[attrCheckpoint] = str(checkpoint)
+	cp[attrSaveMark] = str(es.NewULID(time.Now())) // SaveMark: every save's own
 	items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.readModels), Item: cp}})
 	sizes = append(sizes, itemSize(cp))
 	if check != nil {
@@ -236,6 +237,32 @@ var _ es.ReadModelLoader = (*Store)(nil)
 // documents are not read. (Read across several requests, it is consistent
 // with the checkpoint only while no save runs: a projector loads before it
 // saves.)
+// SaveMark is the mark the last save of projector's read models left on
+// their checkpoint (es.SaveMarker), read consistently: a new one each save.
+// Read models saved before marks were kept are marked by their checkpoint.
+func (s *Store) SaveMark(ctx context.Context, projector string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.readModels), Key: key(projector, skCheckpoint), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("dynamo: the save mark of %s: %w", projector, err)
+	}
+	if out.Item == nil {
+		return "", nil
+	}
+	r := itemReader{item: out.Item}
+	mark := r.str(attrCheckpoint)
+	if _, ok := out.Item[attrSaveMark]; ok {
+		mark += " " + r.str(attrSaveMark)
+	}
+	if r.err != nil {
+		return "", fmt.Errorf("dynamo: the save mark of %s: %w", projector, r.err)
+	}
+	return mark, nil
+}
+
+var _ es.SaveMarker = (*Store)(nil)
+
 func (s *Store) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
 	if projector == "" {
 		return "", nil, errors.New("dynamo: load read models: no projector name")

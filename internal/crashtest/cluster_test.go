@@ -619,7 +619,7 @@ func TestClusterSurvivesAPausedHolderARedisRestartAndARollingRestart(t *testing.
 	checkOutcomes(t, logs, all)
 	c.sameEverywhere()
 	w.end(t)
-	checkReadModels(t, c.o, logs, c.b.ordered)
+	c.servedAsFold(t, checkReadModels(t, c.o, logs, c.b.ordered))
 }
 
 // loggedStreams lists every stream of the store's log, the reactions'
