@@ -7,13 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/foldboard/foldboard/domain/cart"
 	"github.com/foldboard/foldboard/es"
-	"github.com/foldboard/foldboard/es/sqlite"
 )
 
 // parkingModel fails on the events of some streams from a version on: they
@@ -59,11 +57,7 @@ func TestTheCatalogueHoldsWhatIsHotAndReadsVersionsBack(t *testing.T) {
 		}
 		parked[ref] = true
 	}
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	appendLog(t, store, log)
 	ctx := t.Context()
 	for _, round := range []string{"applied", "restarted"} {
@@ -169,11 +163,7 @@ func TestAFollowersCatalogueHoldsEveryVersion(t *testing.T) {
 	for _, env := range log {
 		want[env.Stream] = env.Version
 	}
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	appendLog(t, store, log)
 	p := NewProjector(Config{
 		Name: "test", Feed: store.Feed(), Store: noSaves{store}, Models: []Model{NewCarts()}, SaveEvery: 5 * time.Millisecond,

@@ -191,11 +191,7 @@ func TestStreamsReadOnDemandAnswerAsTheWholeFold(t *testing.T) {
 		applyAll(t, log, whole)
 		want := everyCart(whole)
 
-		store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer store.Close()
+		store := openSQLite(t)
 		appendLog(t, store, log)
 		what := fmt.Sprintf("seed %d", seed)
 		m := NewCarts()
@@ -247,11 +243,7 @@ func TestAViewLetGoIsBroughtUpToWhatWasAppliedFromTheEvents(t *testing.T) {
 	log := randomLog(t, rng, cart.Decider(), 60, 500, ownedCartCommand)
 	whole := NewCarts()
 	applyAll(t, log, whole)
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	appendLog(t, store, log)
 	m := NewCarts()
 	p, stop := runProjector(t, store, noSaves{store}, log, m, tinyCache)
@@ -301,11 +293,7 @@ func TestAFollowerBehindItsHoldersSavesCountsEveryEvent(t *testing.T) {
 	log := randomLog(t, rng, cart.Decider(), 40, 600, ownedCartCommand)
 	whole := NewCarts()
 	applyAll(t, log, whole)
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	half := len(log) / 2
 	appendLog(t, store, log[:half])
 	holder := NewCarts()
@@ -382,11 +370,7 @@ func (m *markedSaves) LoadReadModelsExcept(ctx context.Context, p string, skip [
 // load and says it was loaded while saved. A holder (whose saves are its
 // own) loads once.
 func TestAFollowerLoadsAgainWhileItsHolderSavedInTheMiddle(t *testing.T) {
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	for _, c := range []struct {
 		torn      int
 		follower  bool
@@ -415,11 +399,7 @@ func TestAFollowerLoadsAgainWhileItsHolderSavedInTheMiddle(t *testing.T) {
 func TestAViewReadOnDemandNeverGoesBack(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 3))
 	log := randomLog(t, rng, cart.Decider(), 12, 1500, ownedCartCommand)
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	m := NewCarts()
 	p := NewProjector(Config{
 		Name: "test", Feed: store.Feed(), Store: store, Models: []Model{m}, SaveEvery: time.Millisecond,
@@ -493,11 +473,7 @@ func TestTheCatalogueHoldsVersionsAndReadsEntriesBack(t *testing.T) {
 	log := randomLog(t, rng, cart.Decider(), 80, 400, ownedCartCommand)
 	whole := NewCatalogue()
 	applyAll(t, log, whole)
-	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openSQLite(t)
 	appendLog(t, store, log)
 	ctx := t.Context()
 	for _, round := range []string{"applied", "restarted"} {
@@ -534,4 +510,16 @@ func TestTheCatalogueHoldsVersionsAndReadsEntriesBack(t *testing.T) {
 		}
 		stop()
 	}
+}
+
+// openSQLite opens a SQLite store in a file of the test's own, closed when
+// the test ends.
+func openSQLite(t *testing.T) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "foldboard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
