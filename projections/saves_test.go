@@ -194,10 +194,15 @@ func TestDeferredSavesKeepWhatAFailedWriteHeld(t *testing.T) {
 // documents are dropped, and its later saves and flush fail at once.
 func TestDeferredSavesNeverTryAFencedWriteAgain(t *testing.T) {
 	store := newRecordingStore()
-	d := DeferSaves(store, 20*time.Millisecond, nil)
+	d := DeferSaves(store, 200*time.Millisecond, nil)
 	ctx := t.Context()
 	if err := d.SaveReadModels(ctx, "p", "1", map[string]json.RawMessage{"a": doc("1")}); err != nil {
 		t.Fatal(err)
+	}
+	tried := func() int {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return store.tried
 	}
 	deposed := fmt.Errorf("lease epoch 1: %w", es.ErrFenced)
 	store.mu.Lock()
@@ -207,7 +212,11 @@ func TestDeferredSavesNeverTryAFencedWriteAgain(t *testing.T) {
 	if err := d.SaveReadModels(ctx, "p", "2", map[string]json.RawMessage{"a": doc("2")}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the timer's write, refused
+	for deadline := time.Now().Add(10 * time.Second); tried() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the timer never wrote what was pending")
+		}
+	}
 	store.mu.Lock()
 	store.fail = nil // the lease held again
 	store.mu.Unlock()
@@ -218,11 +227,8 @@ func TestDeferredSavesNeverTryAFencedWriteAgain(t *testing.T) {
 	if err := d.Flush(ctx); !errors.Is(err, es.ErrFenced) {
 		t.Errorf("a flush after the refusal: %v, want es.ErrFenced", err)
 	}
-	store.mu.Lock()
-	tried := store.tried
-	store.mu.Unlock()
-	if cp, docs, writes := store.saved("p"); tried != 2 || writes != 1 || cp != "1" || string(docs["a"]) != `"1"` || docs["b"] != nil {
-		t.Errorf("the store was asked %d times, wrote %d (checkpoint %q, %v); want asked twice, the first written only", tried, writes, cp, docs)
+	if cp, docs, writes := store.saved("p"); tried() != 2 || writes != 1 || cp != "1" || string(docs["a"]) != `"1"` || docs["b"] != nil {
+		t.Errorf("the store was asked %d times, wrote %d (checkpoint %q, %v); want asked twice, the first written only", tried(), writes, cp, docs)
 	}
 }
 

@@ -367,13 +367,6 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 	ran := make(chan error, 1)
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	if !lead && next.Projector.LoadedWhileSaved() {
-		// Every attempt of the load overlapped a save of the holder's: served
-		// (better than none), and loaded again in a while (serveFrom starts
-		// over once Run ends).
-		t := time.AfterFunc(reloadWhileSaved, stopRun)
-		defer t.Stop()
-	}
 	go func() { ran <- next.Projector.Run(runCtx) }()
 	reach, cancel := context.WithTimeout(ctx, 10*time.Second)
 	if err := projections.Reach(reach, next.Projector, m.s.Projector().Catalogue()); err != nil && ctx.Err() == nil {
@@ -385,6 +378,14 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		m.loaded = loaded
 		m.mu.Unlock()
 		m.s.live.Swap(next)
+		if !lead && next.Projector.LoadedWhileSaved() {
+			// Every attempt of the load overlapped a save of the holder's:
+			// served (better than none), and loaded again in a while
+			// (serveFrom starts over once Run ends). Timed from the swap,
+			// so that a Run stopped before it is never swapped in.
+			t := time.AfterFunc(reloadWhileSaved, stopRun)
+			defer t.Stop()
+		}
 		for served := m.reloadsServed.Load(); served < asked && !m.reloadsServed.CompareAndSwap(served, asked); {
 			served = m.reloadsServed.Load()
 		}

@@ -232,11 +232,6 @@ func (s *Store) ReadModelRange(ctx context.Context, projector string, q es.DocRa
 
 var _ es.ReadModelLoader = (*Store)(nil)
 
-// LoadReadModelsExcept gets the checkpoint item and queries the ranges of
-// sort keys between the skipped prefixes, strongly consistent: the skipped
-// documents are not read. (Read across several requests, it is consistent
-// with the checkpoint only while no save runs: a projector loads before it
-// saves.)
 // SaveMark is the mark the last save of projector's read models left on
 // their checkpoint (es.SaveMarker), read consistently: a new one each save.
 // Read models saved before marks were kept are marked by their checkpoint.
@@ -263,6 +258,12 @@ func (s *Store) SaveMark(ctx context.Context, projector string) (string, error) 
 
 var _ es.SaveMarker = (*Store)(nil)
 
+// LoadReadModelsExcept gets the checkpoint item and queries the ranges of
+// sort keys between the skipped prefixes, strongly consistent: the skipped
+// documents are not read. (Read across several requests, it is consistent
+// with the checkpoint only while no save runs: a projector loads before it
+// saves; a follower, whose holder saves meanwhile, loads between two equal
+// SaveMarks.)
 func (s *Store) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
 	if projector == "" {
 		return "", nil, errors.New("dynamo: load read models: no projector name")

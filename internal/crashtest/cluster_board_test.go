@@ -187,7 +187,7 @@ func TestAModelRebuildAndARetryAskedAnywhereRunOnTheHolderThroughItsDeath(t *tes
 	// A saved document of the carts put wrong behind the instances' backs
 	// (its total, at its version): an instance that loads it serves it so,
 	// until the model is rebuilt; the checks at the end fail while it stays.
-	tamper(t, c, "cart/mr-2")
+	tamper(t, c, "cart/mr-2", "cart/mr-1", "cart/mr-3")
 
 	// While a rebuild waits for its review, a model rebuild is refused.
 	if code, body := post(t, c.procs["f1"].url, "/rebuild", "review=1"); code != http.StatusAccepted {
@@ -357,9 +357,10 @@ func TestAModelRebuildAndARetryAskedAnywhereRunOnTheHolderThroughItsDeath(t *tes
 }
 
 // tamper changes the saved document key of the read models in use (a
-// view's total), at the checkpoint saved, once it is saved: what a fault
-// of the table's, or a hand, could leave there.
-func tamper(t *testing.T, c *cluster, key string) {
+// view's total), at the checkpoint saved, once it and the others (all that
+// was written before it) are saved: what a fault of the table's, or a
+// hand, could leave there; the checkpoint it writes again is the last.
+func tamper(t *testing.T, c *cluster, key string, others ...string) {
 	t.Helper()
 	ctx := context.Background()
 	name := readModelsName(t, c.o)
@@ -370,6 +371,11 @@ func tamper(t *testing.T, c *cluster, key string) {
 		var err error
 		cp, docs, err = c.o.rm.LoadReadModels(ctx, name)
 		doc = docs[key]
+		for _, k := range others {
+			if docs[k] == nil {
+				return false, k + " not saved yet"
+			}
+		}
 		return err == nil && doc != nil, fmt.Sprint(err)
 	})
 	var view map[string]any
