@@ -95,6 +95,10 @@ type member struct {
 	// records' Reloads: retries, model rebuilds) the read models served
 	// hold: read before each load; past it, the instance loads again.
 	loadedGen atomic.Int64
+	// tornLoads counts the follower's loads in a row that every attempt of
+	// overlapped a save (Projector.LoadedWhileSaved): the next is put off
+	// longer each time (reloadAfterTorn).
+	tornLoads atomic.Int64
 }
 
 func newMember(s *Server, c *Cluster) *member {
@@ -383,8 +387,10 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 			// served (better than none), and loaded again in a while
 			// (serveFrom starts over once Run ends). Timed from the swap,
 			// so that a Run stopped before it is never swapped in.
-			t := time.AfterFunc(reloadWhileSaved, stopRun)
+			t := time.AfterFunc(reloadAfterTorn(m.tornLoads.Add(1)), stopRun)
 			defer t.Stop()
+		} else if !lead {
+			m.tornLoads.Store(0)
 		}
 		for served := m.reloadsServed.Load(); served < asked && !m.reloadsServed.CompareAndSwap(served, asked); {
 			served = m.reloadsServed.Load()
@@ -398,9 +404,17 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 	return err
 }
 
-// reloadWhileSaved is how long a follower serves read models loaded while
-// their holder saved before it loads them again.
-const reloadWhileSaved = 5 * time.Second
+// reloadAfterTorn is how long a follower serves read models loaded while
+// their holder saved before it loads them again, after n such loads in a
+// row: 5 s, doubling up to 5 min, so that a store too large to load
+// between two saves costs a bounded rate of loads, not ten every 5 s.
+func reloadAfterTorn(n int64) time.Duration {
+	d := 5 * time.Second
+	for ; n > 1 && d < 5*time.Minute; n-- {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
 
 var errLoadedWhileSaved = errors.New("the read models were loaded while their holder saved: loading them again")
 
