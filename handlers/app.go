@@ -264,6 +264,9 @@ func (a *App) Health(w http.ResponseWriter, r *http.Request) error {
 		doc := map[string]any{
 			"status": status, "instance": id, "role": role, "position": p.Status().Checkpoint,
 			"readModels": p.Name(), "lagEvents": lag.Events, "behindMs": lag.Behind.Milliseconds(),
+			// A follower serving read models whose every load attempt a save
+			// of its holder's overlapped (they may be off; loaded again soon).
+			"loadedWhileSaved": p.LoadedWhileSaved(),
 		}
 		if c != nil {
 			doc["highWater"] = c.HighWater

@@ -383,6 +383,29 @@ func servedDocs(t *testing.T, url string) (string, map[string]json.RawMessage) {
 // holds in memory, not only what the holder saved.
 func (c *cluster) servedAsFold(t *testing.T, fresh func(key string) (json.RawMessage, error)) {
 	t.Helper()
+	// A follower whose every load attempt a save overlapped serves what it
+	// loaded, says so in /healthz, and loads again within seconds (clean,
+	// now that the commands have stopped): what it serves then is checked.
+	for id, p := range c.procs {
+		until(t, 90*time.Second, id+" serves read models loaded between saves", func() (bool, string) {
+			req, _ := http.NewRequest(http.MethodGet, p.url+"/healthz", nil)
+			req.Header.Set("Accept", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return false, err.Error()
+			}
+			defer res.Body.Close()
+			var h struct {
+				Status           string
+				LoadedWhileSaved bool
+			}
+			if err := json.NewDecoder(res.Body).Decode(&h); err != nil {
+				return false, err.Error()
+			}
+			return h.Status == "ok" && !h.LoadedWhileSaved, fmt.Sprintf("%+v", h)
+		})
+	}
+	c.sameEverywhere()
 	saved := readModels(t, c.o)
 	checkpoint, _, err := c.o.rm.LoadReadModels(context.Background(), readModelsName(t, c.o))
 	if err != nil {
