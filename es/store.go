@@ -312,6 +312,20 @@ type SaveMarker interface {
 	SaveMark(ctx context.Context, projector string) (string, error)
 }
 
+// SaveMarkOf is store's SaveMark, or, for a store that marks no saves, its
+// checkpoint (read alone: every document skipped), which most saves move.
+func SaveMarkOf(ctx context.Context, store ReadModelStore, projector string) (string, error) {
+	if m, ok := store.(SaveMarker); ok {
+		return m.SaveMark(ctx, projector)
+	}
+	if l, ok := store.(ReadModelLoader); ok {
+		checkpoint, _, err := l.LoadReadModelsExcept(ctx, projector, []string{""})
+		return checkpoint, err
+	}
+	checkpoint, _, err := store.LoadReadModels(ctx, projector)
+	return checkpoint, err
+}
+
 // KeyRange is the keys from From (inclusive) to To (exclusive; "" for no
 // end).
 type KeyRange struct{ From, To string }

@@ -228,11 +228,7 @@ var _ es.ReadModelReader = (*DeferredSaves)(nil)
 // its saves are its holder's, never pending here. A store that marks no
 // saves is marked by its checkpoint.
 func (d *DeferredSaves) SaveMark(ctx context.Context, projector string) (string, error) {
-	if m, ok := d.store.(es.SaveMarker); ok {
-		return m.SaveMark(ctx, projector)
-	}
-	checkpoint, _, err := d.LoadReadModelsExcept(ctx, projector, []string{""}) // no document: the checkpoint alone
-	return checkpoint, err
+	return es.SaveMarkOf(ctx, d.store, projector)
 }
 
 // readAttempts is how many times a read of the store is tried before it is

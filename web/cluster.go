@@ -382,14 +382,16 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 		m.loaded = loaded
 		m.mu.Unlock()
 		m.s.live.Swap(next)
-		if !lead && next.Projector.LoadedWhileSaved() {
+		switch {
+		case lead:
+		case next.Projector.LoadedWhileSaved():
 			// Every attempt of the load overlapped a save of the holder's:
 			// served (better than none), and loaded again in a while
 			// (serveFrom starts over once Run ends). Timed from the swap,
 			// so that a Run stopped before it is never swapped in.
 			t := time.AfterFunc(reloadAfterTorn(m.tornLoads.Add(1)), stopRun)
 			defer t.Stop()
-		} else if !lead {
+		default:
 			m.tornLoads.Store(0)
 		}
 		for served := m.reloadsServed.Load(); served < asked && !m.reloadsServed.CompareAndSwap(served, asked); {
@@ -409,11 +411,7 @@ func (m *member) runOnce(ctx context.Context, setup projections.Setup, lead bool
 // row: 5 s, doubling up to 5 min, so that a store too large to load
 // between two saves costs a bounded rate of loads, not ten every 5 s.
 func reloadAfterTorn(n int64) time.Duration {
-	d := 5 * time.Second
-	for ; n > 1 && d < 5*time.Minute; n-- {
-		d *= 2
-	}
-	return min(d, 5*time.Minute)
+	return min(5*time.Second<<min(max(n-1, 0), 6), 5*time.Minute)
 }
 
 var errLoadedWhileSaved = errors.New("the read models were loaded while their holder saved: loading them again")
@@ -619,11 +617,7 @@ func (u unsaved) ReadModel(ctx context.Context, projector, key string) (json.Raw
 // SaveMark is the holder's saves' (es.SaveMarker): a follower loads again
 // when one came in the middle of its load.
 func (u unsaved) SaveMark(ctx context.Context, projector string) (string, error) {
-	if m, ok := u.ReadModelStore.(es.SaveMarker); ok {
-		return m.SaveMark(ctx, projector)
-	}
-	checkpoint, _, err := u.LoadReadModelsExcept(ctx, projector, []string{""}) // no document: the checkpoint alone
-	return checkpoint, err
+	return es.SaveMarkOf(ctx, u.ReadModelStore, projector)
 }
 
 func (u unsaved) LoadReadModelsExcept(ctx context.Context, projector string, skip []string) (string, map[string]json.RawMessage, error) {
